@@ -1,0 +1,3 @@
+from aqqua_packer.cli import main
+
+raise SystemExit(main())

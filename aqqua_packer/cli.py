@@ -1,0 +1,224 @@
+"""The headless command line: parse arguments, call the core, render progress.  Nothing else.
+
+Every subcommand is one small function ``cmd_NAME(args) -> int``; the work is in the core.  Errors
+in the input reach the user as one clear message (``UserError``), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .problems import UserError
+from .progress import Cancelled, ProgressEvent, Task
+
+log = logging.getLogger("aqqua_packer")
+
+
+# --- progress rendering ---------------------------------------------------------------------
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _fmt_eta(s: float | None) -> str:
+    if s is None:
+        return ""
+    s = int(s)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+class ProgressPrinter:
+    """Renders ProgressEvents: a one-line bar on a terminal, plain lines otherwise, or JSON lines."""
+
+    def __init__(self, json_lines: bool = False, stream=None, quiet: bool = False):
+        self.stream = stream or sys.stderr
+        self.json = json_lines
+        self.quiet = quiet
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_plain = 0.0
+        self._open_line = False
+
+    def __call__(self, ev: ProgressEvent) -> None:
+        if self.quiet:
+            return
+        if self.json:
+            d = {k: getattr(ev, k) for k in ev.__dataclass_fields__}
+            self.stream.write(json.dumps(d) + "\n")
+            self.stream.flush()
+            return
+        total = f"/{ev.total}" if ev.total is not None else ""
+        frac = ev.fraction
+        bar = ""
+        if frac is not None:
+            n = int(frac * 30)
+            bar = "[" + "#" * n + "-" * (30 - n) + f"] {frac * 100:5.1f}% "
+        rate = f" {ev.rate:.0f} {ev.unit}/s" if ev.rate else ""
+        if ev.byte_rate:
+            rate += f" {_fmt_bytes(ev.byte_rate)}/s"
+        eta = f" ETA {_fmt_eta(ev.eta_seconds)}" if ev.eta_seconds is not None and not ev.finished else ""
+        line = f"{ev.phase}: {bar}{ev.done}{total} {ev.unit}{rate}{eta}"
+        if ev.message:
+            line += f"  {ev.message}"
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line[:160])
+            if ev.finished:
+                self.stream.write("\n")
+            self.stream.flush()
+        else:
+            now = time.monotonic()
+            if ev.finished or now - self._last_plain >= 5 or ev.done == 0:
+                self._last_plain = now
+                self.stream.write(line + "\n")
+                self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+def make_task(args: argparse.Namespace) -> Task:
+    return Task(on_event=ProgressPrinter(json_lines=getattr(args, "json_progress", False), quiet=getattr(args, "quiet", False)))
+
+
+# --- shared argument groups -----------------------------------------------------------------
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="folders, zips or files to read")
+    p.add_argument("--table", type=Path, help="the metadata table (CSV, TSV, XLSX) to join to the images")
+    p.add_argument("--kind", help="force a source kind instead of recognising it (see `scan`)")
+    p.add_argument("--map", dest="maps", action="append", default=[], metavar="FIELD=COLUMN", help="take FIELD from COLUMN")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE", help="FIELD is VALUE for every image")
+    p.add_argument("--profile", type=Path, help="a saved mapping profile (JSON)")
+
+
+def _request(args: argparse.Namespace):
+    from .workflow import Request
+
+    return Request(
+        sources=list(args.sources),
+        table=args.table,
+        kind=args.kind,
+        maps=args.maps,
+        sets=args.sets,
+        profile=args.profile,
+    )
+
+
+# --- subcommands ----------------------------------------------------------------------------
+def cmd_not_yet(args: argparse.Namespace) -> int:
+    raise UserError(f"`aqqua-packer {args.command}` is not available in this version yet.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="aqqua-packer",
+        description="Pack plankton images and their metadata into the AqQua Data Format and send them to AqQua.",
+    )
+    p.add_argument("--version", action="version", version=f"aqqua-packer {__version__}")
+    p.add_argument("--smoke-test", action="store_true", help="start, pack the bundled sample data offscreen, verify, exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sp = sub.add_parser("scan", help="recognise what is in folders, zips or files")
+    sp.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    sp.add_argument("--kind")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_not_yet)
+
+    sp = sub.add_parser("check", help="map metadata to the required fields and report every gap")
+    _add_source_args(sp)
+    sp.add_argument("--save-profile", type=Path, metavar="F", help="save the mapping used as a profile")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_not_yet)
+
+    sp = sub.add_parser("pack", help="write a package in the AqQua Data Format (resumable)")
+    _add_source_args(sp)
+    sp.add_argument("--out", type=Path, required=True, metavar="DIR", help="the package folder to write")
+    sp.add_argument("--workers", type=int, default=0, metavar="N", help="processes to use (default: every core)")
+    sp.add_argument("--skip-incomplete", action="store_true", help="pack the ready images; list the skipped ones")
+    sp.add_argument("--json-progress", action="store_true", help="progress as JSON lines on stderr")
+    sp.set_defaults(func=cmd_not_yet)
+
+    sp = sub.add_parser("verify", help="check a package: checksums, every image decodes, rows and keys agree")
+    sp.add_argument("package", type=Path, metavar="DIR")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_not_yet)
+
+    sp = sub.add_parser("info", help="what a package holds: counts, bytes, fields, time and space covered")
+    sp.add_argument("package", type=Path, metavar="DIR")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_not_yet)
+
+    sp = sub.add_parser("send", help="upload a package (SFTP, FTP, FTPS) or copy it to a drive; resumable")
+    sp.add_argument("package", type=Path, metavar="PACKAGE")
+    sp.add_argument("target", metavar="TARGET", help="sftp://user@host[:port]/path, ftp://…, ftps://… or a local folder")
+    sp.add_argument("--bwlimit", metavar="RATE", help="bytes per second, with K, M or G (500K, 8M)")
+    sp.add_argument("--retries", type=int, default=10, metavar="N")
+    sp.add_argument("--identity", type=Path, metavar="KEY", help="SSH private key file")
+    sp.add_argument("--known-hosts", type=Path, metavar="FILE", help="known_hosts file to verify the server against")
+    sp.add_argument("--json-progress", action="store_true")
+    sp.set_defaults(func=cmd_not_yet)
+
+    sp = sub.add_parser("gui", help="start the desktop wizard")
+    sp.set_defaults(func=cmd_not_yet)
+    sp = sub.add_parser("demo", help="start the desktop wizard on the bundled sample data")
+    sp.set_defaults(func=cmd_not_yet)
+    return p
+
+
+def _log_path() -> Path:
+    base = Path(os.environ.get("AQQUA_PACKER_HOME") or Path.home() / ".aqqua-packer")
+    return base / "logs" / "aqqua-packer.log"
+
+
+def _record_crash() -> Path | None:
+    """Keep the traceback for support in a log file; the user sees one line."""
+    try:
+        path = _log_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} aqqua-packer {__version__}\n")
+            fh.write(traceback.format_exc())
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        if args.smoke_test:
+            from .gui.smoke import run_smoke_test  # the frozen app's self-test (starts Qt offscreen)
+
+            return run_smoke_test()
+        if not args.command:
+            parser.print_help()
+            return 0
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"aqqua-packer: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Cancelled:
+        print("aqqua-packer: stopped. Run the same command again to continue where it stopped.", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\naqqua-packer: interrupted. Run the same command again to continue where it stopped.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        where = _record_crash()
+        hint = f" Details for support are in {where}." if where else ""
+        print(f"aqqua-packer: internal error ({type(exc).__name__}: {exc}).{hint}", file=sys.stderr)
+        return 3

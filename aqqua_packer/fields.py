@@ -1,0 +1,65 @@
+"""The fields a contributor maps, and the converted-metadata columns they become.
+
+One table, used by the mapping, the report, the package writer, the CLI's help and the GUI's
+mapping page, so that a field is described once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # what the user writes in --map/--set and profiles
+    label: str  # what the GUI shows
+    help: str  # a tooltip in plain words
+    column: str | None  # converted-metadata (iFDO-style) column it fills; None for inputs only
+    required: bool = False
+    kind: str = "text"  # "datetime", "date", "time", "latitude", "longitude", "number", "text", "setting"
+    unit: str | None = None  # the unit of the converted column
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("image", "Image file name", "The column that names each image file, to join rows to images.", None, kind="text"),
+    Field("datetime", "Date and time", "When the image was taken. Converted to UTC.", "image-datetime", True, "datetime"),
+    Field("date", "Date", "The date, when date and time are in separate columns.", None, kind="date"),
+    Field("time", "Time", "The time of day, when date and time are in separate columns.", None, kind="time"),
+    Field("latitude", "Latitude", "Where the sample was taken, north positive, in decimal degrees.", "image-latitude", True, "latitude", "deg"),
+    Field("longitude", "Longitude", "Where the sample was taken, east positive, in decimal degrees.", "image-longitude", True, "longitude", "deg"),
+    Field("depth", "Depth", "How deep the sample was taken, metres, positive down.", "image-depth-meters", False, "number", "m"),
+    Field("depth_min", "Depth (top)", "Top of the sampled depth range, metres, positive down.", "image-depth-min-meters", False, "number", "m"),
+    Field("depth_max", "Depth (bottom)", "Bottom of the sampled depth range, metres, positive down.", "image-depth-max-meters", False, "number", "m"),
+    Field("altitude", "Altitude", "Height of the sample above sea level, metres (negative below the sea surface).", "image-altitude-meters", True, "number", "m"),
+    Field("pixel_size", "Pixel size", "How many micrometres one pixel spans.", "image-pixel-size-micrometers", True, "number", "um"),
+    Field("volume_sampled", "Volume sampled", "Volume of water imaged for this image, in litres.", "image-volume-sampled-liters", False, "number", "L"),
+    Field("label", "Label", "The taxon or category someone gave the object.", "image-label", False, "text"),
+    Field("sample_id", "Sample id", "Identifier of the sample (net tow, cast, bottle).", "image-sample-id", False, "text"),
+    Field("station_id", "Station id", "Identifier of the station or site.", "image-station-id", False, "text"),
+    Field("object_id", "Object id", "Identifier of the imaged object, as the instrument named it.", "image-object-id", False, "text"),
+    Field("timezone", "Time zone", "The time zone of local times (UTC, +02:00, Europe/Berlin).", None, kind="setting"),
+    Field("surface_altitude", "Water surface altitude", "For lakes: altitude of the water surface (m); altitude = surface - depth.", None, kind="setting", unit="m"),
+)
+
+BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+
+# Columns that every converted-metadata row has, in this order, before the optional ones.
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "image-uuid",
+    "image-filename",
+    "image-datetime",
+    "image-latitude",
+    "image-longitude",
+    "image-altitude-meters",
+    "image-pixel-size-micrometers",
+)
+
+
+def field(name: str) -> Field:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        known = ", ".join(f.name for f in FIELDS)
+        from .problems import UserError
+
+        raise UserError(f"Unknown field {name!r}. Known fields: {known}.") from None

@@ -1,0 +1,1 @@
+"""The gap report, built from mapped records: counts per field and every problem, as JSON or text."""

@@ -1,0 +1,163 @@
+"""Decode the pixels an ``ImageRef`` points at, losslessly, into the array layout AqQua stores.
+
+Layout: 2-D ``(Y, X)`` for one channel, 3-D channels-first ``(C, Y, X)`` otherwise; dtype uint8 or
+uint16 exactly as stored (JPEG: the decoded pixels).  Palette images become RGB (or RGBA when the
+palette has transparency); 1-bit images become uint8 0/255.  Runs in worker processes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..problems import UserError
+from .base import ImageRef
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
+TIFF_SUFFIXES = {".tif", ".tiff"}
+
+_CHANNEL_NAMES = {
+    1: ["grey"],
+    2: ["grey", "alpha"],
+    3: ["red", "green", "blue"],
+    4: ["red", "green", "blue", "alpha"],
+}
+
+
+@dataclass
+class LoadedImage:
+    array: np.ndarray  # (Y, X) or (C, Y, X), uint8 or uint16
+    channels: list[dict[str, str]]  # [{"name": "red", "kind": "color"}, ...]
+
+
+def describe(ref: ImageRef) -> str:
+    """The image's location in words, for messages: 'a.zip › sub1/x.png (page 2)'."""
+    parts = [ref.path, *ref.members]
+    text = " › ".join(parts)
+    if ref.page:
+        text += f" (page {ref.page + 1})"
+    if ref.box:
+        text += " (box x={} y={} w={} h={})".format(*ref.box)
+    if ref.raw:
+        text += " (bytes {}..{})".format(ref.raw[0], ref.raw[0] + ref.raw[1] * ref.raw[2])
+    return text
+
+
+@lru_cache(maxsize=8)
+def _zip(path: str) -> zipfile.ZipFile:
+    return zipfile.ZipFile(path)
+
+
+def read_bytes(ref: ImageRef) -> bytes:
+    """The encoded bytes of the file holding the image (following zip members)."""
+    if not ref.members:
+        return Path(ref.path).read_bytes()
+    zf = _zip(ref.path)
+    data = b""
+    for i, member in enumerate(ref.members):
+        data = zf.read(member)
+        if i < len(ref.members) - 1:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+    return data
+
+
+def _channels(n: int) -> list[dict[str, str]]:
+    names = _CHANNEL_NAMES.get(n) or [f"c{i}" for i in range(n)]
+    return [{"name": nm, "kind": "alpha" if nm == "alpha" else "color"} for nm in names]
+
+
+def _normalise(arr: np.ndarray, where: str, channels_last: bool = True) -> np.ndarray:
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    if arr.dtype not in (np.uint8, np.uint16):
+        if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() <= 65535:
+            arr = arr.astype(np.uint16)
+        else:
+            raise UserError(f"{where}: pixels of type {arr.dtype} are not supported (only 8- and 16-bit images)")
+    if arr.ndim == 3 and channels_last and arr.shape[-1] <= 4 and arr.shape[0] > 4:
+        arr = np.moveaxis(arr, -1, 0)
+    elif arr.ndim == 3 and channels_last and arr.shape[-1] <= 4 and arr.shape[0] <= 4:
+        # Tiny image: trust the decoder's channels-last convention.
+        arr = np.moveaxis(arr, -1, 0)
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim not in (2, 3):
+        raise UserError(f"{where}: image has {arr.ndim} dimensions {arr.shape}; expected 2 or 3")
+    return np.ascontiguousarray(arr)
+
+
+def _decode_pillow(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        if ref.page:
+            im.seek(ref.page)
+        mode = im.mode
+        if mode == "P" or mode == "PA":
+            im = im.convert("RGBA" if ("transparency" in im.info or mode == "PA") else "RGB")
+        elif mode == "1":
+            im = im.convert("L")
+        elif mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
+            im = im.convert("RGB")
+        elif mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+            return np.asarray(im, dtype=np.uint16).copy()
+        elif mode == "F":
+            raise UserError(f"{where}: floating-point images are not supported (only 8- and 16-bit)")
+        arr = np.asarray(im)
+    return _normalise(arr, where)
+
+
+def _decode_tiff(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tf:
+        page = tf.pages[ref.page or 0]
+        arr = page.asarray()
+        photometric = getattr(page, "photometric", None)
+        planar = getattr(page, "planarconfig", None)
+    if photometric is not None and int(photometric) == 3:  # PALETTE
+        return _decode_pillow(data, ref, where)
+    channels_last = not (planar is not None and int(planar) == 2)
+    return _normalise(arr, where, channels_last=channels_last)
+
+
+def load_image(ref: ImageRef) -> LoadedImage:
+    """Decode one image; raise ``UserError`` naming the file when it cannot be read."""
+    where = describe(ref)
+    try:
+        if ref.raw is not None:
+            offset, width, height = ref.raw
+            with open(ref.path, "rb") as fh:
+                fh.seek(offset)
+                buf = fh.read(width * height)
+            if len(buf) != width * height:
+                raise UserError(
+                    f"{where}: the file ends before this image does ({len(buf)} of {width * height} bytes)"
+                )
+            arr = np.frombuffer(buf, dtype=np.uint8).reshape(height, width).copy()
+        else:
+            data = read_bytes(ref)
+            name = (ref.members[-1] if ref.members else ref.path).lower()
+            if Path(name).suffix in TIFF_SUFFIXES:
+                arr = _decode_tiff(data, ref, where)
+            else:
+                arr = _decode_pillow(data, ref, where)
+        if ref.box is not None:
+            x, y, w, h = ref.box
+            H, W = arr.shape[-2:]
+            if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > W or y + h > H:
+                raise UserError(f"{where}: the box lies outside the {W}x{H} image")
+            arr = np.ascontiguousarray(arr[..., y : y + h, x : x + w])
+    except UserError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{where}: cannot read the image ({exc})") from None
+    except Exception as exc:  # decoders raise many kinds; name the file, never a traceback
+        raise UserError(f"{where}: cannot read the image ({type(exc).__name__}: {exc})") from None
+    n = 1 if arr.ndim == 2 else arr.shape[0]
+    return LoadedImage(arr, _channels(n))

@@ -1,0 +1,49 @@
+"""The steps a user takes, as functions the CLI and the GUI both call: scan, check, pack.
+
+source → (images, rows) → mapped records → report → shards.  Nothing here prints or knows about
+Qt; progress goes through the ``Task`` each function takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .mapping import Mapped, Mapping, apply_mapping, load_profile, parse_cli_mapping
+from .problems import UserError
+from .progress import Task, null_task
+from .sources.base import Scan
+from .sources.registry import scan_paths
+
+
+@dataclass
+class Request:
+    """What the user asked for: sources and how to read them.  The GUI builds the same object."""
+
+    sources: list[Path]
+    table: Path | None = None
+    kind: str | None = None
+    maps: list[str] = field(default_factory=list)  # --map FIELD=COLUMN
+    sets: list[str] = field(default_factory=list)  # --set FIELD=VALUE
+    profile: Path | None = None
+    mapping: Mapping | None = None  # a mapping built in the GUI; overrides profile/maps/sets
+
+    def given_mapping(self) -> Mapping:
+        if self.mapping is not None:
+            return self.mapping
+        m = load_profile(self.profile) if self.profile else Mapping()
+        return m.merged(parse_cli_mapping(self.maps, self.sets))
+
+
+def scan(request: Request, task: Task | None = None) -> list[Scan]:
+    task = task or null_task()
+    if not request.sources:
+        raise UserError("No sources given: name at least one folder, zip or file.")
+    return scan_paths(request.sources, task, kind=request.kind, table=request.table)
+
+
+def check(request: Request, task: Task | None = None, scans: list[Scan] | None = None) -> Mapped:
+    """Scan (unless ``scans`` are given) and apply the mapping: the basis of the gap report."""
+    task = task or null_task()
+    scans = scans if scans is not None else scan(request, task)
+    return apply_mapping(scans, request.given_mapping(), task)
