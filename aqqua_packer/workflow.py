@@ -47,3 +47,26 @@ def check(request: Request, task: Task | None = None, scans: list[Scan] | None =
     task = task or null_task()
     scans = scans if scans is not None else scan(request, task)
     return apply_mapping(scans, request.given_mapping(), task)
+
+
+def pack(
+    request: Request,
+    out: Path,
+    *,
+    options=None,  # package.write.PackOptions: workers, shard size, skip_incomplete, ...
+    dataset=None,  # package.dataset.DatasetInfo: who, what, licence -> image-set.toml
+    task: Task | None = None,
+    mapped: Mapped | None = None,  # reuse a check() result (the GUI has one) instead of re-scanning
+):
+    """Write (or resume) a package at ``out``; returns package.write.PackResult.
+
+    Stops with a UserError summarising the gaps when some images are not ready, unless
+    ``options.skip_incomplete``.
+    """
+    raise NotImplementedError("pack is being written (issue 2)")
+
+
+def send(package: Path, target: str, *, options=None, task: Task | None = None):
+    """Send (or resume sending) a package to ``target`` (sftp://, ftp://, ftps:// or a folder);
+    returns transfer's SendResult.  ``options`` is transfer's SendOptions (bwlimit, retries, ...)."""
+    raise NotImplementedError("send is being written (issue 6)")
