@@ -1,0 +1,233 @@
+"""Pack each picture once: find copies of one image (raw + JPEG preview, a zip copy, a second folder).
+
+Instruments and people keep the same image several times: a TIFF and its JPEG preview side by side,
+the crops again inside ``export/ecotaxa/*.zip``, a ``previews/`` folder of smaller JPEGs.  AqQua
+wants each picture once, in its rawest form, and the user wants to know what was left out and why.
+
+Any reader calls it on its image list before returning a ``Scan``::
+
+    from .copies import set_aside_copies
+
+    images, aside = set_aside_copies(images, task)
+    scan = Scan(kind=..., images=images, set_aside=aside, ...)
+
+Rules, cheapest first (so a folder of 100,000 distinct files costs one dictionary pass):
+
+1. Candidates share a *stem*: the file name, lower-cased, without image suffixes (``.ome.tiff``
+   counts as one) and without preview words (``_preview``, ``_thumb``, ``-small``, ...).  Images
+   with a ``box`` or ``raw`` (cut from a collage or a ``.roi``) are never candidates.
+2. Within a stem, two files with the same size and the same bytes are one image (``identical``).
+3. A lossy file (JPEG) whose lossless sibling (TIFF, PNG, BMP, GIF) has the same stem is its preview
+   when both sit in the same folder or zip, when the JPEG sits in a folder called ``preview``,
+   ``thumbnails``, ``jpeg``, ..., or when its pixel size is the sibling's or a scaled-down copy of it.
+4. Otherwise same-stem files are different pictures (``day1/img001.png`` and ``day2/img001.png``)
+   and are all kept.
+
+Which copy is kept ("the raw one"): a plain file before a zip member, lossless before lossy, more
+pixels before fewer, a shallower path before a deeper one, then name order.  When the kept image has
+no row but a copy had one, the kept image takes over the copy's row, so metadata is never lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from dataclasses import replace
+from pathlib import PurePosixPath
+
+from ..progress import Task, null_task
+from .base import ImageRef, SetAside
+
+LOSSLESS = {".tif": 0, ".tiff": 0, ".png": 1, ".bmp": 2, ".gif": 3}
+LOSSY = {".jpg": 10, ".jpeg": 10}
+PREVIEW_FOLDERS = {
+    "preview",
+    "previews",
+    "thumb",
+    "thumbs",
+    "thumbnail",
+    "thumbnails",
+    "jpeg",
+    "jpg",
+    "web",
+    "small",
+    "quicklook",
+}
+_PREVIEW_WORDS = re.compile(r"[._ -](preview|thumb|thumbnail|small|web|quicklook)$")
+_IMAGE_SUFFIX = re.compile(r"(\.ome)?\.(tiff?|png|jpe?g|bmp|gif)$", re.I)
+
+
+def stem_of(name: str) -> str:
+    """The copy-comparison stem of an image name: ``a/B_preview.JPG`` -> ``b``."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    base = _IMAGE_SUFFIX.sub("", base)
+    return _PREVIEW_WORDS.sub("", base)
+
+
+def _suffix(ref: ImageRef) -> str:
+    name = ref.members[-1] if ref.members else ref.path
+    return os.path.splitext(name)[1].lower()
+
+
+def _container(ref: ImageRef) -> str:
+    """The folder (or zip + folder inside it) holding the image."""
+    if ref.members:
+        return (
+            ref.path
+            + "!"
+            + "!".join(ref.members[:-1])
+            + "!"
+            + str(PurePosixPath(ref.members[-1]).parent)
+        )
+    return os.path.dirname(ref.path)
+
+
+def _parent_words(ref: ImageRef) -> set[str]:
+    parts = PurePosixPath(ref.name.replace("\\", "/")).parts[:-1]
+    return {p.lower() for p in parts}
+
+
+def _read(ref: ImageRef) -> bytes:
+    from .pixels import read_bytes
+
+    return read_bytes(ref)
+
+
+def _digest(ref: ImageRef, cache: dict) -> str | None:
+    if ref in cache:
+        return cache[ref]
+    try:
+        d = hashlib.blake2b(_read(ref), digest_size=16).hexdigest()
+    except Exception:  # unreadable: cannot be shown to be a copy; the packer reports it later
+        d = None
+    cache[ref] = d
+    return d
+
+
+def _dims(ref: ImageRef, cache: dict) -> tuple[int, int] | None:
+    if ("dims", ref) in cache:
+        return cache[("dims", ref)]
+    dims = None
+    try:
+        from PIL import Image
+
+        src = io.BytesIO(_read(ref)) if ref.members else ref.path
+        with Image.open(src) as im:  # reads the header only
+            dims = im.size
+    except Exception:
+        dims = None
+    cache[("dims", ref)] = dims
+    return dims
+
+
+def _rank(ref: ImageRef, dims: tuple[int, int] | None) -> tuple:
+    suffix = _suffix(ref)
+    fmt = LOSSLESS.get(suffix, LOSSY.get(suffix, 5))
+    pixels = -(dims[0] * dims[1]) if dims else 0
+    depth = ref.name.count("/") + len(ref.members)
+    return (1 if ref.members else 0, fmt, pixels, depth, ref.name)
+
+
+def _describe(ref: ImageRef) -> str:
+    return " › ".join([ref.path, *ref.members])
+
+
+def _scaled(small: tuple[int, int] | None, big: tuple[int, int] | None) -> bool:
+    if not small or not big:
+        return False
+    if small == big:
+        return True
+    (w, h), (W, H) = small, big
+    return w <= W and h <= H and abs(w / max(h, 1) - W / max(H, 1)) < 0.02 * (W / max(H, 1))
+
+
+def set_aside_copies(
+    images: list[ImageRef], task: Task | None = None
+) -> tuple[list[ImageRef], list[SetAside]]:
+    """Keep one image per picture; return (kept images in their order, set-aside copies with reasons)."""
+    task = task or null_task()
+    groups: dict[str, list[int]] = {}
+    for i, ref in enumerate(images):
+        if ref.box is not None or ref.raw is not None:
+            continue
+        groups.setdefault(stem_of(ref.name), []).append(i)
+    drop: dict[int, tuple[int, str]] = {}  # index -> (kept index, reason)
+    cache: dict = {}
+    for idxs in groups.values():
+        if len(idxs) < 2:
+            continue
+        task.check()
+        _resolve([images[i] for i in idxs], idxs, drop, cache)
+    if not drop:
+        return list(images), []
+    kept_row: dict[int, int] = {}
+    for i, (k, _) in drop.items():
+        if images[k].row is None and images[i].row is not None:
+            kept_row.setdefault(k, images[i].row)
+    out: list[ImageRef] = []
+    for i, ref in enumerate(images):
+        if i in drop:
+            continue
+        out.append(replace(ref, row=kept_row[i]) if i in kept_row else ref)
+    aside = [
+        SetAside(path=_describe(images[i]), reason=reason, kept=images[k].name)
+        for i, (k, reason) in sorted(drop.items())
+    ]
+    return out, aside
+
+
+def _resolve(refs: list[ImageRef], idxs: list[int], drop: dict, cache: dict) -> None:
+    """Decide which of same-stem images are copies of which; fills ``drop``."""
+    # Clusters of pictures: each a list of positions into refs; start with identical bytes.
+    clusters: list[list[int]] = []
+    by_size: dict[int, list[int]] = {}
+    for j, ref in enumerate(refs):
+        by_size.setdefault(ref.size if ref.size > 0 else -j - 1, []).append(j)
+    for size, js in by_size.items():
+        if size < 0 or len(js) == 1:
+            clusters.extend([j] for j in js)
+            continue
+        by_hash: dict[str, list[int]] = {}
+        for j in js:
+            h = _digest(refs[j], cache)
+            by_hash.setdefault(h if h is not None else f"unreadable{j}", []).append(j)
+        clusters.extend(by_hash.values())
+    identical = {j for c in clusters if len(c) > 1 for j in c}
+    # Lossy previews of a lossless sibling.
+    lossless = [c for c in clusters if _suffix(refs[c[0]]) in LOSSLESS]
+    merged: list[list[int]] = []
+    for c in clusters:
+        ref = refs[c[0]]
+        if _suffix(ref) in LOSSY and lossless:
+            target = None
+            for lc in lossless:
+                big = refs[lc[0]]
+                same_place = _container(big) == _container(ref)
+                preview_folder = bool(_parent_words(ref) & PREVIEW_FOLDERS)
+                if same_place or preview_folder or _scaled(_dims(ref, cache), _dims(big, cache)):
+                    target = lc
+                    break
+            if target is not None:
+                target.extend(c)
+                continue
+        merged.append(c)
+    for c in merged:
+        if len(c) < 2:
+            continue
+        mixed = len({_suffix(refs[j]) for j in c}) > 1
+        best = min(c, key=lambda j: _rank(refs[j], _dims(refs[j], cache) if mixed else None))
+        keep = refs[best]
+        for j in c:
+            if j == best:
+                continue
+            ref = refs[j]
+            if j in identical and best in identical and _digest(ref, cache) == _digest(keep, cache):
+                where = "inside a zip" if ref.members and not keep.members else "elsewhere"
+                reason = f"identical copy ({where}) of {keep.name}: same bytes"
+            elif _suffix(ref) in LOSSY and _suffix(keep) not in LOSSY:
+                reason = f"lossy {_suffix(ref)[1:].upper()} preview of {keep.name}; the {_suffix(keep)[1:].upper()} is packed"
+            else:
+                reason = f"another copy of {keep.name}"
+            drop[idxs[j]] = (idxs[best], reason)
