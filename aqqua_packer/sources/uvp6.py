@@ -1,0 +1,224 @@
+"""UVP6 (Underwater Vision Profiler 6) samples as UVPapp writes them.
+
+A sample ``<name>`` is two zips, side by side (often under ``ecodata/<name>/``):
+
+* ``<name>_Images.zip``: the vignettes (PNG) and ``ecotaxa_<name>.tsv`` (an EcoTaxa table);
+* ``<name>_Particule.zip``: ``metadata.ini`` (``[HW_CONF] Pixel_Size`` in µm,
+  ``[sample_metadata] latitude=43°48 08``, ``sampledatetime=YYYYMMDD-HHMMSS``) and particle counts
+  (no images).
+
+Text is windows-1252; the UVP6 clock runs in UTC.  The ``metadata.ini`` values are added to every
+row of the sample as ``hdr:<key>`` columns, and the mapping falls back on them where the TSV is
+silent.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..problems import Problem, UserError
+from ..progress import Task
+from . import ecotaxa
+from .base import TABLE_COL, Detection, Scan
+from .tables import decode_text
+
+KIND = "uvp6"
+IMAGES_ZIP = re.compile(r"^(?P<sample>.+)_Images\.zip$", re.I)
+PARTICLE_ZIP = re.compile(r"^(?P<sample>.+)_Particule\.zip$", re.I)
+
+
+def _is_uvp6_table(entry: ecotaxa.Entry) -> bool:
+    v = ecotaxa.first_values(entry, ("acq_instrument", "process_software"))
+    return v.get("acq_instrument", "").lower().startswith("uvp6") or v.get(
+        "process_software", ""
+    ).lower().startswith("uvp app")
+
+
+def detect(path: Path) -> Detection:
+    path = Path(path)
+    if path.is_file():
+        if PARTICLE_ZIP.match(path.name):
+            return Detection(0.8, f"{path.name} is a UVP6 particle zip (metadata.ini, no images)")
+        if IMAGES_ZIP.match(path.name):
+            tsvs = ecotaxa.find_tsvs(path)
+            if tsvs:
+                return Detection(0.9, f"{path.name} is a UVPapp images zip with {tsvs[0].name}")
+        tsvs = ecotaxa.find_tsvs(path)
+        if tsvs and _is_uvp6_table(tsvs[0]):
+            return Detection(0.85, f"{tsvs[0].name} was written by UVPapp (acq_instrument uvp6)")
+        return Detection(0.0, "not a UVP6 images or particle zip")
+    if not path.is_dir():
+        return Detection(0.0, "not a folder or zip")
+    zips = _sample_zips(path, limit=2000)
+    if zips:
+        return Detection(
+            0.88,
+            f"found the UVPapp sample zip {zips[0].name}"
+            + (f" and {len(zips) - 1} more" if len(zips) > 1 else ""),
+        )
+    tsvs = ecotaxa.find_tsvs(path)
+    if tsvs and _is_uvp6_table(tsvs[0]):
+        return Detection(0.85, f"{tsvs[0].name} was written by UVPapp (acq_instrument uvp6)")
+    return Detection(0.0, "no UVPapp *_Images.zip or *_Particule.zip")
+
+
+def _sample_zips(root: Path, limit: int = 100000) -> list[Path]:
+    """``*_Images.zip`` / ``*_Particule.zip`` in the folder, its ``ecodata/<sample>/`` or one level down."""
+    out: list[Path] = []
+    seen = 0
+    for pattern in ("*.zip", "*/*.zip", "*/*/*.zip"):
+        for p in sorted(root.glob(pattern)):
+            seen += 1
+            if seen > limit:
+                return out
+            if IMAGES_ZIP.match(p.name) or PARTICLE_ZIP.match(p.name):
+                out.append(p)
+    return out
+
+
+def read_metadata_ini(zip_path: Path) -> tuple[dict[str, dict[str, str]], str]:
+    """The sections of ``metadata.ini`` inside a particle zip, and where it was read from."""
+    tree = ecotaxa.list_tree(zip_path, _quiet())
+    ini = [e for e in tree.entries.values() if e.basename.lower() == "metadata.ini"]
+    if not ini:
+        raise UserError(f"{zip_path}: no metadata.ini inside this particle zip")
+    e = ini[0]
+    return ecotaxa.read_ini_text(decode_text(e.read(), e.display), e.display), e.display
+
+
+def _quiet() -> Task:
+    from ..progress import null_task
+
+    return null_task()
+
+
+def header_values(sections: dict[str, dict[str, str]]) -> dict[str, str]:
+    """``metadata.ini`` flattened to {key: value}; the first section naming a key wins."""
+    out: dict[str, str] = {}
+    for sec in ("sample_metadata", "HW_CONF", "ACQ_CONF", *sections):
+        for k, v in sections.get(sec, {}).items():
+            out.setdefault(k, v)
+    return out
+
+
+def _particle_zip_for(table: str, root: Path) -> Path | None:
+    """The ``<sample>_Particule.zip`` next to the images zip that holds ``table``."""
+    if root.is_file():
+        m = IMAGES_ZIP.match(root.name)
+        return root.with_name(f"{m['sample']}_Particule.zip") if m else None
+    parts = table.split("/")
+    for i, part in enumerate(parts):
+        m = IMAGES_ZIP.match(part)
+        if m:
+            return root.joinpath(*parts[:i], f"{m['sample']}_Particule.zip")
+    return None
+
+
+def scan(path: Path, task: Task) -> list[Scan]:
+    path = Path(path)
+    if path.is_file() and PARTICLE_ZIP.match(path.name):
+        return [_particle_only(path)]
+    s = ecotaxa.build_scan(path, task, kind=KIND)
+    s.sensor = s.sensor or "UVP6"
+    if s.sensor.lower() == "uvp6":
+        s.sensor = "UVP6"
+    sn = ecotaxa.col(s.rows, "acq_sn")
+    if sn:
+        s.sensor = f"UVP6 {ecotaxa.samples(s.rows, sn, 1)[0]}"
+    # Each table's sample: the images zip it sits in; its metadata.ini is in the particle zip.
+    have_header = False
+    for tbl in s.tables:
+        pz = _particle_zip_for(tbl, path)
+        if pz is None or not pz.is_file():
+            continue
+        try:
+            sections, _ = read_metadata_ini(pz)
+        except UserError as exc:
+            s.problems.append(
+                Problem("bad_file", str(exc).split(": ", 1)[-1], file=str(pz), severity="warning")
+            )
+            continue
+        s.rows = ecotaxa.add_header_columns(s.rows, header_values(sections), table=tbl)
+        have_header = True
+    _suggest(s, have_header)
+    s.label = f"UVP6 {s.label}"
+    return [s]
+
+
+def _suggest(s: Scan, have_header: bool) -> None:
+    f = s.suggested.setdefault("fields", {})
+    rows = s.rows
+    if have_header:
+        for field, key, kw, why in (
+            (
+                "latitude",
+                "hdr:latitude",
+                {"format": "dms"},
+                "metadata.ini [sample_metadata] latitude",
+            ),
+            (
+                "longitude",
+                "hdr:longitude",
+                {"format": "dms"},
+                "metadata.ini [sample_metadata] longitude",
+            ),
+            (
+                "pixel_size",
+                "hdr:Pixel_Size",
+                {"unit": "um"},
+                "metadata.ini [HW_CONF] Pixel_Size, µm",
+            ),
+        ):
+            c = ecotaxa.col(rows, key)
+            if c and field not in f:
+                f[field] = ecotaxa.spec(c, f"{why}: {', '.join(ecotaxa.samples(rows, c))}", **kw)
+        c = ecotaxa.col(rows, "hdr:sampledatetime")
+        if c and "date" not in f:
+            f["datetime"] = ecotaxa.spec(
+                c,
+                f"metadata.ini sampledatetime (start of the profile): {', '.join(ecotaxa.samples(rows, c))}",
+                format="%Y%m%d-%H%M%S",
+                confidence=0.6,
+            )
+    c = ecotaxa.col(rows, "acq_volimage")
+    if c:
+        f["volume_sampled"] = ecotaxa.spec(
+            c,
+            f"UVP6 acq_volimage, litres per image: {', '.join(ecotaxa.samples(rows, c))}",
+            confidence=0.8,
+        )
+    if "date" in f or "datetime" in f:
+        f["timezone"] = {
+            "constant": "UTC",
+            "confidence": 0.95,
+            "reason": "the UVP6 clock runs in UTC",
+        }
+
+
+def _particle_only(path: Path) -> Scan:
+    s = Scan(kind=KIND, root=path, label=f"UVP6 {path.stem}", sensor="UVP6")
+    try:
+        sections, where = read_metadata_ini(path)
+    except UserError as exc:
+        s.problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=str(path)))
+        return s
+    import pandas as pd
+
+    hdr = header_values(sections)
+    s.rows = ecotaxa.add_header_columns(
+        pd.DataFrame({TABLE_COL: [where.split(" › ", 1)[-1]], "__row__": [1]}), hdr
+    )
+    m = PARTICLE_ZIP.match(path.name)
+    twin = path.with_name(f"{m['sample']}_Images.zip") if m else None
+    s.problems.append(
+        Problem(
+            "no_images",
+            "a UVP6 particle zip holds particle counts, not images; point at "
+            + (f"{twin.name}" if twin else "the sample's *_Images.zip")
+            + " (or the folder holding both)",
+            file=str(path),
+        )
+    )
+    _suggest(s, True)
+    return s
