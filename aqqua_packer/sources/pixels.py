@@ -117,7 +117,13 @@ def _decode_tiff(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
 
     with tifffile.TiffFile(io.BytesIO(data)) as tf:
         page = tf.pages[ref.page or 0]
-        arr = page.asarray()
+        try:
+            arr = page.asarray()
+        except ValueError as exc:
+            # LZW/Deflate/... without the optional 'imagecodecs' package: Pillow decodes those.
+            if "imagecodecs" in str(exc):
+                return _decode_pillow(data, ref, where)
+            raise
         photometric = getattr(page, "photometric", None)
         planar = getattr(page, "planarconfig", None)
     if photometric is not None and int(photometric) == 3:  # PALETTE
