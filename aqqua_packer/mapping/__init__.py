@@ -3,4 +3,13 @@
 from .apply import Item, Mapped, apply_mapping
 from .model import FieldSpec, Mapping, load_profile, parse_cli_mapping, save_profile
 
-__all__ = ["FieldSpec", "Item", "Mapped", "Mapping", "apply_mapping", "load_profile", "parse_cli_mapping", "save_profile"]
+__all__ = [
+    "FieldSpec",
+    "Item",
+    "Mapped",
+    "Mapping",
+    "apply_mapping",
+    "load_profile",
+    "parse_cli_mapping",
+    "save_profile",
+]

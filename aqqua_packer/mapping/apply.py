@@ -1,13 +1,19 @@
 """Apply a mapping to scanned sources: join images to rows, convert every field, list problems.
 
 ``apply_mapping(scans, mapping, task) -> Mapped`` is the contract the report, the package writer,
-the CLI and the GUI rely on.  Parsers live in ``parsers.py``.
+the CLI and the GUI rely on.  Parsers live in ``parsers.py``; suggestions in ``suggest.py``.
+
+Speed comes from parsing each *distinct* value (or pair of values, for date + time) once: a
+100,000-row table with a few thousand distinct dates parses a few thousand strings, so the GUI
+can re-apply the mapping on every edit.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -18,9 +24,31 @@ from ..progress import Task, null_task
 from ..sources.base import ROW_COL, TABLE_COL, ImageRef, Scan
 from . import parsers
 from .model import FieldSpec, Mapping
+from .suggest import column_dayfirst, suggest_mapping
 
 # Fields whose converted column must be present and valid for an image to be packed.
 REQUIRED_FIELDS = ("datetime", "latitude", "longitude", "altitude", "pixel_size")
+OPTIONAL_FIELDS = (
+    "depth",
+    "depth_min",
+    "depth_max",
+    "volume_sampled",
+    "label",
+    "sample_id",
+    "station_id",
+    "object_id",
+)
+TEXT_FIELDS = ("label", "sample_id", "station_id", "object_id")
+
+# Per-field status of one image.
+OK, MISSING, INVALID = 0, 1, 2
+# Problem kinds that mean "there is no value" (the rest mean "there is a value, and it is wrong").
+MISSING_KINDS = frozenset(
+    {"missing", "sentinel", "not_mapped", "missing_column", "image_without_row"}
+)
+
+_NAT = np.iinfo(np.int64).min
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -33,6 +61,18 @@ class Item:
 
 
 @dataclass
+class FieldState:
+    """How each image fares on one field: ``status`` (OK, MISSING, INVALID) and the problem kind."""
+
+    status: np.ndarray  # int8 per item
+    kind: np.ndarray  # object per item: the problem kind, or None when OK
+
+    def counts(self) -> tuple[int, int, int]:
+        s = self.status
+        return int((s == OK).sum()), int((s == MISSING).sum()), int((s == INVALID).sum())
+
+
+@dataclass
 class Mapped:
     scans: list[Scan]
     mapping: Mapping  # the effective mapping (suggested merged with given)
@@ -40,6 +80,10 @@ class Mapped:
     converted: pd.DataFrame  # one row per item, iFDO columns (fields.Field.column) + image-filename
     ready: np.ndarray  # bool per item: every required field present and valid
     problems: list[Problem] = field(default_factory=list)
+    # Per output field (the required ones, and the optional ones that are mapped): per-image state.
+    fields: dict[str, FieldState] = field(default_factory=dict)
+    # The effective mapping of each scan (readers of different instruments suggest differently).
+    mappings: list[Mapping] = field(default_factory=list)
 
     def raw_row(self, i: int) -> dict[str, str]:
         """Every original value of item ``i``'s row as text, with its table and row number."""
@@ -49,171 +93,828 @@ class Mapped:
         rec = self.scans[it.scan].rows.iloc[it.row]
         return {str(k): ("" if v is None else str(v)) for k, v in rec.items()}
 
+    def add_unreadable(self, i: int, message: str) -> Problem:
+        """The pack step found that item ``i``'s pixels do not decode: record it, mark it not ready."""
+        it = self.items[i]
+        p = Problem(
+            "unreadable_image", message, file=it.image.name, field="image", value=it.image.path
+        )
+        self.ready[i] = False
+        self.problems.append(p)
+        return p
 
+    @property
+    def n_ready(self) -> int:
+        return int(self.ready.sum())
+
+
+# --- mapping ----------------------------------------------------------------------------------------
 def effective_mapping(scans: list[Scan], given: Mapping) -> Mapping:
-    """Suggested fields from the readers (first scan wins), overridden by what the user gave."""
-    suggested = Mapping()
-    for s in scans:
-        prof = s.suggested or {}
-        for name, spec in (prof.get("fields") or {}).items():
-            if name in BY_NAME and name not in suggested.fields:
-                suggested.fields[name] = FieldSpec.from_dict(spec, origin="suggested")
-    return suggested.merged(given)
+    """Suggestions (presets, then column names) merged with what the user gave; first scan first."""
+    per_scan = scan_mappings(scans, given)
+    out = Mapping()
+    for m in per_scan:
+        for name, spec in m.fields.items():
+            out.fields.setdefault(name, spec)
+    if not per_scan:
+        out = Mapping().merged(given)
+    return out
 
 
-def _join(scan_i: int, scan: Scan, spec: FieldSpec | None, problems: list[Problem]) -> list[Item]:
+def scan_mappings(scans: list[Scan], given: Mapping) -> list[Mapping]:
+    return [suggest_mapping(s).merged(given) for s in scans]
+
+
+# --- joining images and rows ----------------------------------------------------------------------
+def _key(v: object) -> str:
+    return str(v).strip().replace("\\", "/").lower()
+
+
+def _join(
+    scan_i: int, scan: Scan, spec: FieldSpec | None, problems: list[Problem], used: set[int]
+) -> list[Item]:
+    """Items of one scan; ``used`` collects the row positions that describe an image."""
     rows = scan.rows
     if spec is None or spec.column is None or rows.empty:
+        for im in scan.images:
+            if im.row is not None:
+                used.add(im.row)
         return [Item(scan_i, im, im.row) for im in scan.images]
     col = spec.column
     if col not in rows.columns:
-        problems.append(Problem("missing_column", f"the image column {col!r} is not in the table", file=str(scan.root), field="image", value=col))
+        problems.append(
+            Problem(
+                "missing_column",
+                f"the image column {col!r} is not in the table",
+                file=_first_table(scan),
+                field="image",
+                value=col,
+            )
+        )
         return [Item(scan_i, im, im.row) for im in scan.images]
     index: dict[str, int] = {}
+    dup_rows: list[tuple[int, int]] = []
     for pos, v in enumerate(rows[col].tolist()):
-        key = str(v).strip().replace("\\", "/").lower()
-        if key:
-            index.setdefault(key, pos)
-            index.setdefault(key.rsplit("/", 1)[-1], pos)
+        key = _key(v) if v is not None else ""
+        if not key:
+            continue
+        if key in index:
+            dup_rows.append((pos, index[key]))
+            continue
+        index[key] = pos
+        base = key.rsplit("/", 1)[-1]
+        index.setdefault(base, pos)
+        index.setdefault(os.path.splitext(base)[0], pos)
     items = []
-    used: set[int] = set()
     for im in scan.images:
         n = im.name.lower()
         base = n.rsplit("/", 1)[-1]
-        pos = index.get(n, index.get(base, index.get(os.path.splitext(base)[0])))
+        pos = index.get(n)
         if pos is None:
-            problems.append(Problem("image_without_row", "no table row names this image", file=im.name, field="image"))
-        else:
+            pos = index.get(base)
+        if pos is None:
+            pos = index.get(os.path.splitext(base)[0])
+        if pos is not None:
             used.add(pos)
         items.append(Item(scan_i, im, pos))
-    for pos in range(len(rows)):
-        if pos not in used:
-            r = rows.iloc[pos]
-            problems.append(
-                Problem("row_without_image", "this row names an image that was not found", file=str(r.get(TABLE_COL, "")), row=int(r.get(ROW_COL, pos + 1)), field="image", value=str(r[col]), severity="warning")
+    tab, rn = _provenance(scan)
+    for pos, first in dup_rows:
+        if first in used:
+            used.add(pos)
+        problems.append(
+            Problem(
+                "duplicate_id",
+                f"this row names the same image as row {rn[first]}; the first row is used",
+                file=tab[pos],
+                row=rn[pos],
+                field="image",
+                value=str(rows[col].iat[pos]),
+                severity="warning",
             )
+        )
     return items
 
 
-def _values(spec: FieldSpec, scan: Scan, items: list[Item]) -> list[str | None]:
-    if spec.pattern:
-        import re
+def _first_table(scan: Scan) -> str:
+    t = scan.tables
+    return t[0] if t else str(scan.root)
 
-        rx = re.compile(spec.pattern)
-        out: list[str | None] = []
-        for it in items:
-            src = it.image.name if spec.column is None else _cell(scan, it, spec.column)
-            m = rx.search(src or "") if src is not None else None
-            out.append((m.group("value") if "value" in rx.groupindex else m.group(m.lastindex or 0)) if m else None)
-        return out
+
+def _provenance(scan: Scan) -> tuple[list, list]:
+    rows = scan.rows
+    n = len(rows)
+    tab = rows[TABLE_COL].tolist() if TABLE_COL in rows.columns else [str(scan.root)] * n
+    rn = (
+        [int(x) for x in rows[ROW_COL].tolist()]
+        if ROW_COL in rows.columns
+        else list(range(2, n + 2))
+    )
+    return tab, rn
+
+
+# --- one input field, as text per item --------------------------------------------------------------
+@dataclass
+class _Source:
+    """The text each item has for one input field, and where a problem with it is to be found."""
+
+    name: str
+    spec: FieldSpec
+    raw: np.ndarray  # object per item: text, or None (no row / no column)
+    file: np.ndarray  # object per item
+    row: np.ndarray  # object per item: int or None
+    per_item: bool  # False for constants: a problem is reported once, not per image
+    absent_kind: str = "missing"  # the kind of a None: "image_without_row" or "missing_column"
+    absent: np.ndarray | None = None  # bool per item: None because there is no row / column
+
+
+def _source(
+    name: str,
+    spec: FieldSpec,
+    scan: Scan,
+    items: list[Item],
+    ctx: _ScanContext,
+    problems: list[Problem],
+) -> _Source:
+    m = len(items)
+    names = ctx.names
+    if spec.constant is not None and spec.column is None and not spec.pattern:
+        raw = np.full(m, spec.constant, dtype=object)
+        return _Source(
+            name, spec, raw, np.full(m, None, dtype=object), np.full(m, None, dtype=object), False
+        )
     if spec.column is not None:
-        return [_cell(scan, it, spec.column) for it in items]
-    return [spec.constant] * len(items)
+        if spec.column not in scan.rows.columns:
+            problems.append(
+                Problem(
+                    "missing_column",
+                    f"the column {spec.column!r} mapped to {name} is not in the table"
+                    + (
+                        f" (columns: {', '.join(scan.columns[:12])}{', ...' if len(scan.columns) > 12 else ''})"
+                        if scan.columns
+                        else ""
+                    ),
+                    file=_first_table(scan),
+                    field=name,
+                    value=spec.column,
+                )
+            )
+            raw = np.full(m, None, dtype=object)
+            return _Source(
+                name,
+                spec,
+                raw,
+                names,
+                np.full(m, None, dtype=object),
+                True,
+                "missing_column",
+                np.ones(m, dtype=bool),
+            )
+        col = ctx.column(spec.column)
+        raw = np.full(m, None, dtype=object)
+        has = ctx.has_row
+        raw[has] = col[ctx.pos[has]]
+        src = _Source(name, spec, raw, ctx.file, ctx.rownum, True, "image_without_row", ~has)
+    else:  # a pattern on the file name
+        src = _Source(name, spec, names.copy(), names, np.full(m, None, dtype=object), True)
+    return src
 
 
-def _cell(scan: Scan, it: Item, column: str) -> str | None:
-    if it.row is None or column not in scan.rows.columns:
-        return None
-    v = scan.rows.iat[it.row, scan.rows.columns.get_loc(column)]
-    return None if v is None else str(v)
+@dataclass
+class _ScanContext:
+    scan: Scan
+    items: list[Item]
+    names: np.ndarray
+    pos: np.ndarray
+    has_row: np.ndarray
+    file: np.ndarray
+    rownum: np.ndarray
+    _cols: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, scan: Scan, items: list[Item]) -> _ScanContext:
+        m = len(items)
+        names = (
+            np.array([it.image.name for it in items], dtype=object)
+            if m
+            else np.empty(0, dtype=object)
+        )
+        pos = (
+            np.array([-1 if it.row is None else it.row for it in items], dtype=np.int64)
+            if m
+            else np.empty(0, dtype=np.int64)
+        )
+        has = pos >= 0
+        file = names.copy()
+        rownum = np.full(m, None, dtype=object)
+        if not scan.rows.empty and has.any():
+            tab, rn = _provenance(scan)
+            tab_a, rn_a = np.array(tab, dtype=object), np.array(rn, dtype=object)
+            file[has] = tab_a[pos[has]]
+            rownum[has] = rn_a[pos[has]]
+        return cls(scan, items, names, pos, has, file, rownum)
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            self._cols[name] = self.scan.rows[name].to_numpy(dtype=object)
+        return self._cols[name]
 
 
+# --- parsing distinct values ------------------------------------------------------------------------
+def _factorize(sources: Sequence[_Source]) -> tuple[np.ndarray, list[tuple]]:
+    """Codes per item and the distinct tuples of raw values they stand for."""
+    codes_all, uniq_all = [], []
+    for s in sources:
+        c, u = pd.factorize(s.raw)
+        c = np.where(c < 0, len(u), c)
+        codes_all.append(c)
+        uniq_all.append([*u.tolist(), None])
+    if len(sources) == 1:
+        return codes_all[0], [(v,) for v in uniq_all[0]]
+    key = np.zeros(len(sources[0].raw), dtype=np.int64)
+    for c, u in zip(codes_all, uniq_all, strict=True):
+        key = key * len(u) + c
+    codes, ukeys = pd.factorize(key)
+    tuples = []
+    for k in ukeys.tolist():
+        parts = []
+        for u in reversed(uniq_all):
+            k, r = divmod(k, len(u))
+            parts.append(u[r])
+        tuples.append(tuple(reversed(parts)))
+    return codes, tuples
+
+
+@dataclass
+class _Result:
+    values: np.ndarray  # float64 (nan) / int64 ns (_NAT) / object (None)
+    status: np.ndarray
+    kind: np.ndarray
+    problems: list[Problem]
+
+
+def _extract(spec: FieldSpec) -> Callable[[str | None], str | None]:
+    """The pattern's match in the value (group ``value``, else the last group), or the value."""
+    if not spec.pattern:
+        return lambda v: v
+    import re
+
+    rx = re.compile(spec.pattern)
+
+    def ex(v: str | None) -> str | None:
+        if v is None:
+            return None
+        m = rx.search(v)
+        if not m:
+            raise parsers.ParseError("the pattern does not match")
+        if "value" in rx.groupindex:
+            return m.group("value")
+        return m.group(m.lastindex or 0)
+
+    return ex
+
+
+def _convert(
+    out_name: str,
+    sources: list[_Source],
+    fn: Callable[..., object],
+    dtype: str,
+    *,
+    severity: str = "error",
+    report_missing: bool = True,
+) -> _Result:
+    """Parse every distinct combination of the sources' values once; spread results to items."""
+    m = len(sources[0].raw)
+    codes, tuples = _factorize(sources)
+    extract = [_extract(s.spec) for s in sources]
+    nu = len(tuples)
+    if dtype == "float":
+        uvals = np.full(nu, np.nan)
+    elif dtype == "ns":
+        uvals = np.full(nu, _NAT, dtype=np.int64)
+    else:
+        uvals = np.full(nu, None, dtype=object)
+    ukind = np.full(nu, None, dtype=object)
+    umsg: list[str | None] = [None] * nu
+    ufield: list[int] = [0] * nu
+    for j, tup in enumerate(tuples):
+        k = 0
+        try:
+            args = []
+            for ex, v in zip(extract, tup, strict=True):
+                args.append(ex(v))
+                k += 1
+            k = 0
+            v = fn(*args)
+            if dtype == "ns":
+                d = v - _EPOCH
+                uvals[j] = (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1000
+            else:
+                uvals[j] = v
+        except parsers.ParseError as exc:
+            ukind[j] = exc.kind
+            umsg[j] = str(exc)
+            if exc.field is not None:
+                k = next((i for i, s in enumerate(sources) if s.name == exc.field), k)
+            ufield[j] = k
+    values = uvals[codes]
+    kind = ukind[codes]
+    status = np.zeros(m, dtype=np.int8)
+    bad = kind != None  # noqa: E711 (element-wise)
+    if bad.any():
+        is_missing = np.isin(kind, list(MISSING_KINDS))
+        status[bad & is_missing] = MISSING
+        status[bad & ~is_missing] = INVALID
+    problems: list[Problem] = []
+    if bad.any():
+        ufield_a = np.array(ufield, dtype=np.int64)
+        at = ufield_a[codes]
+        # A value that is absent because the image has no row, or the column is not in the table,
+        # is reported once elsewhere; count it under that reason instead of one problem per image.
+        for si, s in enumerate(sources):
+            if s.absent is not None:
+                sel = bad & (at == si) & s.absent & (kind == "missing")
+                kind[sel] = s.absent_kind
+        once: set[tuple[int, int]] = set()
+        for i in np.flatnonzero(bad).tolist():
+            k = kind[i]
+            if k in ("image_without_row", "missing_column") or (
+                k in ("missing", "sentinel") and not report_missing
+            ):
+                continue
+            s = sources[at[i]]
+            msg = umsg[codes[i]] or ""
+            if not s.per_item:
+                key = (codes[i], int(at[i]))
+                if key in once:
+                    continue
+                once.add(key)
+                problems.append(
+                    Problem(
+                        k,
+                        f"{msg} (the value given for every image)",
+                        field=s.name,
+                        value=s.spec.constant,
+                        severity=severity,
+                    )
+                )
+                continue
+            problems.append(
+                Problem(
+                    k,
+                    msg,
+                    file=s.file[i],
+                    row=s.row[i],
+                    field=s.name,
+                    value=s.raw[i],
+                    severity=severity,
+                )
+            )
+    return _Result(values, status, kind, problems)
+
+
+def _not_mapped(m: int, dtype: str) -> _Result:
+    if dtype == "float":
+        vals = np.full(m, np.nan)
+    elif dtype == "ns":
+        vals = np.full(m, _NAT, dtype=np.int64)
+    else:
+        vals = np.full(m, None, dtype=object)
+    return _Result(
+        vals, np.full(m, MISSING, dtype=np.int8), np.full(m, "not_mapped", dtype=object), []
+    )
+
+
+def _all_invalid(res: _Result, kind: str) -> _Result:
+    m = len(res.status)
+    return _Result(
+        _not_mapped(
+            m,
+            "float"
+            if res.values.dtype == float
+            else ("ns" if res.values.dtype == np.int64 else "obj"),
+        ).values,
+        np.full(m, INVALID, dtype=np.int8),
+        np.full(m, kind, dtype=object),
+        res.problems,
+    )
+
+
+# --- settings --------------------------------------------------------------------------------------
+@dataclass
+class _Settings:
+    tz: object = UTC
+    tz_bad: bool = False
+    surface: float | None = None
+    surface_bad: bool = False
+    zero_ok: bool = False
+
+
+def _settings(mapping: Mapping, problems: list[Problem]) -> _Settings:
+    st = _Settings()
+    for name in ("timezone", "surface_altitude", "zero_position_confirmed"):
+        spec = mapping.get(name)
+        if spec is None or not spec.has_source:
+            continue
+        if spec.constant is None:
+            problems.append(
+                Problem(
+                    "bad_setting",
+                    f"{name} is one value for the whole dataset: give it with --set {name}=VALUE",
+                    field=name,
+                    value=spec.column or spec.pattern,
+                )
+            )
+            if name == "timezone":
+                st.tz_bad = True
+            elif name == "surface_altitude":
+                st.surface_bad = True
+            continue
+        try:
+            if name == "timezone":
+                st.tz = parsers.parse_timezone(spec.constant)
+            elif name == "surface_altitude":
+                st.surface = parsers.parse_length(spec.constant, spec.unit)
+            else:
+                st.zero_ok = parsers.parse_bool(spec.constant)
+        except parsers.ParseError as exc:
+            problems.append(Problem("bad_setting", str(exc), field=name, value=spec.constant))
+            if name == "timezone":
+                st.tz_bad = True
+            elif name == "surface_altitude":
+                st.surface_bad = True
+    return st
+
+
+# --- one scan ----------------------------------------------------------------------------------------
+def _map_scan(
+    scan: Scan,
+    items: list[Item],
+    mapping: Mapping,
+    st: _Settings,
+    now: datetime,
+    problems: list[Problem],
+) -> dict[str, _Result]:
+    ctx = _ScanContext.of(scan, items)
+    m = len(items)
+    out: dict[str, _Result] = {}
+
+    def src(name: str) -> _Source | None:
+        spec = mapping.get(name)
+        if spec is None or not spec.has_source or name == "image":
+            return None
+        return _source(name, spec, scan, items, ctx, problems)
+
+    # datetime, or date (+ time)
+    s_dt, s_d = src("datetime"), src("date")
+    if s_dt is not None:
+        fmt = s_dt.spec.format
+        dayfirst = (
+            column_dayfirst([v for v in pd.unique(s_dt.raw) if isinstance(v, str)][:5000])
+            if fmt in (None, "auto")
+            else None
+        )
+        tz = st.tz
+        out["datetime"] = _convert(
+            "datetime",
+            [s_dt],
+            lambda v: parsers.parse_datetime(v, fmt, tz, dayfirst, now=now),
+            "ns",
+        )
+    elif s_d is not None:
+        s_t = src("time")
+        dfmt = s_d.spec.format
+        dayfirst = (
+            column_dayfirst([v for v in pd.unique(s_d.raw) if isinstance(v, str)][:5000])
+            if dfmt in (None, "auto")
+            else None
+        )
+        tz = st.tz
+        if s_t is not None:
+            tfmt = s_t.spec.format
+            width = None
+            if tfmt in (None, "auto"):
+                lens = [
+                    len(v.strip())
+                    for v in pd.unique(s_t.raw)
+                    if isinstance(v, str) and v.strip().isdigit()
+                ]
+                width = (6 if max(lens) > 4 else 4) if lens else None
+
+            def dt_fn(d, t, dfmt=dfmt, dayfirst=dayfirst, tfmt=tfmt, width=width, tz=tz):
+                try:
+                    day = parsers.parse_date(d, dfmt, dayfirst)
+                except parsers.ParseError as exc:
+                    exc.field = "date"
+                    raise
+                try:
+                    secs = parsers.parse_time(t, tfmt, width)
+                except parsers.ParseError as exc:
+                    exc.field = "time"
+                    raise
+                return parsers.combine(day, secs, tz, now=now)
+
+            out["datetime"] = _convert("datetime", [s_d, s_t], dt_fn, "ns")
+        else:
+            problems.append(
+                Problem(
+                    "no_time",
+                    "only a date is mapped: every image is taken at 00:00 of its day",
+                    field="time",
+                    severity="warning",
+                )
+            )
+            out["datetime"] = _convert(
+                "datetime",
+                [s_d],
+                lambda d: parsers.combine(parsers.parse_date(d, dfmt, dayfirst), 0.0, tz, now=now),
+                "ns",
+            )
+    else:
+        out["datetime"] = _not_mapped(m, "ns")
+    if st.tz_bad and "datetime" in out and (s_dt or s_d):
+        out["datetime"] = _all_invalid(out["datetime"], "bad_setting")
+
+    for axis, name in (("lat", "latitude"), ("lon", "longitude")):
+        s = src(name)
+        if s is None:
+            out[name] = _not_mapped(m, "float")
+        else:
+            fmt, neg = s.spec.format, s.spec.negate
+            out[name] = _convert(
+                name,
+                [s],
+                lambda v, a=axis, f=fmt, n=neg: parsers.parse_coordinate(v, a, f, n),
+                "float",
+            )
+
+    # a position of exactly 0,0 is an instrument's default unless the user confirmed it
+    lat, lon = out["latitude"], out["longitude"]
+    zero = (lat.status == OK) & (lon.status == OK) & (lat.values == 0) & (lon.values == 0)
+    if zero.any() and not st.zero_ok:
+        s_lat = src("latitude")
+        for r in (lat, lon):
+            r.status[zero] = INVALID
+            r.kind[zero] = "default_position"
+        msg = "latitude and longitude are both 0, the default of instruments without GPS: map the real position, or confirm it with --set zero_position_confirmed=yes"
+        if s_lat is not None and s_lat.per_item:
+            for i in np.flatnonzero(zero).tolist():
+                problems.append(
+                    Problem(
+                        "default_position",
+                        msg,
+                        file=s_lat.file[i],
+                        row=s_lat.row[i],
+                        field="latitude",
+                        value="0, 0",
+                    )
+                )
+        else:
+            problems.append(
+                Problem(
+                    "default_position",
+                    msg + " (the value given for every image)",
+                    field="latitude",
+                    value="0, 0",
+                )
+            )
+
+    # depth (positive down) and altitude (negative below the sea surface)
+    def depth_fn(spec: FieldSpec):
+        return lambda v: parsers.check_depth(parsers.parse_length(v, spec.unit, negate=spec.negate))
+
+    s_depth, s_dmin, s_dmax = src("depth"), src("depth_min"), src("depth_max")
+    for name, s in (("depth_min", s_dmin), ("depth_max", s_dmax)):
+        if s is not None:
+            out[name] = _convert(
+                name, [s], depth_fn(s.spec), "float", severity="warning" if s_depth else "error"
+            )
+    if s_depth is not None:
+        out["depth"] = _convert("depth", [s_depth], depth_fn(s_depth.spec), "float")
+    elif s_dmin is not None and s_dmax is not None:
+        fmin, fmax = depth_fn(s_dmin.spec), depth_fn(s_dmax.spec)
+
+        def mid(a, b):
+            try:
+                x = fmin(a)
+            except parsers.ParseError as exc:
+                exc.field = "depth_min"
+                raise
+            try:
+                y = fmax(b)
+            except parsers.ParseError as exc:
+                exc.field = "depth_max"
+                raise
+            return (x + y) / 2
+
+        res = _convert("depth", [s_dmin, s_dmax], mid, "float", report_missing=True)
+        res.problems = []  # depth_min and depth_max reported their own problems
+        out["depth"] = res
+    elif s_dmin is not None or s_dmax is not None:
+        one = out["depth_min" if s_dmin is not None else "depth_max"]
+        out["depth"] = _Result(one.values.copy(), one.status.copy(), one.kind.copy(), [])
+    s_alt = src("altitude")
+    if s_alt is not None:
+        spec = s_alt.spec
+
+        def alt_fn(v, spec=spec):
+            a = parsers.parse_length(v, spec.unit, negate=spec.negate)
+            if not -11_100 <= a <= 9_000:
+                raise parsers.ParseError(
+                    "outside -11100..9000 m: check the unit or the sign", "out_of_range"
+                )
+            return a
+
+        out["altitude"] = _convert("altitude", [s_alt], alt_fn, "float")
+    elif "depth" in out:
+        d = out["depth"]
+        surface = st.surface if st.surface is not None else 0.0
+        res = _Result(surface - d.values, d.status.copy(), d.kind.copy(), [])
+        out["altitude"] = _all_invalid(res, "bad_setting") if st.surface_bad else res
+    else:
+        out["altitude"] = _not_mapped(m, "float")
+
+    s = src("pixel_size")
+    if s is None:
+        out["pixel_size"] = _not_mapped(m, "float")
+    else:
+        unit, kind = s.spec.unit, scan.kind
+        out["pixel_size"] = _convert(
+            "pixel_size",
+            [s],
+            lambda v: parsers.check_pixel_size(parsers.parse_pixel_size(v, unit), kind),
+            "float",
+        )
+
+    s = src("volume_sampled")
+    if s is not None:
+        factor = {"l": 1.0, "ml": 0.001, "cl": 0.01, "m3": 1000.0, "ul": 1e-6, "µl": 1e-6}.get(
+            (s.spec.unit or "l").lower().replace("³", "3")
+        )
+
+        def vol(v, factor=factor):
+            if factor is None:
+                raise parsers.ParseError("unknown volume unit (L, mL, m3, uL)")
+            x = parsers.parse_number(v) * factor
+            if x < 0:
+                raise parsers.ParseError("a volume cannot be negative", "out_of_range")
+            return x
+
+        out["volume_sampled"] = _convert(
+            "volume_sampled", [s], vol, "float", severity="warning", report_missing=False
+        )
+    for name in TEXT_FIELDS:
+        s = src(name)
+        if s is not None:
+            out[name] = _convert(
+                name,
+                [s],
+                lambda v: parsers.clean(v),
+                "obj",
+                severity="warning",
+                report_missing=False,
+            )
+    for r in out.values():
+        problems.extend(r.problems)
+    return out
+
+
+# --- the whole mapping -------------------------------------------------------------------------------
 def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -> Mapped:
     task = task or null_task()
+    per_scan_mapping = scan_mappings(scans, given)
     mapping = effective_mapping(scans, given)
     problems: list[Problem] = []
     items: list[Item] = []
     per_scan: list[list[Item]] = []
+    used_rows: dict[int, tuple[Scan, set[int]]] = {}
     for i, s in enumerate(scans):
         problems.extend(s.problems)
-        its = _join(i, s, mapping.get("image"), problems)
+        for a in s.set_aside:
+            kept = f"; {a.kept} is packed instead" if a.kept else ""
+            problems.append(
+                Problem("set_aside", f"set aside: {a.reason}{kept}", file=a.path, severity="info")
+            )
+        used = used_rows.setdefault(id(s.rows), (s, set()))[1]
+        its = _join(i, s, per_scan_mapping[i].get("image"), problems, used)
         per_scan.append(its)
         items.extend(its)
-    task.start("map", len(items), message="Checking metadata")
     n = len(items)
-    cols: dict[str, list] = {c: [None] * n for c in REQUIRED_COLUMNS[1:]}
-    base = 0
-    tz = mapping.get("timezone").constant if mapping.get("timezone") else None
-    surface = mapping.get("surface_altitude")
-    _has_problem: dict[tuple[str, int], bool] = {}
+    task.start("map", n, message="Checking metadata")
+    st = _settings(mapping, problems)
+    now = datetime.now(UTC)
+    names = [*REQUIRED_FIELDS, *OPTIONAL_FIELDS]
+    chunks: dict[str, list[_Result]] = {k: [] for k in names}
+    present: set[str] = set(REQUIRED_FIELDS)
+    field_problems: list[Problem] = []
     for si, (scan, its) in enumerate(zip(scans, per_scan, strict=True)):
-        vals = {name: _values(spec, scan, its) for name, spec in mapping.fields.items() if BY_NAME[name].kind != "setting" and name != "image"}
-        for j, it in enumerate(its):
-            k = base + j
-            cols["image-filename"][k] = it.image.name
-
-            def where(name: str) -> tuple[str, int | None]:
-                spec = mapping.fields[name]
-                if spec.column is not None and it.row is not None:
-                    r = scan.rows.iloc[it.row]
-                    return str(r.get(TABLE_COL, scan.root)), int(r.get(ROW_COL, it.row + 1))
-                return it.image.name, None
-
-            def conv(name: str, parse, **kw):
-                if name not in vals:
-                    return None
-                raw = vals[name][j]
-                spec = mapping.fields[name]
-                try:
-                    return parse(raw, spec, **kw)
-                except parsers.ParseError as exc:
-                    _has_problem[(name, k)] = True
-                    f, r = where(name)
-                    problems.append(Problem(exc.kind, str(exc), file=f, row=r, field=name, value=raw))
-                    return None
-
-            dt = conv("datetime", parsers.parse_datetime_spec, tz=tz)
-            if dt is None and "date" in vals:
-                d = conv("date", parsers.parse_date_spec)
-                t = conv("time", parsers.parse_time_spec) if "time" in vals else 0.0
-                if d is not None and t is not None:
-                    dt = parsers.combine(d, t, tz)
-            cols["image-datetime"][k] = dt
-            cols["image-latitude"][k] = conv("latitude", parsers.parse_coordinate_spec, axis="lat")
-            cols["image-longitude"][k] = conv("longitude", parsers.parse_coordinate_spec, axis="lon")
-            alt = conv("altitude", parsers.parse_length_spec)
-            depth = conv("depth", parsers.parse_length_spec)
-            dmin = conv("depth_min", parsers.parse_length_spec)
-            dmax = conv("depth_max", parsers.parse_length_spec)
-            if depth is None and dmin is not None and dmax is not None:
-                depth = (dmin + dmax) / 2
-            elif depth is None:
-                depth = dmin if dmin is not None else dmax
-            for col_name, v in (("image-depth-meters", depth), ("image-depth-min-meters", dmin), ("image-depth-max-meters", dmax)):
-                if v is not None:
-                    cols.setdefault(col_name, [None] * n)[k] = v
-            if alt is None and depth is not None:
-                s_alt = parsers.parse_float(surface.constant) if surface and surface.constant else 0.0
-                alt = s_alt - depth
-            cols["image-altitude-meters"][k] = alt
-            cols["image-pixel-size-micrometers"][k] = conv("pixel_size", parsers.parse_pixel_size_spec)
-            for name in ("volume_sampled", "label", "sample_id", "station_id", "object_id"):
-                if name in vals:
-                    v = conv(name, parsers.parse_float_spec) if BY_NAME[name].kind == "number" else vals[name][j]
-                    cols.setdefault(BY_NAME[name].column, [None] * n)[k] = v
-            if k % 1000 == 0:
-                task.check()
-                task.advance(min(1000, n - k))
-        base += len(its)
-    conv_df = pd.DataFrame(cols)
-    conv_df["image-datetime"] = pd.to_datetime(conv_df["image-datetime"], utc=True)
-    ready = np.ones(n, dtype=bool)
+        task.check()
+        res = _map_scan(scan, its, per_scan_mapping[si], st, now, field_problems)
+        present |= set(res)
+        m = len(its)
+        for k in names:
+            if k in res:
+                chunks[k].append(res[k])
+            else:
+                chunks[k].append(_not_mapped(m, "obj" if k in TEXT_FIELDS else "float"))
+        task.advance(m)
+    # The fields that nothing is mapped to, once each (not once per image).
     for name in REQUIRED_FIELDS:
-        c = BY_NAME[name].column
-        present = conv_df[c].notna().to_numpy()
-        missing = ~present
-        if name == "altitude" and mapping.get("altitude") is None and not any(x in mapping.fields for x in ("depth", "depth_min", "depth_max")):
-            problems.append(Problem("missing", "no column or constant is mapped to depth or altitude", field="altitude"))
-        elif name != "altitude" and mapping.get(name) is None and not (name == "datetime" and mapping.get("date")):
-            problems.append(Problem("missing", f"no column or constant is mapped to {name}", field=name))
-        else:
-            for k in np.flatnonzero(missing):
-                if not _has_problem.get((name, k)):
-                    problems.append(Problem("missing", f"no value for {name}", file=items[k].image.name, field=name))
-        ready &= present
-    item_rows = [it.row for it in items]
-    has_table = any(not s.rows.empty for s in scans)
-    if has_table and mapping.get("image") is not None:
-        ready &= np.array([r is not None for r in item_rows], dtype=bool) if n else ready
+        if all(bool((c.kind == "not_mapped").all()) for c in chunks[name]) and n:
+            alt = {
+                "datetime": " (or date and time)",
+                "altitude": " (or depth; for lakes also surface_altitude)",
+            }.get(name, "")
+            problems.append(
+                Problem(
+                    "not_mapped",
+                    f"nothing is mapped to {name}{alt}: choose a column with --map {name}=COLUMN or give one value with --set {name}=VALUE",
+                    field=name,
+                )
+            )
+    problems.extend(field_problems)
+
+    def cat(k: str) -> _Result:
+        cs = chunks[k]
+        if not cs:
+            return _not_mapped(0, "obj" if k in TEXT_FIELDS else "float")
+        return _Result(
+            np.concatenate([c.values for c in cs]) if n else cs[0].values,
+            np.concatenate([c.status for c in cs]),
+            np.concatenate([c.kind for c in cs]),
+            [],
+        )
+
+    merged = {k: cat(k) for k in names if k in present}
+    cols: dict[str, object] = {
+        "image-filename": np.array([it.image.name for it in items], dtype=object)
+    }
+    dt = merged["datetime"].values
+    if dt.dtype != np.int64:
+        dt = np.full(n, _NAT, dtype=np.int64)
+    cols["image-datetime"] = pd.DatetimeIndex(dt.view("M8[ns]")).tz_localize("UTC")
+    for k in ("latitude", "longitude", "altitude", "pixel_size", *OPTIONAL_FIELDS):
+        if k in merged and (k in REQUIRED_FIELDS or k in present):
+            v = merged[k].values
+            if merged[k].status.size:
+                v = v.copy()
+                bad = merged[k].status != OK
+                if v.dtype == object:
+                    v[bad] = None
+                else:
+                    v[bad] = np.nan
+            cols[BY_NAME[k].column] = v
+    converted = pd.DataFrame(cols)
+    for c in REQUIRED_COLUMNS[1:]:
+        if c not in converted.columns:
+            converted[c] = np.nan
+    ready = np.ones(n, dtype=bool)
+    for k in REQUIRED_FIELDS:
+        ready &= merged[k].status == OK
+    states = {k: FieldState(r.status, r.kind) for k, r in merged.items()}
+    # Images without a row: an error when it leaves the image unready, otherwise a note.
+    k = 0
+    for its in per_scan:
+        for it in its:
+            if it.row is None and _expects_rows(scans[it.scan], per_scan_mapping[it.scan]):
+                problems.append(
+                    Problem(
+                        "image_without_row",
+                        "no table row names this image",
+                        file=it.image.name,
+                        field="image",
+                        severity="error" if not ready[k] else "warning",
+                    )
+                )
+            k += 1
+    for scan, used in used_rows.values():
+        if scan.rows.empty or not _expects_rows(scan, per_scan_mapping[scans.index(scan)]):
+            continue
+        spec = per_scan_mapping[scans.index(scan)].get("image")
+        col = spec.column if spec is not None and spec.column in scan.rows.columns else None
+        tab, rn = _provenance(scan)
+        vals = scan.rows[col].tolist() if col else [None] * len(scan.rows)
+        for pos in range(len(scan.rows)):
+            if pos not in used:
+                problems.append(
+                    Problem(
+                        "row_without_image",
+                        "this row names an image that was not found",
+                        file=tab[pos],
+                        row=rn[pos],
+                        field="image",
+                        value=None if vals[pos] is None else str(vals[pos]),
+                        severity="warning",
+                    )
+                )
     task.finish(f"{int(ready.sum())} of {n} images ready")
-    return Mapped(scans, mapping, items, conv_df, ready, problems)
+    return Mapped(scans, mapping, items, converted, ready, problems, states, per_scan_mapping)
+
+
+def _expects_rows(scan: Scan, mapping: Mapping) -> bool:
+    """Whether the scan's images are meant to be described by rows (a table was read or joined)."""
+    if scan.rows.empty:
+        return False
+    spec = mapping.get("image")
+    return (spec is not None and spec.column is not None) or any(
+        im.row is not None for im in scan.images
+    )

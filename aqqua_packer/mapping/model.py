@@ -10,15 +10,18 @@ A mapping is saved as a JSON profile and reused on the next cruise::
         "datetime":   {"pattern": "(\\d{8}-\\d{6})", "format": "%Y%m%d-%H%M%S"},
         "timezone":   {"constant": "UTC"}}}
 
-Columns are named, never numbered, so an inserted column does not break a profile.
+Columns are named, never numbered, so an inserted column does not break a profile.  An entry
+without column, constant or pattern (``{"format": "ddmm"}``) modifies the suggested source
+instead of replacing it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,8 @@ PROFILE_VERSION = 1
 
 @dataclass
 class FieldSpec:
-    """Where one field's value comes from: exactly one of column, constant, pattern."""
+    """Where one field's value comes from: one of column, constant, pattern (or none: a modifier
+    that changes the format/unit/negate of the source suggested for the field)."""
 
     column: str | None = None
     constant: str | None = None
@@ -40,9 +44,15 @@ class FieldSpec:
     origin: str = "given"  # "given" by the user or "suggested" by a reader / the matcher
     confidence: float | None = None  # for suggestions
     reason: str = ""  # why it was suggested: "column 'Lat' looks like latitude: 43.1, 43.2"
+    negate: bool = False  # flip the sign (west-positive longitudes, negative depths)
+    samples: list[str] = field(default_factory=list)  # values that justify a suggestion
+
+    @property
+    def has_source(self) -> bool:
+        return self.column is not None or self.constant is not None or self.pattern is not None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             k: v
             for k, v in (
                 ("column", self.column),
@@ -53,26 +63,79 @@ class FieldSpec:
             )
             if v not in (None, "")
         }
+        if self.negate:
+            d["negate"] = True
         return d
 
     def describe(self) -> str:
         if self.pattern:
-            src = f"pattern {self.pattern!r}" + (f" on column {self.column!r}" if self.column else " on the file name")
+            src = f"pattern {self.pattern!r}" + (
+                f" on column {self.column!r}" if self.column else " on the file name"
+            )
         elif self.column is not None:
             src = f"column {self.column!r}"
-        else:
+        elif self.constant is not None:
             src = f"constant {self.constant!r}"
-        extra = ", ".join(x for x in (self.format and f"format {self.format}", self.unit and f"unit {self.unit}") if x)
+        else:
+            src = "(no source)"
+        extra = ", ".join(
+            x
+            for x in (
+                self.format and f"format {self.format}",
+                self.unit and f"unit {self.unit}",
+                self.negate and "negated",
+            )
+            if x
+        )
         return f"{src} ({extra})" if extra else src
+
+    def over(self, base: FieldSpec | None) -> FieldSpec:
+        """This spec applied on top of ``base``: a source replaces it, a modifier adjusts it."""
+        if self.has_source or base is None:
+            return self
+        return replace(
+            base,
+            format=self.format if self.format is not None else base.format,
+            unit=self.unit if self.unit is not None else base.unit,
+            negate=self.negate or base.negate,
+            origin=self.origin,
+        )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | str, *, origin: str = "given") -> FieldSpec:
         if isinstance(d, str):
             return cls(column=d, origin=origin)
-        known = {"column", "constant", "pattern", "format", "unit", "confidence", "reason"}
-        spec = cls(**{k: (str(v) if k in ("column", "constant", "pattern", "format", "unit") and v is not None else v) for k, v in d.items() if k in known}, origin=origin)
-        if spec.column is None and spec.constant is None and spec.pattern is None:
+        if not isinstance(d, dict):
+            raise UserError(f"mapping entry {d!r} is neither a column name nor an object")
+        texts = ("column", "constant", "pattern", "format", "unit", "reason")
+        kw: dict[str, Any] = {k: (None if d[k] is None else str(d[k])) for k in texts if k in d}
+        if "reason" in kw and kw["reason"] is None:
+            kw["reason"] = ""
+        if d.get("confidence") is not None:
+            try:
+                kw["confidence"] = float(d["confidence"])
+            except (TypeError, ValueError):
+                raise UserError(f"mapping entry {d!r}: confidence must be a number") from None
+        if "negate" in d:
+            kw["negate"] = d["negate"] is True or str(d["negate"]).strip().lower() in (
+                "1",
+                "yes",
+                "true",
+                "y",
+                "on",
+            )
+        if isinstance(d.get("samples"), list):
+            kw["samples"] = [str(x) for x in d["samples"]]
+        spec = cls(**kw, origin=origin)
+        if not spec.has_source and spec.format is None and spec.unit is None and not spec.negate:
             raise UserError(f"mapping entry {d!r} has no column, constant or pattern")
+        if spec.pattern is not None:
+            try:
+                re.compile(spec.pattern)
+            except re.error as exc:
+                raise UserError(
+                    f"mapping entry {d!r}: the pattern is not a valid regular expression ({exc})"
+                ) from None
         return spec
 
 
@@ -81,10 +144,15 @@ class Mapping:
     fields: dict[str, FieldSpec] = field(default_factory=dict)
 
     def to_profile(self) -> dict[str, Any]:
-        return {"aqqua-profile": PROFILE_VERSION, "fields": {k: v.to_dict() for k, v in self.fields.items()}}
+        return {
+            "aqqua-profile": PROFILE_VERSION,
+            "fields": {k: v.to_dict() for k, v in self.fields.items()},
+        }
 
     @classmethod
-    def from_profile(cls, data: dict[str, Any], *, origin: str = "given", where: str = "profile") -> Mapping:
+    def from_profile(
+        cls, data: dict[str, Any], *, origin: str = "given", where: str = "profile"
+    ) -> Mapping:
         if not isinstance(data, dict) or not isinstance(data.get("fields", {}), dict):
             raise UserError(f"{where}: not a mapping profile (expected an object with 'fields')")
         out = cls()
@@ -95,8 +163,11 @@ class Mapping:
         return out
 
     def merged(self, over: Mapping) -> Mapping:
-        """This mapping with ``over``'s fields replacing same-named ones."""
-        return Mapping({**self.fields, **over.fields})
+        """This mapping with ``over``'s fields replacing (or, for modifiers, adjusting) its own."""
+        out = dict(self.fields)
+        for name, spec in over.fields.items():
+            out[name] = spec.over(out.get(name))
+        return Mapping(out)
 
     def get(self, name: str) -> FieldSpec | None:
         return self.fields.get(name)
@@ -126,18 +197,47 @@ def save_profile(mapping: Mapping, path: Path) -> None:
     os.replace(tmp, path)
 
 
+_ATTRS = ("column", "constant", "pattern", "format", "unit", "negate")
+
+
 def parse_cli_mapping(maps: list[str], sets: list[str]) -> Mapping:
-    """``--map FIELD=COLUMN`` and ``--set FIELD=VALUE`` as a Mapping (given by the user)."""
+    """``--map FIELD=COLUMN`` and ``--set FIELD=VALUE`` as a Mapping (given by the user).
+
+    ``--set FIELD.ATTR=VALUE`` sets one part of a field: ``--set latitude.format=ddmm``,
+    ``--set depth.unit=dbar``, ``--set longitude.negate=yes``, ``--set datetime.pattern=REGEX``.
+    """
     out = Mapping()
     for flag, items, key in (("--map", maps, "column"), ("--set", sets, "constant")):
         for item in items or []:
             name, sep, value = item.partition("=")
             name = name.strip()
+            attr = key
+            if "." in name:
+                name, _, attr = name.partition(".")
+                attr = attr.strip().lower()
+                if attr not in _ATTRS:
+                    raise UserError(
+                        f"{flag} {item!r}: unknown part {attr!r}; use one of {', '.join(_ATTRS)}"
+                    )
             if not sep or not name:
-                raise UserError(f"{flag} {item!r}: write it as FIELD=VALUE, e.g. {flag} latitude=Lat")
+                raise UserError(
+                    f"{flag} {item!r}: write it as FIELD=VALUE, e.g. {flag} latitude=Lat"
+                )
             if name not in BY_NAME:
-                raise UserError(f"{flag} {item!r}: unknown field {name!r}; known: {', '.join(BY_NAME)}")
+                raise UserError(
+                    f"{flag} {item!r}: unknown field {name!r}; known: {', '.join(BY_NAME)}"
+                )
             spec = out.fields.get(name) or FieldSpec()
-            setattr(spec, key, value)
+            if attr == "negate":
+                spec.negate = value.strip().lower() in ("1", "yes", "true", "y", "on")
+            else:
+                if attr == "pattern":
+                    try:
+                        re.compile(value)
+                    except re.error as exc:
+                        raise UserError(
+                            f"{flag} {item!r}: not a valid regular expression ({exc})"
+                        ) from None
+                setattr(spec, attr, value)
             out.fields[name] = spec
     return out

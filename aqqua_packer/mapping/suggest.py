@@ -1,0 +1,525 @@
+"""Suggest a mapping: instrument presets first, then column names checked against their values.
+
+A column is suggested for a field when its name looks like the field's (a synonym such as ``Lat``,
+``LATITUDE``, ``object_lat``, ``gpsLatitude``, ``Breite``, or close to one) *and* its values parse
+as that field.  Every suggestion carries the sample values that justify it and a confidence, so
+the user can confirm or change it.  Nothing is suggested on a name alone when values disagree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable
+
+import pandas as pd
+
+from ..fields import BY_NAME
+from ..sources.base import Scan
+from . import parsers
+from .model import FieldSpec, Mapping
+
+# Normalised names (lower case, letters and digits only, umlauts spelled out).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "latitude": (
+        "lat",
+        "latitude",
+        "lati",
+        "latdeg",
+        "latdd",
+        "latdec",
+        "decimallatitude",
+        "gpslat",
+        "gpslatitude",
+        "breite",
+        "breitengrad",
+        "latitud",
+        "latitudine",
+        "ycoord",
+        "startlat",
+    ),
+    "longitude": (
+        "lon",
+        "long",
+        "lng",
+        "longitude",
+        "londeg",
+        "londd",
+        "londec",
+        "decimallongitude",
+        "gpslon",
+        "gpslong",
+        "gpslongitude",
+        "laenge",
+        "laengengrad",
+        "lange",
+        "longitud",
+        "longitudine",
+        "xcoord",
+        "startlon",
+    ),
+    "datetime": (
+        "datetime",
+        "datetimeutc",
+        "timestamp",
+        "timestamputc",
+        "utc",
+        "eventdate",
+        "acquisitiontime",
+        "acquisitiondatetime",
+        "sampletime",
+        "sampledatetime",
+        "objectdatetime",
+        "zeitstempel",
+        "fechahora",
+        "dateheure",
+        "isodatetime",
+        "timeutc",
+    ),
+    "date": ("date", "datum", "fecha", "sampledate", "day", "dateutc", "eventday", "sampleday"),
+    "time": ("time", "zeit", "uhrzeit", "hora", "heure", "timeofday", "sampletimeofday", "timeutc"),
+    "depth": (
+        "depth",
+        "depthm",
+        "meandepth",
+        "sampledepth",
+        "tiefe",
+        "profondeur",
+        "profundidad",
+        "prof",
+        "pressure",
+        "pres",
+        "press",
+        "depthmeters",
+        "depthmetres",
+    ),
+    "depth_min": (
+        "depthmin",
+        "mindepth",
+        "depthfrom",
+        "depthtop",
+        "topdepth",
+        "depthstart",
+        "zmin",
+    ),
+    "depth_max": (
+        "depthmax",
+        "maxdepth",
+        "depthto",
+        "depthbottom",
+        "bottomdepth",
+        "depthend",
+        "zmax",
+    ),
+    "altitude": ("altitude", "elevation", "alt", "altitudem", "hoehe", "altitud", "elev"),
+    "pixel_size": (
+        "pixelsize",
+        "pixel",
+        "pixelsizeum",
+        "pixelsizemicrometers",
+        "umperpixel",
+        "micronsperpixel",
+        "micrometersperpixel",
+        "resolution",
+        "calconst",
+        "pixelum",
+        "pxsize",
+        "scale",
+        "pixelsizeumpx",
+    ),
+    "volume_sampled": (
+        "volume",
+        "volumesampled",
+        "sampledvolume",
+        "vol",
+        "volimage",
+        "volumeimaged",
+        "imagedvolume",
+        "volumel",
+    ),
+    "label": (
+        "label",
+        "category",
+        "taxon",
+        "taxa",
+        "class",
+        "species",
+        "annotationcategory",
+        "annotation",
+        "classification",
+        "taxonomy",
+        "scientificname",
+    ),
+    "sample_id": (
+        "sampleid",
+        "sample",
+        "samplename",
+        "cast",
+        "castid",
+        "profileid",
+        "tow",
+        "towid",
+    ),
+    "station_id": ("station", "stationid", "stationname", "site", "siteid", "stn"),
+    "object_id": ("objectid", "id", "roi", "roiid", "particleid", "objid", "particle"),
+    "image": (
+        "imgfilename",
+        "filename",
+        "image",
+        "imagename",
+        "file",
+        "imagefile",
+        "imagefilename",
+        "img",
+        "imagepath",
+        "path",
+        "vignette",
+    ),
+}
+# Prefixes instruments put before a field's name ("object_lat", "acq_pixel", "gpsLatitude").
+PREFIXES = (
+    "object",
+    "obj",
+    "img",
+    "image",
+    "sample",
+    "acq",
+    "process",
+    "gps",
+    "ctd",
+    "event",
+    "station",
+    "meta",
+    "nav",
+    "ship",
+    "start",
+    "mean",
+)
+# Settings and fields never guessed from column names.
+NOT_GUESSED = {"timezone", "surface_altitude", "zero_position_confirmed"}
+
+MIN_CONFIDENCE = 0.5
+SAMPLE_SIZE = 200
+
+
+def normalise(name: str) -> str:
+    """``gpsLatitude [°N]`` → ``gpslatitude``; ``Länge`` → ``laenge``; units in brackets dropped."""
+    n = re.sub(r"[\[(][^\])]*[\])]", " ", name)
+    n = (
+        n.replace("ä", "ae")
+        .replace("ö", "oe")
+        .replace("ü", "ue")
+        .replace("Ä", "ae")
+        .replace("Ö", "oe")
+        .replace("Ü", "ue")
+        .replace("ß", "ss")
+    )
+    n = unicodedata.normalize("NFKD", n).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", n.lower())
+
+
+def unit_hint(name: str) -> str | None:
+    """The unit a column's name gives: ``Depth [cm]``, ``pressure_dbar``, ``pixel_size_mm``, ``dpi``."""
+    low = name.lower().replace("µ", "u").replace("μ", "u")
+    bracket = re.search(r"[\[(]\s*([^\])]+?)\s*[\])]", low)
+    tokens = re.split(r"[^a-z/]+", bracket.group(1) if bracket else low)
+    tokens = [t for t in tokens if t]
+    for t in reversed(tokens):
+        t = t.replace("pixel", "px").replace("pix", "px")
+        if t in (
+            "um",
+            "mm",
+            "cm",
+            "m",
+            "km",
+            "nm",
+            "dbar",
+            "db",
+            "dpi",
+            "ft",
+            "ppi",
+            "px/mm",
+            "px/um",
+            "um/px",
+            "mm/px",
+            "px/cm",
+        ):
+            return {"db": "dbar", "ppi": "dpi", "um/px": "um", "mm/px": "mm"}.get(t, t)
+        if t in ("micron", "microns", "micrometers", "micrometres"):
+            return "um"
+    if re.search(r"(^|[^a-z])(pres|pressure)([^a-z]|$)", low):
+        return "dbar"
+    return None
+
+
+def name_score(field_name: str, column: str) -> tuple[float, str]:
+    """How much a column's name looks like the field's: 1.0 exact synonym ... 0 unrelated."""
+    n = normalise(column)
+    if not n:
+        return 0.0, ""
+    syn = SYNONYMS.get(field_name, ())
+    if n in syn:
+        return 1.0, f"its name matches {field_name!r}"
+    stripped = n
+    for p in PREFIXES:
+        if stripped.startswith(p) and stripped[len(p) :] in syn:
+            return 0.95, f"its name without {p!r} matches {field_name!r}"
+    unitless = re.sub(r"(deg|dd|dec|m|cm|dbar|um|mm|utc|local|degn|dege|degrees)$", "", n)
+    if unitless != n and unitless in syn:
+        return 0.9, f"its name (without the unit) matches {field_name!r}"
+    best = max(
+        (difflib.SequenceMatcher(None, n, s).ratio() for s in syn if len(s) >= 4), default=0.0
+    )
+    if best >= 0.85:
+        return 0.75 * best, f"its name is close to {field_name!r}"
+    return 0.0, ""
+
+
+# --- checking values ----------------------------------------------------------------------------
+def _distinct_sample(values: pd.Series, k: int = SAMPLE_SIZE) -> list[str]:
+    vals = values.dropna().astype(str).str.strip()
+    vals = vals[vals != ""]
+    return list(dict.fromkeys(vals.head(20 * k).tolist()))[:k]
+
+
+def _ok_fraction(sample: list[str], parse: Callable[[str], object]) -> float:
+    ok = total = 0
+    for v in sample:
+        try:
+            parse(v)
+            ok += 1
+            total += 1
+        except parsers.ParseError as exc:
+            if exc.kind not in ("sentinel", "missing"):
+                total += 1
+    return ok / total if total else 0.0
+
+
+def _date_format(sample: list[str]) -> str | None:
+    """For a date column, the format that parses the most values, preferring the default."""
+    return _best_format(
+        sample,
+        lambda f: lambda v: parsers.parse_date(v, f, dayfirst=_dayfirst(sample)),
+        [None, "doy", "excel"],
+    )
+
+
+def _datetime_format(sample: list[str]) -> str | None:
+    df = _dayfirst(sample)
+    return _best_format(
+        sample,
+        lambda f: lambda v: parsers.parse_datetime(v, f, dayfirst=df),
+        [None, "epoch", "excel", "doy", "epoch_ms"],
+    )
+
+
+def _best_format(sample: list[str], make, formats: list[str | None]) -> str | None:
+    best, best_ok = None, 0.0
+    for f in formats:
+        ok = _ok_fraction(sample, make(f))
+        if ok > best_ok + 1e-9:
+            best, best_ok = f, ok
+        if ok == 1.0:
+            break
+    return best if best_ok > 0 else None
+
+
+_SLASH = re.compile(r"\s*(\d{1,2})[/-](\d{1,2})[/-]\d{4}")
+
+
+def _dayfirst(sample: list[str]) -> bool | None:
+    """Whether a column writes DD/MM (some first part > 12), MM/DD (some second > 12), or unknown."""
+    first = second = False
+    for v in sample:
+        m = _SLASH.match(v)
+        if m:
+            first |= int(m.group(1)) > 12
+            second |= int(m.group(2)) > 12
+    if first and not second:
+        return True
+    if second and not first:
+        return False
+    return None
+
+
+def column_dayfirst(values: list[str]) -> bool | None:
+    return _dayfirst(values)
+
+
+def _checker(field_name: str, column: str, kind: str) -> tuple[Callable[[str], object], dict]:
+    """A parse function for sample values, and the format/unit the column's name or values imply."""
+    extra: dict = {}
+    u = unit_hint(column)
+    if field_name == "latitude":
+        return (lambda v: parsers.parse_coordinate(v, "lat")), extra
+    if field_name == "longitude":
+        return (lambda v: parsers.parse_coordinate(v, "lon")), extra
+    if field_name in ("depth", "depth_min", "depth_max", "altitude"):
+        if u in parsers.LENGTH_UNITS and u != "m":
+            extra["unit"] = u
+        unit = extra.get("unit")
+        if field_name == "altitude":
+            return (lambda v: parsers.parse_length(v, unit)), extra
+        return (lambda v: parsers.check_depth(parsers.parse_length(v, unit))), extra
+    if field_name == "pixel_size":
+        if u and u not in ("m", "km", "dbar", "ft", "um"):
+            extra["unit"] = u
+        unit = extra.get("unit")
+        return (lambda v: parsers.check_pixel_size(parsers.parse_pixel_size(v, unit), kind)), extra
+    if field_name == "volume_sampled":
+        return _non_negative, extra
+    if field_name == "time":
+        return (lambda v: parsers.parse_time(v)), extra
+    return (lambda v: v), extra
+
+
+def _non_negative(v: str) -> float:
+    x = parsers.parse_number(v)
+    if x < 0:
+        raise parsers.ParseError("negative", "out_of_range")
+    return x
+
+
+def _sample_text(sample: list[str], n: int = 3) -> str:
+    return ", ".join(repr(s) for s in sample[:n])
+
+
+def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
+    """Suggestions from column names and values only (no presets); ``skip`` fields are left out."""
+    out = Mapping()
+    rows = scan.rows
+    if rows is None or rows.empty:
+        return out
+    columns = scan.columns
+    skip = set(skip or ())
+    used: set[str] = set()
+    kind = scan.kind
+    order = [
+        "image",
+        "datetime",
+        "date",
+        "time",
+        "latitude",
+        "longitude",
+        "depth_min",
+        "depth_max",
+        "depth",
+        "altitude",
+        "pixel_size",
+        "volume_sampled",
+        "label",
+        "sample_id",
+        "station_id",
+        "object_id",
+    ]
+    for fname in order:
+        if fname in skip or fname in NOT_GUESSED or fname not in BY_NAME:
+            continue
+        candidates = []
+        for col in columns:
+            if col in used:
+                continue
+            score, why = name_score(fname, col)
+            if score > 0:
+                candidates.append((score, col, why))
+        best: tuple[float, FieldSpec] | None = None
+        for score, col, why in sorted(candidates, reverse=True)[:4]:
+            sample = _distinct_sample(rows[col])
+            spec = FieldSpec(column=col, origin="suggested")
+            if fname == "datetime":
+                fmt = _datetime_format(sample)
+                if fmt is None and sample:
+                    continue  # a "time" column of clock times, not instants
+                spec.format = fmt
+                df = _dayfirst(sample)
+                if df is not None and fmt is None and any(_SLASH.match(v) for v in sample):
+                    spec.format = None
+                ok = (
+                    1.0
+                    if not sample
+                    else _ok_fraction(
+                        sample, lambda v, f=fmt, d=df: parsers.parse_datetime(v, f, dayfirst=d)
+                    )
+                )
+            elif fname == "date":
+                fmt = _date_format(sample)
+                spec.format = fmt
+                df = _dayfirst(sample)
+                ok = (
+                    _ok_fraction(
+                        sample, lambda v, f=fmt, d=df: parsers.parse_date(v, f, dayfirst=d)
+                    )
+                    if sample
+                    else 0.0
+                )
+            else:
+                check, extra = _checker(fname, col, kind)
+                spec.unit = extra.get("unit")
+                ok = _ok_fraction(sample, check) if sample else 0.0
+            conf = round(score * (0.3 + 0.7 * ok) if sample else score * 0.5, 2)
+            if not sample:
+                evidence = "the column is empty"
+            else:
+                evidence = f"{round(ok * 100)}% of {len(sample)} distinct values read as {fname}: {_sample_text(sample)}"
+            spec.confidence = conf
+            spec.samples = sample[:5]
+            spec.reason = f"column {col!r}: {why}; {evidence}"
+            if conf >= MIN_CONFIDENCE and (best is None or conf > best[0]):
+                best = (conf, spec)
+        if best is not None:
+            out.fields[fname] = best[1]
+            used.add(best[1].column or "")
+    # A datetime column makes separate date and time columns unnecessary, and vice versa.
+    if "datetime" in out.fields and ("date" in out.fields or "datetime" in skip):
+        dt, d = out.fields.get("datetime"), out.fields.get("date")
+        if (
+            d is not None
+            and dt is not None
+            and (d.confidence or 0) > (dt.confidence or 0)
+            and "time" in out.fields
+        ):
+            del out.fields["datetime"]
+        else:
+            out.fields.pop("date", None)
+            out.fields.pop("time", None)
+    if "time" in out.fields and "date" not in out.fields and "date" not in skip:
+        out.fields.pop("time")
+    return out
+
+
+def preset_mapping(scan: Scan) -> Mapping:
+    """The reader's own suggestion (an instrument preset), marked as suggested."""
+    out = Mapping()
+    for name, spec in ((scan.suggested or {}).get("fields") or {}).items():
+        if name not in BY_NAME:
+            continue
+        try:
+            fs = FieldSpec.from_dict(spec, origin="suggested")
+        except Exception:  # a reader's malformed preset must not stop the check
+            continue
+        if fs.confidence is None:
+            fs.confidence = 0.9
+        if not fs.reason:
+            fs.reason = f"preset of the {scan.kind} reader"
+        if fs.column is not None and not fs.samples and fs.column in scan.rows.columns:
+            fs.samples = _distinct_sample(scan.rows[fs.column], 5)
+        out.fields[name] = fs
+    return out
+
+
+def suggest_mapping(scan: Scan) -> Mapping:
+    """Presets first; columns fill the fields the preset left open."""
+    preset = preset_mapping(scan)
+    have = set(preset.fields)
+    if "datetime" in have:
+        have |= {"date", "time"}
+    if "date" in have:
+        have.add("datetime")
+    if have & {"depth", "depth_min", "depth_max"}:
+        have.add("altitude")
+    if "altitude" in have:
+        have |= {"depth", "depth_min", "depth_max"}
+    guessed = suggest_columns(scan, skip=have)
+    # depth range columns and a depth column: keep depth (the mean is not needed)
+    return Mapping({**guessed.fields, **preset.fields})
