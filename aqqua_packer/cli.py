@@ -118,6 +118,24 @@ def cmd_not_yet(args: argparse.Namespace) -> int:
     raise UserError(f"`aqqua-packer {args.command}` is not available in this version yet.")
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Map the metadata, print the gap report; exit 0 when every image is ready, else 1."""
+    from .mapping import save_profile
+    from .report import build_report
+    from .workflow import check
+
+    mapped = check(_request(args), make_task(args))
+    report = build_report(mapped)
+    if args.save_profile:
+        save_profile(mapped.mapping, args.save_profile)
+    if args.problems_csv:
+        report.to_csv(args.problems_csv)
+    print(report.to_json(indent=None) if args.json else report.to_text())
+    if args.save_profile and not args.json:
+        print(f"Mapping saved as a profile in {args.save_profile}")
+    return 0 if report.all_ready else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aqqua-packer",
@@ -138,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(sp)
     sp.add_argument("--save-profile", type=Path, metavar="F", help="save the mapping used as a profile")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
-    sp.set_defaults(func=cmd_not_yet)
+    sp.add_argument("--problems-csv", type=Path, metavar="F", help="also write every problem to a CSV file")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("pack", help="write a package in the AqQua Data Format (resumable)")
     _add_source_args(sp)
