@@ -1,1 +1,41 @@
-"""Sending a package: one module per target (sftp, ftp, drive, globus) plus the journal."""
+"""Sending a package: one engine, four targets (sftp, ftp/ftps, a local folder or drive, Globus).
+
+``send_package(package, target, options, task)`` sends (or resumes sending) the files listed in the
+package's ``manifest.sha256``, the manifest last, and returns a ``SendResult``.  ``plan(package,
+target)`` tells, from the journal alone and without touching the network, what has arrived.
+"""
+
+from .base import (
+    AuthenticationFailed,
+    HostKeyChanged,
+    HostKeyInfo,
+    HostKeyUnknown,
+    PasswordNeeded,
+    SendOptions,
+)
+from .engine import EXIT_INCOMPLETE, FileState, Plan, SendResult, plan, send_package
+from .manifest import MANIFEST, LocalPackage, PackageFile, read_package
+from .target import Target, parse_duration, parse_rate, parse_target
+
+__all__ = [
+    "EXIT_INCOMPLETE",
+    "MANIFEST",
+    "AuthenticationFailed",
+    "FileState",
+    "HostKeyChanged",
+    "HostKeyInfo",
+    "HostKeyUnknown",
+    "LocalPackage",
+    "PackageFile",
+    "PasswordNeeded",
+    "Plan",
+    "SendOptions",
+    "SendResult",
+    "Target",
+    "parse_duration",
+    "parse_rate",
+    "parse_target",
+    "plan",
+    "read_package",
+    "send_package",
+]

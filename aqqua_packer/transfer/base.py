@@ -1,0 +1,181 @@
+"""What every target shares: the options of a send, the errors a user can act on, and the small
+interface (``Session`` and ``Writer``) each target implements so one engine drives them all."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..problems import UserError
+from ..progress import Task
+
+log = logging.getLogger("aqqua_packer.transfer")
+
+MiB = 1 << 20
+
+
+class TransientError(Exception):
+    """The network (or the server) failed in a way that retrying later can fix."""
+
+
+@dataclass(frozen=True)
+class HostKeyInfo:
+    """A server's SSH host key as a person checks it: the SHA256 fingerprint OpenSSH also shows."""
+
+    host: str
+    port: int
+    key_type: str
+    fingerprint: str  # "SHA256:…"
+    known_hosts: Path  # where it is (or would be) recorded
+
+
+class HostKeyUnknown(UserError):
+    """The server is new: show ``info.fingerprint`` and send again with the key accepted."""
+
+    def __init__(self, info: HostKeyInfo):
+        super().__init__(
+            f"The server {info.host}:{info.port} is new to this computer. Its {info.key_type} key has the "
+            f"fingerprint {info.fingerprint}. Check it with the server's administrator; if it matches, "
+            "send again and accept it (--accept-new-host-key). Nothing was sent."
+        )
+        self.info = info
+
+
+class HostKeyChanged(UserError):
+    """The server's key differs from the recorded one: refused before any byte is sent."""
+
+    def __init__(self, info: HostKeyInfo, recorded: str):
+        super().__init__(
+            f"DANGER: the server {info.host}:{info.port} presented a different host key than the one recorded "
+            f"in {info.known_hosts} ({recorded}); it now shows {info.key_type} {info.fingerprint}. Someone may be "
+            "intercepting the connection, or the server was reinstalled. Nothing was sent. Ask the server's "
+            "administrator for the new fingerprint; only if it matches, remove the old line from that file."
+        )
+        self.info = info
+
+
+class AuthenticationFailed(UserError):
+    """The server refused the credentials: never retried (no retry storm, no account lock-out)."""
+
+
+class PasswordNeeded(UserError):
+    """The server wants a password and none was given: ask the user, then send again."""
+
+
+@dataclass
+class SendOptions:
+    """How to send.  ``password`` is held in memory only (never in repr, logs or the journal)."""
+
+    bwlimit: int | None = None  # bytes per second
+    retries: int = 10  # consecutive failed attempts without progress before giving up for now
+    identity: Path | None = None  # SSH private key
+    known_hosts: Path | None = None  # read and written instead of the defaults
+    password: str | None = field(default=None, repr=False)
+    password_provider: Callable[[], str | None] | None = field(default=None, repr=False)
+    accept_new_host_key: bool = False
+    confirm_host_key: Callable[[HostKeyInfo], bool] | None = None  # GUI/CLI prompt for a new host
+    unattended_for: float | None = None  # seconds; stop cleanly when they are over
+    chunk_size: int = 4 * MiB  # unit of journal checkpoints, and the most data in flight
+    timeout: float = 60.0  # seconds without progress before a connection counts as dead
+    backoff_base: float = 2.0
+    backoff_max: float = 600.0
+    verify: str = "auto"  # "auto": sha256 where the server allows, else sampled ranges; "size"
+    ftps_ca: Path | None = None  # a CA or certificate file to trust for ftps://
+    on_warning: Callable[[str], None] | None = None
+    globus_share: Path | None = None  # the folder Globus Connect Personal shares
+    globus_source_endpoint: str | None = None  # the contributor's own (GCP) endpoint id
+    copy_mode: str = "auto"  # Globus staging: "auto" (hard link where possible), "copy", "link"
+
+    def get_password(self) -> str | None:
+        if self.password is None and self.password_provider is not None:
+            self.password = self.password_provider()
+        return self.password
+
+    def warn(self, message: str) -> None:
+        log.warning(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+
+class Writer:
+    """Appends one file's bytes at the server; ``confirmed`` is what the server acknowledged."""
+
+    confirmed: int
+
+    def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def checkpoint(self) -> None:
+        """Called every chunk: make what was written durable where the target can (a drive fsyncs)."""
+
+    def finish(self) -> None:
+        """Wait until the server holds every byte written, and close."""
+        raise NotImplementedError
+
+
+class Session:
+    """A connection to one target, with paths relative to the folder that receives the package."""
+
+    name = "target"
+    piece_size = 256 * 1024  # bytes per write call
+    can_hash_remotely = False
+
+    def size(self, rel: str) -> int | None:
+        raise NotImplementedError
+
+    def mkdirs(self, rel: str) -> None:
+        raise NotImplementedError
+
+    def open_write(self, rel: str, offset: int) -> Writer:
+        raise NotImplementedError
+
+    def rename(self, src: str, dst: str) -> None:
+        raise NotImplementedError
+
+    def remove(self, rel: str) -> None:
+        raise NotImplementedError
+
+    def sha256(self, rel: str, size: int) -> str | None:
+        """The server's sha256 of the file, or None when the server cannot compute it."""
+        return None
+
+    def read_range(self, rel: str, offset: int, n: int) -> bytes:
+        raise NotImplementedError
+
+    def preflight(self, package, remaining_bytes: int, largest: int) -> None:
+        """Refuse early what cannot work (a full drive, FAT32 and a 5 GB file)."""
+
+    def complete(self, package) -> None:
+        """After the manifest arrived (the drive writes its README.txt)."""
+
+    def close(self) -> None:
+        pass
+
+
+class RateLimiter:
+    """A token bucket: on average at most ``rate`` bytes per second, in bursts of at most 1/4 s."""
+
+    def __init__(self, rate: int | None, task: Task | None = None):
+        self.rate = rate
+        self.task = task
+        self.allowance = 0.0
+        self.last = time.monotonic()
+
+    def take(self, n: int) -> None:
+        if not self.rate:
+            return
+        now = time.monotonic()
+        self.allowance = min(self.rate / 4, self.allowance + (now - self.last) * self.rate)
+        self.last = now
+        self.allowance -= n
+        while self.allowance < 0:
+            wait = min(0.2, -self.allowance / self.rate)
+            time.sleep(wait)
+            if self.task is not None:
+                self.task.check()
+            now = time.monotonic()
+            self.allowance += (now - self.last) * self.rate
+            self.last = now

@@ -1,0 +1,117 @@
+"""What a package holds, as the sender sees it: the files its ``manifest.sha256`` lists.
+
+The packer writes ``manifest.sha256`` last, so a package without one is not finished packing and is
+refused.  The manifest's paths become remote paths, so a path that could leave the package folder
+(absolute, ``..``, backslashes) is refused before anything connects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..problems import UserError
+
+MANIFEST = "manifest.sha256"
+_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+_SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]+$")
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    """One file of a package: its path relative to the package folder, size and sha256."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LocalPackage:
+    root: Path
+    files: tuple[PackageFile, ...]  # the data files, in manifest order
+    manifest: PackageFile  # sent last
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def all_files(self) -> tuple[PackageFile, ...]:
+        return (*self.files, self.manifest)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.all_files)
+
+    def local(self, f: PackageFile) -> Path:
+        return self.root.joinpath(*PurePosixPath(f.path).parts)
+
+
+def safe_relative(path: str, *, where: str) -> str:
+    """Return ``path`` as a clean relative POSIX path, or refuse one that could escape its folder."""
+    if "\\" in path or "\x00" in path:
+        raise UserError(f"{where}: the path {path!r} contains a backslash or a NUL character.")
+    p = PurePosixPath(path)
+    if p.is_absolute() or any(part == ".." for part in p.parts) or not p.parts:
+        raise UserError(
+            f"{where}: the path {path!r} would leave the package folder; refusing to send."
+        )
+    parts = [part for part in p.parts if part != "."]
+    return "/".join(parts)
+
+
+def sha256_file(path: Path, bufsize: int = 4 << 20) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(bufsize):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_package(path: Path) -> LocalPackage:
+    """Read a finished package's manifest; refuse unfinished or inconsistent packages clearly."""
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise UserError(f"{path}: not a package folder (it does not exist or is not a folder).")
+    if not _SAFE_NAME.match(root.name) or root.name in (".", ".."):
+        raise UserError(f"{path}: the package folder's name cannot be used as a remote name.")
+    mpath = root / MANIFEST
+    if not mpath.is_file():
+        hint = (
+            " (packing was started but has not finished; run the same `pack` command again)"
+            if (root / ".aqqua-pack").exists()
+            else ""
+        )
+        raise UserError(
+            f"{root}: not finished packing: {MANIFEST} is missing{hint}. Only finished packages can be sent."
+        )
+    data = mpath.read_bytes()
+    files: list[PackageFile] = []
+    seen: set[str] = set()
+    for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise UserError(
+                f"{mpath}, row {n}: not a sha256sum line (`<64 hex digits>  <path>`): {line[:80]!r}"
+            )
+        rel = safe_relative(m.group(2), where=f"{mpath}, row {n}")
+        if rel == MANIFEST or rel in seen:
+            raise UserError(
+                f"{mpath}, row {n}: {rel!r} is listed twice or lists the manifest itself."
+            )
+        seen.add(rel)
+        local = root.joinpath(*PurePosixPath(rel).parts)
+        if not local.is_file():
+            raise UserError(
+                f"{mpath}, row {n}: the package file {rel!r} is missing; the package is incomplete."
+            )
+        files.append(PackageFile(rel, local.stat().st_size, m.group(1).lower()))
+    if not files:
+        raise UserError(f"{mpath}: the manifest lists no files.")
+    manifest = PackageFile(MANIFEST, len(data), hashlib.sha256(data).hexdigest())
+    return LocalPackage(root, tuple(files), manifest)

@@ -1,0 +1,116 @@
+"""Fixtures for the transfer tests: packages made of random bytes, and real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .servers import TEST_PASSWORD, FTPServer, SSHServer, ensure_test_user, user_dir
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("sshd") and not Path("/usr/sbin/sshd").exists(),
+    reason="starting sshd with a test user needs root and OpenSSH's server",
+)
+
+
+def make_package(
+    folder: Path, sizes: dict[str, int], *, seed: int = 1, name: str = "cruise-42"
+) -> Path:
+    """A package as the packer writes it: files of random bytes and manifest.sha256 (written last)."""
+    root = folder / name
+    root.mkdir(parents=True, exist_ok=True)
+    rng = __import__("random").Random(seed)
+    lines = []
+    for rel, size in sizes.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with p.open("wb") as fh:
+            left = size
+            while left:
+                n = min(left, 1 << 20)
+                fh.write(rng.randbytes(n))
+                left -= n
+        lines.append(f"{sha256(p)}  {rel}\n")
+    (root / "manifest.sha256").write_text("".join(lines))
+    return root
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while b := fh.read(1 << 22):
+            h.update(b)
+    return h.hexdigest()
+
+
+def assert_identical(package: Path, arrived: Path) -> None:
+    """Every file of the package arrived byte-identical, and no temporary file is left."""
+    names = sorted(p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file())
+    got = sorted(p.relative_to(arrived).as_posix() for p in arrived.rglob("*") if p.is_file())
+    assert got == names
+    for n in names:
+        assert sha256(arrived / n) == sha256(package / n), n
+
+
+SMALL = {
+    "image-set.toml": 900,
+    "cruise-42-images-000.lmdb/data.mdb": 3_000_000,
+    "cruise-42-meta-000.parquet": 120_000,
+    "cruise-42-raw-000.parquet": 250_000,
+    "skipped.csv": 0,
+}
+
+
+@pytest.fixture(scope="session")
+def small_package(tmp_path_factory) -> Path:
+    return make_package(tmp_path_factory.mktemp("pkg"), SMALL)
+
+
+@pytest.fixture(scope="session")
+def big_package(tmp_path_factory) -> Path:
+    """60 MB in one file plus small ones: for interruptions in the middle of a file."""
+    return make_package(
+        tmp_path_factory.mktemp("bigpkg"),
+        {**SMALL, "cruise-42-images-001.lmdb/data.mdb": 60_000_000},
+        seed=7,
+    )
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("starting sshd with a test user needs root")
+    ensure_test_user()
+    server = SSHServer(Path(tmp_path_factory.mktemp("sshd"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def remote_dir(tmp_path_factory) -> Path:
+    """A fresh folder at the 'server' that the test user owns."""
+    return user_dir(tmp_path_factory.mktemp("srv"), "incoming")
+
+
+@pytest.fixture
+def known_hosts(tmp_path, sshd) -> Path:
+    p = tmp_path / "known_hosts"
+    p.write_text(sshd.host_key_line())
+    return p
+
+
+@pytest.fixture
+def ftpd(tmp_path_factory):
+    server = FTPServer(tmp_path_factory.mktemp("ftproot")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def password_env(monkeypatch):
+    monkeypatch.setenv("AQQUA_PASSWORD", TEST_PASSWORD)
+    return TEST_PASSWORD
