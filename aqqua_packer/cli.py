@@ -136,6 +136,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.all_ready else 1
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui.app import main as gui_main  # Qt is imported only here, never by the CLI itself
+
+    return gui_main([])
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .gui.app import main as gui_main
+
+    return gui_main([], demo=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aqqua-packer",
@@ -189,9 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_not_yet)
 
     sp = sub.add_parser("gui", help="start the desktop wizard")
-    sp.set_defaults(func=cmd_not_yet)
+    sp.set_defaults(func=cmd_gui)
     sp = sub.add_parser("demo", help="start the desktop wizard on the bundled sample data")
-    sp.set_defaults(func=cmd_not_yet)
+    sp.set_defaults(func=cmd_demo)
     return p
 
 

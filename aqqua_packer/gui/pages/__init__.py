@@ -1,0 +1,3 @@
+"""The six wizard pages, in order."""
+
+STEP_TITLES = ("About you and the data", "Sources", "Map fields", "Preview gaps", "Pack", "Send")

@@ -1,0 +1,358 @@
+"""Step 5: write the package — where (with a free-space check against an estimate), progress with
+rate and time left, cancel and resume; at the end the package summary and a verify run."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QWidget,
+)
+
+from ... import workflow
+from ..widgets.progress import ProgressPanel, fmt_bytes
+from ..workers import Worker
+from .base import Page
+
+log = logging.getLogger("aqqua_packer.gui")
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-._")
+    return s[:60] or "aqqua-package"
+
+
+def nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    return p
+
+
+def describe_result(result) -> str:
+    """A package summary in plain lines, from whatever the PackResult carries."""
+    if result is None:
+        return ""
+    lines = []
+    for attr, label in (
+        ("images", "images packed"),
+        ("packed", "images packed"),
+        ("skipped", "images left out"),
+        ("shards", "shards"),
+        ("bytes", "bytes"),
+        ("resumed", "resumed from an earlier run"),
+        ("path", "package"),
+    ):
+        v = getattr(result, attr, None)
+        if v is None or v is False:
+            continue
+        if isinstance(v, list | tuple | set | dict):
+            v = len(v)
+        if attr == "bytes":
+            v = fmt_bytes(v)
+        lines.append(f"{label}: {v}" if attr not in ("resumed",) else label)
+    return "\n".join(dict.fromkeys(lines)) or str(result)
+
+
+class PackPage(Page):
+    title = "Pack"
+    subtitle = (
+        "Write the package on this computer. You can stop at any time and resume later; "
+        "nothing already packed is done twice."
+    )
+    pack_finished = Signal(object)  # the PackResult, once packed (and verified)
+    verify_finished = Signal(object)
+
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        box = QGroupBox("Where")
+        f = QFormLayout(box)
+        row = QWidget()
+        rh = QHBoxLayout(row)
+        rh.setContentsMargins(0, 0, 0, 0)
+        self.out = QLineEdit()
+        self.out.setToolTip(
+            "The folder the package is written to. It needs room for about the size of your images."
+        )
+        self.browse = QPushButton("Choose…")
+        rh.addWidget(self.out, 1)
+        rh.addWidget(self.browse)
+        f.addRow("Package folder", row)
+        self.space = QLabel("")
+        self.space.setTextFormat(Qt.TextFormat.RichText)
+        f.addRow("Space", self.space)
+        self.what = QLabel("")
+        f.addRow("What", self.what)
+        self.outer.addWidget(box)
+
+        prog = QGroupBox("Progress")
+        pv = QFormLayout(prog)
+        self.progress = ProgressPanel()
+        pv.addRow(self.progress)
+        btns = QHBoxLayout()
+        self.start_btn = QPushButton("Start packing")
+        self.start_btn.setToolTip("Write the package. Uses every processor core.")
+        self.cancel_btn = QPushButton("Stop")
+        self.cancel_btn.setToolTip(
+            "Stop after the current images; “Resume” continues where it stopped."
+        )
+        self.cancel_btn.setEnabled(False)
+        self.verify_btn = QPushButton("Verify again")
+        self.verify_btn.setToolTip(
+            "Read the whole package back: checksums, every image decodes, rows and images agree."
+        )
+        self.verify_btn.setEnabled(False)
+        btns.addWidget(self.start_btn)
+        btns.addWidget(self.cancel_btn)
+        btns.addStretch(1)
+        btns.addWidget(self.verify_btn)
+        pv.addRow(btns)
+        self.outer.addWidget(prog)
+
+        res = QGroupBox("Package")
+        rv = QFormLayout(res)
+        self.summary = QPlainTextEdit()
+        self.summary.setReadOnly(True)
+        self.summary.setPlaceholderText("The package summary appears here when packing is done.")
+        rv.addRow(self.summary)
+        self.outer.addWidget(res, 1)
+
+        self.worker: Worker | None = None
+        self.result = None
+        self.verified = None
+        self.browse.clicked.connect(self._choose)
+        self.out.textChanged.connect(self._out_changed)
+        self.start_btn.clicked.connect(self.start)
+        self.cancel_btn.clicked.connect(self.cancel)
+        self.verify_btn.clicked.connect(self.verify)
+        if session.project.out_dir:
+            self.out.setText(session.project.out_dir)
+        if session.project.pack_state in ("running", "interrupted"):
+            session.project.pack_state = "interrupted"
+            self.progress.set_text(
+                "Packing was interrupted. Press “Resume packing” to continue where it stopped."
+            )
+
+    # --- where -------------------------------------------------------------------------------
+    def _choose(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Where to write the package")
+        if d:
+            name = slug(self.session.project.dataset.get("name", ""))
+            self.out.setText(str(Path(d) / name))
+
+    def _out_changed(self) -> None:
+        self.session.project.out_dir = self.out.text().strip()
+        if (
+            self.session.project.pack_state == "done"
+            and self.session.project.package != self.session.project.out_dir
+        ):
+            self.session.project.pack_state = ""
+            self.result = None
+        self.session.touch()
+        self._update()
+
+    def enter(self) -> None:
+        if not self.out.text():
+            base = Path.home() / "AqQua-packages"
+            self.out.setText(str(base / slug(self.session.project.dataset.get("name", ""))))
+        self._update()
+
+    def images_to_pack(self) -> tuple[int, int]:
+        """(images, estimated bytes) of what will be packed."""
+        m = self.session.mapped
+        if m is None:
+            return 0, 0
+        mask = m.ready if self.session.project.ready_only else np.ones(len(m.items), dtype=bool)
+        sizes = [it.image.size for it, keep in zip(m.items, mask, strict=True) if keep]
+        known = [s for s in sizes if s]
+        avg = (sum(known) / len(known)) if known else 50_000
+        est = sum(s or avg for s in sizes)
+        return len(sizes), int(est * 1.1 + 1_000_000)  # pixels + metadata + LMDB overhead
+
+    def estimate_ok(self) -> tuple[bool, str]:
+        text = self.out.text().strip()
+        if not text:
+            return False, "Choose a folder for the package."
+        n, need = self.images_to_pack()
+        try:
+            free = shutil.disk_usage(nearest_existing(Path(text))).free
+        except OSError as exc:
+            return False, f"Cannot look at {text}: {exc.strerror or exc}"
+        msg = f"needs about {fmt_bytes(need)}; {fmt_bytes(free)} free"
+        return free >= need, msg
+
+    def _update(self) -> None:
+        ok, msg = self.estimate_ok()
+        color = "#1b7a1b" if ok else "#b00020"
+        self.space.setText(
+            f"<span style='color:{color}'>{msg}</span>"
+            + ("" if ok else " — choose another disk or free some space")
+        )
+        n, _ = self.images_to_pack()
+        ro = self.session.project.ready_only
+        m = self.session.mapped
+        left = (len(m.items) - n) if m is not None else 0
+        self.what.setText(
+            f"{n:,} images"
+            + (" (only the ready ones)" if ro else "")
+            + (f"; {left:,} left out" if left else "")
+        )
+        running = self.worker is not None
+        state = self.session.project.pack_state
+        existing = Path(self.out.text().strip() or ".") / ".aqqua-pack-state"
+        resumable = state == "interrupted" or (
+            not running and state != "done" and existing.exists()
+        )
+        self.start_btn.setText(
+            "Resume packing"
+            if resumable
+            else ("Pack again" if state == "done" else "Start packing")
+        )
+        self.start_btn.setEnabled(not running and ok and n > 0)
+        self.cancel_btn.setEnabled(running)
+        self.out.setEnabled(not running)
+        self.browse.setEnabled(not running)
+        self.verify_btn.setEnabled(not running and state == "done")
+        self.completeChanged.emit()
+
+    # --- packing -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.worker is not None:
+            return
+        out = Path(self.out.text().strip())
+        mapped = self.session.mapped
+        if mapped is None:
+            return
+        from ...package.write import PackOptions
+
+        options = PackOptions(skip_incomplete=self.session.project.ready_only)
+        dataset = self.session.dataset_info()
+        request = self.session.request()
+        p = self.session.project
+        resumed = p.pack_state == "interrupted"
+        p.pack_state, p.package = "running", str(out)
+        self.session.touch()
+        self.result = None
+        self.verified = None
+        self.summary.clear()
+        log.info("packing %s into %s%s", len(mapped.items), out, " (resume)" if resumed else "")
+        w = Worker(
+            lambda task: workflow.pack(
+                request, out, options=options, dataset=dataset, task=task, mapped=mapped
+            ),
+            name="pack",
+            parent=self,
+        )
+        w.progress.connect(self.progress.update_event)
+        w.done.connect(self._packed)
+        w.failed.connect(self._failed)
+        w.cancelled.connect(self._cancelled)
+        w.finished.connect(self._worker_finished)
+        self.worker = w
+        self.progress.reset("Starting…")
+        w.start()
+        self._update()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.progress.set_text("Stopping after the current images…")
+            self.worker.cancel()
+
+    def _packed(self, result) -> None:
+        self.result = result
+        self.session.project.pack_state = "done"
+        self.session.touch()
+        self.summary.setPlainText(describe_result(result))
+
+    def _failed(self, message: str) -> None:
+        self.session.project.pack_state = "interrupted"
+        self.session.touch()
+        self.progress.set_text(f"Packing stopped: {message}")
+        self.summary.setPlainText(message)
+
+    def _cancelled(self) -> None:
+        self.session.project.pack_state = "interrupted"
+        self.session.touch()
+        self.progress.set_text(
+            "Stopped. What was packed is kept; press “Resume packing” to continue."
+        )
+
+    def _worker_finished(self) -> None:
+        w, self.worker = self.worker, None
+        if w is not None:
+            w.deleteLater()
+        self._update()
+        if w is not None and w.outcome == "done":
+            self.verify()
+
+    # --- verifying ---------------------------------------------------------------------------
+    def verify(self) -> None:
+        if self.worker is not None:
+            return
+        out = Path(self.session.project.package or self.out.text().strip())
+        try:
+            from ...package.verify import verify
+        except ImportError:
+            self.summary.appendPlainText("\nVerify is not available in this version.")
+            self.pack_finished.emit(self.result)
+            return
+
+        def run(task):
+            try:
+                return verify(out, task=task)
+            except TypeError:
+                return verify(out)
+
+        w = Worker(run, name="verify", parent=self)
+        w.progress.connect(self.progress.update_event)
+        w.done.connect(self._verified)
+        w.failed.connect(lambda msg: self.summary.appendPlainText(f"\nVerify failed: {msg}"))
+        w.finished.connect(self._verify_finished)
+        self.worker = w
+        w.start()
+        self._update()
+
+    def _verified(self, report) -> None:
+        self.verified = report
+        ok = bool(getattr(report, "ok", False))
+        self.summary.appendPlainText(
+            "\nVerified: every image and row checked, all good."
+            if ok
+            else f"\nVerify found problems:\n{report}"
+        )
+        self.verify_finished.emit(report)
+
+    def _verify_finished(self) -> None:
+        w, self.worker = self.worker, None
+        if w is not None:
+            w.deleteLater()
+        self._update()
+        self.progress.set_text(
+            "Packed and verified."
+            if getattr(self.verified, "ok", False)
+            else self.progress.label.text()
+        )
+        self.pack_finished.emit(self.result)
+
+    def busy(self) -> bool:
+        return self.worker is not None
+
+    def blocker(self) -> str:
+        if self.worker is not None:
+            return "Packing…"
+        if self.session.project.pack_state != "done":
+            return "Pack the data first."
+        return ""

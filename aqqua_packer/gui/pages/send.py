@@ -1,0 +1,527 @@
+"""Step 6: send the package — SFTP, FTP(S), a Globus hand-off or a hard drive.  A destination form
+with "test connection", saved destinations (never with a password), progress per file and overall,
+pause and resume, and an account of what arrived and was verified."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ... import workflow
+from ..widgets.progress import ProgressPanel, fmt_bytes
+from ..workers import Worker
+from .base import Page
+
+log = logging.getLogger("aqqua_packer.gui")
+
+KINDS = (
+    ("sftp", "SFTP (SSH)"),
+    ("ftps", "FTPS (FTP with TLS)"),
+    ("ftp", "FTP (unencrypted)"),
+    ("globus", "Globus hand-off"),
+    ("folder", "Hard drive or folder"),
+)
+PORTS = {"sftp": 22, "ftp": 21, "ftps": 21}
+
+
+def target_url(d: dict) -> str:
+    """The target string the transfer engine (and the CLI's `send`) takes, without a password."""
+    kind = d.get("kind", "sftp")
+    if kind == "folder":
+        return d.get("folder", "")
+    path = d.get("path", "").strip()
+    if kind == "globus":
+        return f"globus://{d.get('endpoint', '').strip()}/{path.lstrip('/')}"
+    user = d.get("user", "").strip()
+    host = d.get("host", "").strip()
+    port = int(d.get("port") or PORTS[kind])
+    if path and not path.startswith("/"):
+        path = "/~/" + path
+    auth = f"{quote(user, safe='')}@" if user else ""
+    return f"{kind}://{auth}{host}:{port}{quote(path) if path else '/~/'}"
+
+
+class SendPage(Page):
+    title = "Send"
+    subtitle = (
+        "Send the package to AqQua. On a slow or dropping link just leave it running: it retries, "
+        "and “Pause” / “Resume” continue where it stopped, even after closing the app."
+    )
+    send_finished = Signal(object)
+
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        top = QHBoxLayout()
+        self.saved = QComboBox()
+        self.saved.setToolTip("Destinations you saved earlier (passwords are never saved).")
+        self.save_btn = QPushButton("Save destination…")
+        self.delete_btn = QPushButton("Forget")
+        top.addWidget(QLabel("Saved destinations:"))
+        top.addWidget(self.saved, 1)
+        top.addWidget(self.save_btn)
+        top.addWidget(self.delete_btn)
+        self.outer.addLayout(top)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        form_box = QGroupBox("Destination")
+        self.form = QFormLayout(form_box)
+        self.kind = QComboBox()
+        for k, label in KINDS:
+            self.kind.addItem(label, k)
+        self.kind.setToolTip(
+            "How the package travels. AqQua tells you which to use and the server's address."
+        )
+        self.host = QLineEdit(placeholderText="server name, e.g. upload.aqqua.org")
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(22)
+        self.user = QLineEdit(placeholderText="your user name on the server")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("kept in memory only, never saved")
+        self.password.setToolTip(
+            "Used for this session only; AqQua Packer never writes it to disk or to the log."
+        )
+        self.key = QLineEdit(placeholderText="SSH key file (optional)")
+        self.key_btn = QPushButton("…")
+        keyrow = QWidget()
+        kh = QHBoxLayout(keyrow)
+        kh.setContentsMargins(0, 0, 0, 0)
+        kh.addWidget(self.key, 1)
+        kh.addWidget(self.key_btn)
+        self.path = QLineEdit(placeholderText="folder on the server (empty: your home folder)")
+        self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
+        self.folder = QLineEdit(placeholderText="the drive or folder to copy the package to")
+        self.folder_btn = QPushButton("…")
+        folderrow = QWidget()
+        fh = QHBoxLayout(folderrow)
+        fh.setContentsMargins(0, 0, 0, 0)
+        fh.addWidget(self.folder, 1)
+        fh.addWidget(self.folder_btn)
+        self.bwlimit = QLineEdit(placeholderText="e.g. 500K; empty = as fast as the link allows")
+        self.bwlimit.setToolTip(
+            "Leave bandwidth for the ship's other users: bytes per second with K, M or G."
+        )
+        self.form.addRow("How", self.kind)
+        self.form.addRow("Server", self.host)
+        self.form.addRow("Port", self.port)
+        self.form.addRow("User", self.user)
+        self.form.addRow("Password", self.password)
+        self.form.addRow("Key file", keyrow)
+        self.form.addRow("Globus collection", self.endpoint)
+        self.form.addRow("Remote folder", self.path)
+        self.form.addRow("Folder", folderrow)
+        self.form.addRow("Bandwidth limit", self.bwlimit)
+        self.target_label = QLabel("")
+        self.target_label.setWordWrap(True)
+        self.target_label.setStyleSheet("color:#555")
+        self.form.addRow("Target", self.target_label)
+        self.test_btn = QPushButton("Test connection")
+        self.test_btn.setToolTip(
+            "Log in and check the folder can be written, without sending anything."
+        )
+        self.test_result = QLabel("")
+        self.test_result.setWordWrap(True)
+        self.form.addRow(self.test_btn, self.test_result)
+        split.addWidget(form_box)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        self.package_label = QLabel("")
+        self.package_label.setWordWrap(True)
+        rv.addWidget(self.package_label)
+        self.files = QTreeWidget()
+        self.files.setHeaderLabels(("File", "Size", "State"))
+        self.files.setRootIsDecorated(False)
+        self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.files.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.files.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        rv.addWidget(self.files, 1)
+        self.progress = ProgressPanel()
+        rv.addWidget(self.progress)
+        btns = QHBoxLayout()
+        self.send_btn = QPushButton("Send")
+        self.pause_btn = QPushButton("Pause")
+        self.pause_btn.setEnabled(False)
+        self.pause_btn.setToolTip(
+            "Stop now; “Resume” continues from the last byte the server confirmed."
+        )
+        btns.addWidget(self.send_btn)
+        btns.addWidget(self.pause_btn)
+        btns.addStretch(1)
+        rv.addLayout(btns)
+        self.account = QPlainTextEdit()
+        self.account.setReadOnly(True)
+        self.account.setMaximumHeight(120)
+        self.account.setPlaceholderText("What arrived and was verified is listed here.")
+        rv.addWidget(self.account)
+        split.addWidget(right)
+        split.setSizes([460, 640])
+        self.outer.addWidget(split, 1)
+
+        self.worker: Worker | None = None
+        self.result = None
+        self._sizes: list[tuple[str, int]] = []
+        self._accept_host: bool = False
+
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        for w in (
+            self.host,
+            self.user,
+            self.key,
+            self.path,
+            self.endpoint,
+            self.folder,
+            self.bwlimit,
+        ):
+            w.textChanged.connect(self._changed)
+        self.port.valueChanged.connect(self._changed)
+        self.key_btn.clicked.connect(self._choose_key)
+        self.folder_btn.clicked.connect(self._choose_folder)
+        self.saved.activated.connect(self._use_saved)
+        self.save_btn.clicked.connect(self._save_destination)
+        self.delete_btn.clicked.connect(self._forget)
+        self.test_btn.clicked.connect(self.test_connection)
+        self.send_btn.clicked.connect(self.start)
+        self.pause_btn.clicked.connect(self.pause)
+        self._fill_saved()
+        self.set_destination(session.project.destination or {"kind": "sftp"})
+        if session.project.send_state in ("running", "interrupted"):
+            session.project.send_state = "interrupted"
+            self.progress.set_text(
+                "The upload was interrupted. Press “Resume” to continue where it stopped."
+            )
+
+    # --- the form ----------------------------------------------------------------------------
+    def destination(self) -> dict:
+        kind = self.kind.currentData()
+        d = {"kind": kind}
+        if kind in PORTS:
+            d.update(
+                host=self.host.text().strip(),
+                port=self.port.value(),
+                user=self.user.text().strip(),
+                path=self.path.text().strip(),
+            )
+            if kind == "sftp" and self.key.text().strip():
+                d["key_file"] = self.key.text().strip()
+        elif kind == "globus":
+            d.update(endpoint=self.endpoint.text().strip(), path=self.path.text().strip())
+        else:
+            d.update(folder=self.folder.text().strip())
+        if self.bwlimit.text().strip():
+            d["bwlimit"] = self.bwlimit.text().strip()
+        return d
+
+    def set_destination(self, d: dict) -> None:
+        i = self.kind.findData(d.get("kind", "sftp"))
+        self.kind.setCurrentIndex(max(0, i))
+        self.host.setText(d.get("host", ""))
+        self.port.setValue(int(d.get("port") or PORTS.get(d.get("kind", "sftp"), 22)))
+        self.user.setText(d.get("user", ""))
+        self.key.setText(d.get("key_file", ""))
+        self.path.setText(d.get("path", ""))
+        self.endpoint.setText(d.get("endpoint", ""))
+        self.folder.setText(d.get("folder", ""))
+        self.bwlimit.setText(d.get("bwlimit", ""))
+        self._kind_changed()
+
+    def _kind_changed(self) -> None:
+        kind = self.kind.currentData()
+        net = kind in PORTS
+        vis = {
+            self.host: net,
+            self.port: net,
+            self.user: net,
+            self.password: net,
+            self.key.parentWidget(): kind == "sftp",
+            self.endpoint: kind == "globus",
+            self.path: net or kind == "globus",
+            self.folder.parentWidget(): kind == "folder",
+        }
+        for w, on in vis.items():
+            self.form.setRowVisible(w, on)
+        if net and self.port.value() in PORTS.values():
+            self.port.setValue(PORTS[kind])
+        self._changed()
+
+    def _changed(self) -> None:
+        self.target_label.setText(target_url(self.destination()))
+        self.session.project.destination = self.destination()
+        self.session.touch()
+        if hasattr(self, "worker"):
+            self._update()
+
+    def _choose_key(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "SSH private key", str(Path.home() / ".ssh"))
+        if path:
+            self.key.setText(path)
+
+    def _choose_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "The drive or folder to copy the package to")
+        if d:
+            self.folder.setText(d)
+
+    # --- saved destinations ------------------------------------------------------------------
+    def _fill_saved(self) -> None:
+        self.saved.clear()
+        self.saved.addItem("—", None)
+        for name in sorted(self.session.settings.destinations()):
+            self.saved.addItem(name, name)
+
+    def _use_saved(self) -> None:
+        name = self.saved.currentData()
+        if name:
+            self.set_destination(self.session.settings.destinations().get(name, {}))
+
+    def _save_destination(self) -> None:
+        d = self.destination()
+        default = d.get("host") or d.get("folder") or d.get("endpoint") or "AqQua"
+        name, ok = QInputDialog.getText(self, "Save destination", "Name:", text=default)
+        if ok and name.strip():
+            self.save_destination(name.strip())
+
+    def save_destination(self, name: str) -> None:
+        self.session.settings.save_destination(name, self.destination())
+        self._fill_saved()
+        self.saved.setCurrentIndex(self.saved.findData(name))
+
+    def _forget(self) -> None:
+        name = self.saved.currentData()
+        if name:
+            self.session.settings.delete_destination(name)
+            self._fill_saved()
+
+    # --- options -------------------------------------------------------------------------------
+    def _options(self):
+        from ...transfer.base import SendOptions
+        from ...transfer.target import parse_rate
+
+        d = self.destination()
+        opts = SendOptions(
+            bwlimit=parse_rate(d.get("bwlimit")) if d.get("bwlimit") else None,
+            identity=Path(d["key_file"]) if d.get("key_file") else None,
+            password=self.password.text() or None,
+            accept_new_host_key=self._accept_host,
+        )
+        return opts
+
+    def _host_key_question(self, exc) -> bool:
+        info = getattr(exc, "info", None)
+        if info is None:
+            return False
+        ans = QMessageBox.question(
+            self,
+            "A server new to this computer",
+            f"The server {info.host}:{info.port} identifies itself with the {info.key_type} key\n\n{info.fingerprint}\n\n"
+            "Check this fingerprint with the server's administrator. Trust it and continue?",
+        )
+        return ans == QMessageBox.StandardButton.Yes
+
+    # --- test connection -------------------------------------------------------------------
+    def test_connection(self) -> None:
+        if self.worker is not None:
+            return
+        from ... import transfer
+
+        tester = getattr(transfer, "test_connection", None) or getattr(
+            workflow, "test_connection", None
+        )
+        if tester is None:
+            self.test_result.setText(
+                "Testing is not available in this version; “Send” checks the connection first."
+            )
+            return
+        target, opts = target_url(self.destination()), self._options()
+        w = Worker(
+            lambda task: tester(target, options=opts, task=task),
+            name="test connection",
+            parent=self,
+        )
+        w.done.connect(
+            lambda r: self.test_result.setText(
+                f"<span style='color:#1b7a1b'>Connected: {r or 'the folder can be written'}</span>"
+            )
+        )
+        w.failed.connect(lambda msg: self._test_failed(w, msg))
+        w.finished.connect(self._worker_done)
+        self.test_result.setText("Connecting…")
+        self.worker = w
+        w.start()
+        self._update()
+
+    def _test_failed(self, w: Worker, msg: str) -> None:
+        self.test_result.setText(f"<span style='color:#b00020'>{msg}</span>")
+        if type(w.exception).__name__ == "HostKeyUnknown" and self._host_key_question(w.exception):
+            self._accept_host = True
+            self.test_result.setText("Server trusted; test again.")
+
+    # --- sending -----------------------------------------------------------------------------
+    def enter(self) -> None:
+        pkg = self.session.project.package
+        self._sizes = []
+        self.files.clear()
+        if pkg:
+            try:
+                from ...transfer.manifest import read_package
+
+                lp = read_package(Path(pkg))
+                self._sizes = [
+                    (f.path if hasattr(f, "path") else str(f), int(getattr(f, "size", 0)))
+                    for f in lp.all_files
+                ]
+            except Exception as exc:  # the package reader names what is wrong
+                log.info("cannot list the package %s: %s", pkg, exc)
+                self._sizes = [
+                    (str(p.relative_to(pkg)), p.stat().st_size)
+                    for p in sorted(Path(pkg).rglob("*"))
+                    if p.is_file() and not p.name.startswith(".")
+                ]
+        total = sum(s for _, s in self._sizes)
+        self.package_label.setText(
+            f"Package: {pkg or '—'} ({len(self._sizes)} files, {fmt_bytes(total)})"
+        )
+        for name, size in self._sizes:
+            self.files.addTopLevelItem(QTreeWidgetItem([name, fmt_bytes(size), "waiting"]))
+        self._update()
+
+    def start(self) -> None:
+        if self.worker is not None:
+            return
+        pkg = Path(self.session.project.package)
+        target = target_url(self.destination())
+        opts = self._options()
+        self.session.project.send_state = "running"
+        self.session.touch()
+        self.account.clear()
+        self.result = None
+        w = Worker(
+            lambda task: workflow.send(pkg, target, options=opts, task=task),
+            name=f"send to {target}",
+            parent=self,
+        )
+        w.progress.connect(self._progress)
+        w.done.connect(self._sent)
+        w.failed.connect(lambda msg: self._send_failed(w, msg))
+        w.cancelled.connect(self._paused)
+        w.finished.connect(self._worker_done)
+        self.worker = w
+        self.progress.reset("Connecting…")
+        w.start()
+        self._update()
+
+    def pause(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _progress(self, ev) -> None:
+        self.progress.update_event(ev)
+        done = ev.bytes_done
+        acc = 0
+        for i, (_, size) in enumerate(self._sizes):
+            item = self.files.topLevelItem(i)
+            if item is None:
+                break
+            if acc + size <= done:
+                item.setText(2, "sent")
+            elif acc < done:
+                item.setText(2, f"{100 * (done - acc) / max(1, size):.0f}%")
+            else:
+                item.setText(2, "waiting")
+            acc += size
+
+    def _sent(self, result) -> None:
+        self.result = result
+        self.session.project.send_state = "done"
+        self.session.touch()
+        for i in range(self.files.topLevelItemCount()):
+            self.files.topLevelItem(i).setText(2, "arrived, verified")
+        lines = [f"Sent to {target_url(self.destination())}."]
+        for attr, label in (
+            ("files", "files"),
+            ("bytes", "bytes"),
+            ("sent_bytes", "bytes sent this time"),
+            ("verified", "verified"),
+            ("verification", "verification"),
+        ):
+            v = getattr(result, attr, None)
+            if v is not None:
+                if isinstance(v, list | tuple | dict):
+                    v = len(v)
+                lines.append(f"{label}: {fmt_bytes(v) if 'bytes' in attr else v}")
+        self.account.setPlainText("\n".join(lines) if len(lines) > 1 else f"{lines[0]}\n{result}")
+        self.send_finished.emit(result)
+
+    def _send_failed(self, w: Worker, msg: str) -> None:
+        self.session.project.send_state = "interrupted"
+        self.session.touch()
+        self.account.setPlainText(msg)
+        self.progress.set_text("Stopped. Press “Resume” to continue where it stopped.")
+        if type(w.exception).__name__ == "HostKeyUnknown" and self._host_key_question(w.exception):
+            self._accept_host = True
+            self.account.appendPlainText("Server trusted; press “Resume”.")
+
+    def _paused(self) -> None:
+        self.session.project.send_state = "interrupted"
+        self.session.touch()
+        self.progress.set_text("Paused. Press “Resume” to continue where it stopped.")
+
+    def _worker_done(self) -> None:
+        w, self.worker = self.worker, None
+        if w is not None:
+            w.deleteLater()
+        self._update()
+
+    def _update(self) -> None:
+        running = self.worker is not None
+        state = self.session.project.send_state
+        self.send_btn.setText(
+            "Resume" if state == "interrupted" else ("Send again" if state == "done" else "Send")
+        )
+        self.send_btn.setEnabled(
+            not running and bool(self.session.project.package) and not self._form_problem()
+        )
+        self.pause_btn.setEnabled(running)
+        self.test_btn.setEnabled(not running)
+        self.completeChanged.emit()
+
+    def _form_problem(self) -> str:
+        d = self.destination()
+        kind = d["kind"]
+        if kind in PORTS and not d.get("host"):
+            return "Enter the server's name."
+        if kind == "globus" and not d.get("endpoint"):
+            return "Enter AqQua's Globus collection id."
+        if kind == "folder" and not d.get("folder"):
+            return "Choose the drive or folder."
+        return ""
+
+    def busy(self) -> bool:
+        return self.worker is not None
+
+    def blocker(self) -> str:
+        return self._form_problem() or ("Sending…" if self.worker is not None else "")

@@ -1,0 +1,1 @@
+"""Reusable widgets: progress panel, log view, thumbnail grid, positions map, time histogram."""

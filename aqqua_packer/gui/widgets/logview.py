@@ -1,0 +1,68 @@
+"""The log view for support: every log record of the app, in the UI thread, also in a file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from logging.handlers import RotatingFileHandler
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QPlainTextEdit
+
+from ..project import home_dir
+
+
+class _Relay(QObject):
+    record = Signal(str)
+
+
+class QtLogHandler(logging.Handler):
+    """Forwards records through a queued signal: safe to log from worker threads."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.relay = _Relay()
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.relay.record.emit(self.format(record))
+        except RuntimeError:  # the view is gone (shutdown)
+            pass
+
+
+class LogView(QPlainTextEdit):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setMaximumBlockCount(5000)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setPlaceholderText("What the app does is logged here; send it with a support request.")
+        self.handler = QtLogHandler()
+        self.handler.relay.record.connect(self.appendPlainText)
+        logging.getLogger("aqqua_packer").addHandler(self.handler)
+
+    def detach(self) -> None:
+        logging.getLogger("aqqua_packer").removeHandler(self.handler)
+
+
+def log_file() -> str:
+    return str(home_dir() / "logs" / "aqqua-packer-gui.log")
+
+
+def install_file_log() -> logging.Handler | None:
+    """Keep the GUI's log in a file too, so support can ask for it after the window is closed."""
+    path = log_file()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        h = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
+    except OSError:
+        return None
+    h.setLevel(logging.INFO)
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("aqqua_packer")
+    logger.addHandler(h)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    return h
