@@ -183,3 +183,130 @@ def uvp6_particle_zip(path: Path, sample: str, **ini) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(zip_bytes({"metadata.ini": uvp6_metadata_ini(**ini), "particules.csv": csv}))
     return path
+
+
+# --- ZooScan / ZooProcess ---------------------------------------------------------------------
+ZOOSCAN_SAMPLE_HEADER = (
+    "sampleid;ship;scientificprog;stationid;date;latitude;longitude;depth;ctdref;otherref;townb;"
+    "towtype;nettype;netmesh;netsurf;zmax;zmin;vol;sample_comment;vol_qc;depth_qc;sample_qc;"
+    "barcode;latitude_end;longitude_end;net_duration;ship_speed_knot;cable_length;cable_angle;"
+    "cable_speed;nb_jar"
+)
+ZOOSCAN_SCAN_HEADER = "scanid;sampleid;scanop;fracid;fracmin;fracsup;fracnb;observation;code;submethod;cellpart;replicates;volini;volprec"
+
+
+def pid_text(
+    scan_id: str,
+    items: list[int],
+    *,
+    resolution: str = "2400",
+    lat: str = "-44.4352",
+    lon: str = "-145.3211",
+) -> str:
+    """A ZooProcess ``<scan>_dat1.pid``: 'PID', INI-like sections of ``key= value``, then ``[Data]``
+    with a ';' table whose first column is ``!Item`` (vignettes are ``<Label>_<Item>.jpg``)."""
+    head = f"""PID
+[Image]
+Scanning_date= 20150829_2243
+Scanning_area= large
+Resolution= {resolution}
+[Sample]
+SampleId= {scan_id.rsplit("_", 1)[0]}
+Latitude= {lat}
+Longitude= {lon}
+StationId= mn01
+[Fraction]
+Scanop= someone
+Fracid= sml
+[Process]
+Background_correct_using= last_background
+Gamma= 2
+Vignette_color= b&w_no_background
+[Data]
+!Item;Label;Area;Mean;StdDev;Mode;Min;Max;X;Y;XM;YM;Perim.;BX;BY;Width;Height;Major;Minor;Angle
+"""
+    rows = [
+        f"{it};{scan_id};{500 + it};241.04;31.2;255;98;255;{it}.5;{it}.5;{it}.4;{it}.4;120.1;{it};{it};46;94;50.1;13.1;88.3"
+        for it in items
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
+def zooprocess_project(root: Path, *, with_tsv: bool = True, with_pid_only: bool = True) -> Path:
+    """A small ZooProcess project laid out as ZooProcess writes it (latin-1, ';', CRLF in meta).
+
+    Sample m106_mn01_n1 at 44°43.52′S 145°32.106′E written the ZooProcess way: DD.MM with the
+    longitude sign flipped (latitude -44.4352, longitude -145.3211); zmin 600, zmax 1000, depth
+    99999 (not measured).  Scan ``m106_mn01_n1_sml`` has ZooProcess's ``ecotaxa_*.tsv`` (decimal
+    degrees), scan ``m106_mn01_n1_big`` only its ``.pid``; both have a ``_vis1.zip`` copy.
+    """
+    meta = root / "Zooscan_meta"
+    meta.mkdir(parents=True, exist_ok=True)
+    sample = "m106_mn01_n1;meteor;m106;mn01;20140420-0420;-44.4352;-145.3211;99999;ctd1;x;1;1;wp2;200;0.25;1000;600;13.125;é test;1;1;1;b1;99999;99999;99999;99999;99999;99999;99999;1"
+    (meta / "zooscan_sample_header_table.csv").write_bytes(
+        f"{ZOOSCAN_SAMPLE_HEADER}\r\n{sample}\r\n".encode("latin-1")
+    )
+    scans = [
+        "m106_mn01_n1_sml;m106_mn01_n1;someone;sml;200;1000;1;;;;;1;0;0",
+        "m106_mn01_n1_big;m106_mn01_n1;someone;big;1000;99999;1;;;;;1;0;0",
+    ]
+    (meta / "zooscan_scan_header_table.csv").write_bytes(
+        ("\r\n".join([ZOOSCAN_SCAN_HEADER, *scans]) + "\r\n").encode("latin-1")
+    )
+    raw = root / "Zooscan_scan" / "_raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((40, 30), 200, np.uint8)).save(raw / "m106_mn01_n1_sml_raw_1.tif")
+    work = root / "Zooscan_scan" / "_work"
+    for scan_id, items, tsv in (
+        ("m106_mn01_n1_sml", [409, 821], with_tsv),
+        ("m106_mn01_n1_big", [3, 7, 9], False),
+    ):
+        if scan_id.endswith("big") and not with_pid_only:
+            continue
+        d = work / scan_id
+        d.mkdir(parents=True, exist_ok=True)
+        vis = {}
+        for k, it in enumerate(items):
+            data = jpg_bytes(value=30 + 20 * k)
+            (d / f"{scan_id}_{it}.jpg").write_bytes(data)
+            vis[f"{scan_id}_{it}.jpg"] = data
+        (d / f"{scan_id}_vis1.zip").write_bytes(zip_bytes(vis))
+        (d / f"{scan_id}_dat1.pid").write_bytes(
+            pid_text(scan_id, items).replace("\n", "\r\n").encode("latin-1")
+        )
+        if tsv:
+            header = [
+                "object_id",
+                "object_lat",
+                "object_lon",
+                "object_date",
+                "object_time",
+                "object_depth_min",
+                "object_depth_max",
+                "img_file_name",
+                "img_rank",
+                "sample_id",
+                "process_software",
+                "process_pixel",
+                "acq_instrument",
+            ]
+            rows = [
+                [
+                    f"{scan_id}_{it}",
+                    "-44.72543333333333",
+                    "145.5351",
+                    "20140420",
+                    "420",
+                    "600.0",
+                    "1000.0",
+                    f"{scan_id}_{it}.jpg",
+                    "0",
+                    "m106_mn01_n1",
+                    "zooprocess_pid_to_ecotaxa_7.23_2017/03/10",
+                    "10.6",
+                    "epson",
+                ]
+                for it in items
+            ]
+            write_tsv(d / f"ecotaxa_{scan_id}.tsv", header, rows)
+    return root

@@ -1,0 +1,417 @@
+"""ZooScan: a ZooProcess project folder, or an EcoTaxa export that ZooProcess wrote.
+
+A ZooProcess project (``Zooscan_<name>/``) holds::
+
+    Zooscan_meta/zooscan_sample_header_table.csv   one row per sample (';', latin-1)
+    Zooscan_meta/zooscan_scan_header_table.csv     one row per scan (fraction) of a sample
+    Zooscan_scan/_raw/<scan>_raw_1.tif             the full scan (not packed: its vignettes are)
+    Zooscan_scan/_work/<scan>/<scan>_<item>.jpg    the vignettes
+    Zooscan_scan/_work/<scan>/<scan>_dat1.pid      INI sections, then [Data]: a ';' table per object
+    Zooscan_scan/_work/<scan>/ecotaxa_<scan>.tsv   the EcoTaxa table ZooProcess writes (when run)
+    Zooscan_scan/_work/<scan>/<scan>_vis1.zip      the same vignettes again (set aside)
+
+Rows come from ``ecotaxa_<scan>.tsv`` when present (ZooProcess has converted coordinates there to
+decimal degrees), else from the ``.pid`` ``[Data]`` table.  Sample-header values join every row of
+the sample as ``hdr:<column>``, scan-header values as ``scanhdr:<column>``, ``.pid`` settings as
+``pid:<key>``.  In the headers latitude/longitude are in the historical DD.MM form and ZooProcess
+wrote longitude with its sign flipped (east negative); ``99999`` means "not measured"; the scan
+resolution is in dpi (2400 dpi = 10.58 µm per pixel).
+
+A folder or zip holding an EcoTaxa table whose ``process_software`` is ZooProcess (the fixture
+``m106_mn01_n1_sml``) is read as kind ``zooscan`` too: it is a ZooScan's output, exported.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..problems import Problem, UserError
+from ..progress import Task
+from . import ecotaxa
+from .base import ROW_COL, TABLE_COL, Detection, Scan, SetAside
+from .pixels import IMAGE_SUFFIXES
+from .tables import decode_text, read_text_table
+
+KIND = "zooscan"
+PID_NAME = re.compile(r"_dat\d*\.pid$", re.I)
+VIS_ZIP = re.compile(r"_vis\d*\.zip$", re.I)
+
+
+def _find_meta(path: Path) -> Path | None:
+    for cand in (path / "Zooscan_meta", path / "zooscan_meta"):
+        if cand.is_dir():
+            return cand
+    return None
+
+
+def _zooprocess_table(entry: ecotaxa.Entry) -> str:
+    v = ecotaxa.first_values(entry, ("process_software", "acq_instrument"))
+    sw = v.get("process_software", "")
+    if sw.lower().startswith("zooprocess") or "zooscan" in v.get("acq_instrument", "").lower():
+        return sw or v.get("acq_instrument", "")
+    return ""
+
+
+def detect(path: Path) -> Detection:
+    path = Path(path)
+    if path.is_dir():
+        if _find_meta(path):
+            return Detection(
+                0.95, f"{path.name} is a ZooProcess project (Zooscan_meta, Zooscan_scan)"
+            )
+        if (path / "_work").is_dir() or any(path.glob("*_dat*.pid")):
+            return Detection(0.85, f"{path.name} holds ZooProcess work folders or .pid files")
+    tsvs = ecotaxa.find_tsvs(path)
+    if tsvs:
+        sw = _zooprocess_table(tsvs[0])
+        if sw:
+            return Detection(
+                0.8, f"{tsvs[0].name} is an EcoTaxa table written by ZooProcess ({sw})"
+            )
+    return Detection(0.0, "no ZooProcess project, .pid or ZooProcess EcoTaxa table")
+
+
+# --- ZooProcess files --------------------------------------------------------------------------
+def read_pid_text(text: str, where: str, table_name: str) -> tuple[dict[str, str], pd.DataFrame]:
+    """A ``.pid``: INI-like ``key= value`` sections, then ``[Data]`` with a ';' table."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    settings: dict[str, str] = {}
+    data_at = None
+    section = ""
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if s.lower() == "[data]":
+            data_at = i + 1
+            break
+        if s.startswith("[") and s.endswith("]"):
+            section = s[1:-1]
+            continue
+        if "=" in s:
+            k, _, v = s.partition("=")
+            settings.setdefault(k.strip(), v.strip())
+    if data_at is None:
+        raise UserError(
+            f"{where}: no [Data] section: not a ZooProcess .pid file, or it was cut short"
+        )
+    del section
+    table = "\n".join(lines[data_at:])
+    if not table.strip():
+        return settings, pd.DataFrame()
+    rows = read_text_table(table, where, delimiter=";")
+    rows.columns = [c.lstrip("!") if c.startswith("!") else c for c in rows.columns]
+    rows[ROW_COL] = rows[ROW_COL] + data_at  # line numbers in the whole file
+    rows[TABLE_COL] = table_name
+    return settings, rows
+
+
+def read_header_table(entry: ecotaxa.Entry) -> pd.DataFrame:
+    return read_text_table(decode_text(entry.read(), entry.display), entry.display, suffix=".csv")
+
+
+# --- the scan ---------------------------------------------------------------------------------
+def scan(path: Path, task: Task) -> list[Scan]:
+    path = Path(path)
+    if path.is_dir() and (
+        _find_meta(path) or (path / "_work").is_dir() or any(path.glob("*_dat*.pid"))
+    ):
+        return [_project(path, task)]
+    s = ecotaxa.build_scan(path, task, kind=KIND)
+    _finish(s, export=True)
+    return [s]
+
+
+def _project(path: Path, task: Task) -> Scan:
+    task.start("scan", None, unit="files", message=f"Reading the ZooProcess project {path}")
+    tree = ecotaxa.list_tree(path, task, skip=("Zooscan_back", "Zooscan_results", "Zooscan_check"))
+    problems = list(tree.problems)
+    work_dirs = sorted(_work_dirs(tree))
+    if not work_dirs:
+        problems.append(
+            Problem(
+                "no_images",
+                "no _work/<scan>/ folder with vignettes: run ZooProcess's processing first",
+                file=str(path),
+            )
+        )
+    tsvs: list[ecotaxa.Entry] = []
+    pid_frames: list[pd.DataFrame] = []
+    pid_images = []
+    pid_settings: dict[str, dict[str, str]] = {}
+    for d in work_dirs:
+        in_dir = [e for e in tree.entries.values() if posixpath.dirname(e.name) == d]
+        t = [e for e in in_dir if ecotaxa.TSV_NAME.match(e.basename)]
+        pids = [e for e in in_dir if PID_NAME.search(e.basename)]
+        for p in pids:
+            try:
+                settings, _ = read_pid_text(decode_text(p.read(), p.display), p.display, p.name)
+            except UserError as exc:
+                problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=p.display))
+                continue
+            pid_settings[d] = settings
+        if t:
+            tsvs += t
+        elif pids:
+            p = pids[0]
+            try:
+                settings, rows = read_pid_text(decode_text(p.read(), p.display), p.display, p.name)
+            except UserError:
+                continue
+            pid_frames.append(rows)
+            pid_images.append((d, p, rows))
+    built = ecotaxa.join_tables(tree, tsvs, task)
+    problems += built.problems
+    rows = built.rows
+    images = list(built.images)
+    used = set(built.used)
+    # Scans without an EcoTaxa table: rows from the .pid, vignettes <Label>_<Item>.jpg.
+    for d, p, prow in pid_images:
+        offset = len(rows)
+        prow = prow.reset_index(drop=True)
+        rows = pd.concat([rows, prow], ignore_index=True, sort=False) if not rows.empty else prow
+        by_stem = {
+            posixpath.splitext(e.basename)[0].lower(): e
+            for e in tree.entries.values()
+            if posixpath.dirname(e.name) == d and e.suffix in IMAGE_SUFFIXES
+        }
+        for j in range(len(prow)):
+            item = str(prow.at[j, "Item"]).strip() if "Item" in prow.columns else ""
+            label = str(prow.at[j, "Label"]).strip() if "Label" in prow.columns else ""
+            e = by_stem.get(f"{label}_{item}".lower())
+            if e is None:
+                problems.append(
+                    Problem(
+                        "row_without_image",
+                        f"no vignette {label}_{item}.jpg for this object",
+                        file=p.display,
+                        row=int(prow.at[j, ROW_COL]),
+                        severity="warning",
+                    )
+                )
+                continue
+            images.append(e.ref(row=offset + j))
+            used.add(e.name)
+    if not rows.empty:
+        data_cols = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
+        rows[data_cols] = rows[data_cols].fillna("")
+        rows = rows[[*data_cols, TABLE_COL, ROW_COL]]
+    # Header tables and .pid settings, joined by the scan (work folder) each table sits in.
+    samples_hdr, scans_hdr = _headers(tree, problems)
+    for d in work_dirs:
+        scan_id = posixpath.basename(d)
+        tables = (
+            [t for t in rows[TABLE_COL].unique() if posixpath.dirname(t) == d]
+            if not rows.empty
+            else []
+        )
+        scan_row = scans_hdr.get(scan_id.lower(), {})
+        sample_id = scan_row.get("sampleid") or _sample_of(rows, tables) or scan_id
+        sample_row = samples_hdr.get(sample_id.lower()) or _longest_prefix(samples_hdr, scan_id)
+        for t in tables:
+            rows = ecotaxa.add_header_columns(rows, sample_row or {}, prefix="hdr:", table=t)
+            rows = ecotaxa.add_header_columns(rows, scan_row, prefix="scanhdr:", table=t)
+            rows = ecotaxa.add_header_columns(rows, pid_settings.get(d, {}), prefix="pid:", table=t)
+        if tables and not sample_row:
+            problems.append(
+                Problem(
+                    "missing_header",
+                    f"no row for sample {sample_id!r} in Zooscan_meta's sample header table",
+                    file=str(path / "Zooscan_meta"),
+                    severity="warning",
+                )
+            )
+    set_aside = _aside(tree, used, images)
+    task.finish(f"{len(images)} vignettes, {len(rows)} rows")
+    s = Scan(
+        kind=KIND,
+        root=path,
+        images=images,
+        rows=rows,
+        problems=problems,
+        set_aside=set_aside,
+        label=f"ZooScan {path.name}",
+    )
+    s.suggested = ecotaxa.suggest(rows)
+    if pid_images:
+        # Some scans have only a .pid: take every field from the headers, which all rows share
+        # (ZooProcess computed the EcoTaxa table's object_lat/lon/date from the same headers).
+        f = s.suggested["fields"]
+        for name in (
+            "latitude",
+            "longitude",
+            "date",
+            "time",
+            "depth_min",
+            "depth_max",
+            "pixel_size",
+            "timezone",
+            "sample_id",
+        ):
+            f.pop(name, None)
+    _finish(s, export=False)
+    return s
+
+
+def _work_dirs(tree: ecotaxa.Tree) -> set[str]:
+    """Every ``…/_work/<scan>`` folder that holds a file."""
+    out = set()
+    for name in tree.entries:
+        parts = name.split("/")
+        for i, part in enumerate(parts[:-2]):
+            if part.lower() == "_work":
+                out.add("/".join(parts[: i + 2]))
+                break
+    return out
+
+
+def _sample_of(rows: pd.DataFrame, tables: list[str]) -> str:
+    c = ecotaxa.col(rows, "sample_id", "SampleId")
+    if not c or not tables:
+        return ""
+    vals = rows.loc[rows[TABLE_COL].isin(tables), c].astype(str)
+    return next((v for v in vals if v.strip()), "")
+
+
+def _longest_prefix(table: dict[str, dict[str, str]], scan_id: str) -> dict[str, str] | None:
+    """ZooProcess names scans <sampleid>_<fraction>: the sample whose id starts the scan id."""
+    best = None
+    for k, v in table.items():
+        if scan_id.lower().startswith(k) and (best is None or len(k) > len(best[0])):
+            best = (k, v)
+    return best[1] if best else None
+
+
+def _headers(tree: ecotaxa.Tree, problems: list[Problem]) -> tuple[dict, dict]:
+    samples: dict[str, dict[str, str]] = {}
+    scans: dict[str, dict[str, str]] = {}
+    for e in tree.entries.values():
+        top = e.name.split("/", 1)[0].lower()
+        if (
+            top != "zooscan_meta"
+            or "header" not in e.basename.lower()
+            or e.suffix not in (".csv", ".txt")
+        ):
+            continue
+        try:
+            t = read_header_table(e)
+        except UserError as exc:
+            problems.append(Problem("bad_table", str(exc).split(": ", 1)[-1], file=e.display))
+            continue
+        lower = {c.lower(): c for c in t.columns}
+        key = "scanid" if "scanid" in lower else "sampleid" if "sampleid" in lower else None
+        if key is None:
+            continue
+        target = scans if key == "scanid" else samples
+        for _, r in t.iterrows():
+            rec = {c: str(r[c]) for c in t.columns if c not in (TABLE_COL, ROW_COL)}
+            target.setdefault(str(r[lower[key]]).strip().lower(), rec)
+    return samples, scans
+
+
+def _aside(tree: ecotaxa.Tree, used: set[str], images) -> list[SetAside]:
+    packed_by_base = {im.name.rsplit("/", 1)[-1].lower(): im.name for im in images}
+    out = []
+    for e in tree.entries.values():
+        if e.suffix not in IMAGE_SUFFIXES or e.name in used:
+            continue
+        parts = e.name.split("/")
+        if any(VIS_ZIP.search(p) for p in parts):
+            zipname = next(p for p in parts if VIS_ZIP.search(p))
+            kept = packed_by_base.get(e.basename.lower())
+            out.append(
+                SetAside(
+                    e.display,
+                    f"a copy in {zipname}, ZooProcess's zip of the vignettes for visual checking",
+                    kept=kept,
+                )
+            )
+        elif "_raw" in parts or "Zooscan_back" in parts:
+            out.append(
+                SetAside(
+                    e.display,
+                    "a full ZooScan scan or background; its vignettes in _work are packed",
+                )
+            )
+        elif "_work" in parts:
+            out.append(
+                SetAside(e.display, "no row of the .pid or EcoTaxa table names this vignette")
+            )
+        else:
+            out.append(SetAside(e.display, "not a vignette of a _work/<scan>/ folder"))
+    return out
+
+
+def _finish(s: Scan, *, export: bool) -> None:
+    """Dress a scan as ZooScan: sensor, and the ZooProcess header fields where the table is silent."""
+    s.kind = KIND
+    s.sensor = "ZooScan"
+    if export and not s.label.startswith("ZooScan"):
+        s.label = f"ZooScan (EcoTaxa export) {s.label}"
+    rows = s.rows
+    f = s.suggested.setdefault("fields", {})
+    if rows.empty:
+        return
+    sample_values = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
+    c = ecotaxa.col(rows, "hdr:latitude")
+    if c and "latitude" not in f:
+        f["latitude"] = ecotaxa.spec(
+            c,
+            f"ZooProcess sample header latitude, DD.MM (degrees.minutes): {sample_values(c)}",
+            format="ddmm",
+            confidence=0.8,
+        )
+    c = ecotaxa.col(rows, "hdr:longitude")
+    if c and "longitude" not in f:
+        f["longitude"] = ecotaxa.spec(
+            c,
+            f"ZooProcess sample header longitude, DD.MM with the sign flipped (ZooProcess wrote east as negative): {sample_values(c)}",
+            format="ddmm",
+            negate=True,
+            confidence=0.7,
+        )
+    c = ecotaxa.col(rows, "hdr:date")
+    if c and "date" not in f and "datetime" not in f:
+        f["datetime"] = ecotaxa.spec(
+            c,
+            f"ZooProcess sample header date, YYYYMMDD-HHMM: {sample_values(c)}",
+            format="%Y%m%d-%H%M",
+            confidence=0.8,
+        )
+    for field, name in (("depth_min", "hdr:zmin"), ("depth_max", "hdr:zmax")):
+        c = ecotaxa.col(rows, name)
+        if c and field not in f:
+            f[field] = ecotaxa.spec(
+                c,
+                f"ZooProcess sample header {name[4:]}, metres (99999 = not measured): {sample_values(c)}",
+                unit="m",
+                confidence=0.8,
+            )
+    if "pixel_size" not in f:
+        c = ecotaxa.col(rows, "pid:Resolution", "pid:resolution")
+        if c:
+            f["pixel_size"] = ecotaxa.spec(
+                c,
+                f"the scan resolution in the .pid, dots per inch (2400 dpi = 10.58 µm): {sample_values(c)}",
+                unit="dpi",
+                confidence=0.9,
+            )
+    c = ecotaxa.col(rows, "hdr:stationid")
+    if c and "station_id" not in f:
+        f["station_id"] = ecotaxa.spec(
+            c, f"ZooProcess sample header stationid: {sample_values(c)}", confidence=0.8
+        )
+    if "sample_id" not in f:
+        c = ecotaxa.col(rows, "hdr:sampleid")
+        if c:
+            f["sample_id"] = ecotaxa.spec(
+                c, f"ZooProcess sample header sampleid: {sample_values(c)}", confidence=0.8
+            )
+    if ("date" in f or "datetime" in f) and "timezone" not in f:
+        f["timezone"] = {
+            "constant": "UTC",
+            "confidence": 0.5,
+            "reason": "ZooProcess headers do not say; UTC is the EcoTaxa convention — check your log sheet",
+        }
