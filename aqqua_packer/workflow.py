@@ -68,5 +68,10 @@ def pack(
 
 def send(package: Path, target: str, *, options=None, task: Task | None = None):
     """Send (or resume sending) a package to ``target`` (sftp://, ftp://, ftps:// or a folder);
-    returns transfer's SendResult.  ``options`` is transfer's SendOptions (bwlimit, retries, ...)."""
-    raise NotImplementedError("send is being written (issue 6)")
+    returns transfer's SendResult.  ``options`` is transfer's SendOptions (bwlimit, retries, ...).
+
+    Running it again with the same package and target resumes: the journal and the server's copy
+    say what has arrived.  ``transfer.plan(package, target)`` tells the same without connecting."""
+    from .transfer import SendOptions, send_package
+
+    return send_package(Path(package), target, options or SendOptions(), task or null_task())
