@@ -63,7 +63,13 @@ def pack(
     Stops with a UserError summarising the gaps when some images are not ready, unless
     ``options.skip_incomplete``.
     """
-    raise NotImplementedError("pack is being written (issue 2)")
+    from .package.dataset import DatasetInfo
+    from .package.write import PackOptions, write_package
+
+    task = task or null_task()
+    if mapped is None:
+        mapped = check(request, task)
+    return write_package(mapped, Path(out), options or PackOptions(), dataset or DatasetInfo(), task)
 
 
 def send(package: Path, target: str, *, options=None, task: Task | None = None):

@@ -1,0 +1,191 @@
+"""Names and small files of a package folder: shard names and IDs, the manifest, image-set.toml,
+atomic writes.  Shared by the writer, the reader, verify and info (docs/format.md says the same)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.sha256"
+IMAGE_SET = "image-set.toml"
+SKIPPED = "skipped.csv"
+STATE_DIR = ".aqqua-pack"  # resume state; removed when the package is complete
+IMAGE_DB = b"image_data"
+
+# {ID} = package number * SHARDS_PER_PACKAGE + shard index; package number random in
+# [2**40, 2**41), so every ID has 16 decimal digits and stays below 2**53 (exact in JSON/float64).
+SHARDS_PER_PACKAGE = 4096
+_PACKAGE_NUMBER_MIN = 2**40
+
+_SHARD_RX = re.compile(r"^(?P<prefix>.+)-images-(?P<id>\d+)\.lmdb$")
+
+
+def new_package_number() -> int:
+    return _PACKAGE_NUMBER_MIN + secrets.randbelow(_PACKAGE_NUMBER_MIN)
+
+
+def shard_id(package_number: int, index: int) -> int:
+    if not 0 <= index < SHARDS_PER_PACKAGE:
+        raise ValueError(f"shard index {index} out of range")
+    return package_number * SHARDS_PER_PACKAGE + index
+
+
+def slug(text: str, fallback: str = "aqqua") -> str:
+    """Lowercase ``[a-z0-9-]`` form of a dataset name, for file names."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    t = re.sub(r"[^a-z0-9]+", "-", t).strip("-")
+    t = re.sub(r"-+", "-", t)[:60].strip("-")
+    return t or fallback
+
+
+def images_dir(prefix: str, sid: int) -> str:
+    return f"{prefix}-images-{sid}.lmdb"
+
+
+def meta_name(prefix: str, sid: int) -> str:
+    return f"{prefix}-meta-{sid}.parquet"
+
+
+def raw_name(prefix: str, sid: int) -> str:
+    return f"{prefix}-raw-{sid}.parquet"
+
+
+def find_shards(folder: Path) -> list[tuple[str, int]]:
+    """(prefix, ID) of every image store in ``folder``, by ID."""
+    out = []
+    for p in Path(folder).iterdir():
+        m = _SHARD_RX.match(p.name)
+        if m and p.is_dir():
+            out.append((m.group("prefix"), int(m.group("id"))))
+    return sorted(out, key=lambda t: t[1])
+
+
+# --- atomic files -------------------------------------------------------------------------------
+def fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def sha256_file(path: Path, bufsize: int = 4 * 2**20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(bufsize):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- manifest -----------------------------------------------------------------------------------
+def manifest_text(entries: dict[str, str]) -> str:
+    """sha256sum format, sorted by path: ``<hex>  <relative posix path>``."""
+    return "".join(f"{entries[p]}  {p}\n" for p in sorted(entries))
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    text = (Path(folder) / MANIFEST).read_text(encoding="utf-8")
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, rel = line.partition("  ")
+        if not sep or len(digest) != 64:
+            raise ValueError(f"{MANIFEST}, line {n}: not '<sha256>  <path>'")
+        out[rel] = digest
+    return out
+
+
+# --- image-set.toml -----------------------------------------------------------------------------
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        esc = (
+            v.replace("\\", "\\\\")
+            .replace('"', '\\"')
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            .replace("\t", "\\t")
+        )
+        esc = "".join(c if ord(c) >= 0x20 and ord(c) != 0x7F else f"\\u{ord(c):04x}" for c in esc)
+        return f'"{esc}"'
+    if isinstance(v, dict):
+        return (
+            "{ "
+            + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items() if x is not None)
+            + " }"
+        )
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _toml_key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_value(k)
+
+
+def dump_toml(doc: dict[str, Any]) -> str:
+    """A small TOML writer for image-set.toml: tables of scalars, inline tables and arrays of tables."""
+    lines: list[str] = []
+
+    def table(name: str, body: dict[str, Any]) -> None:
+        scalars = {
+            k: v
+            for k, v in body.items()
+            if v is not None and not _is_table_array(v) and not isinstance(v, dict)
+        }
+        inline = {k: v for k, v in body.items() if isinstance(v, dict)}
+        arrays = {k: v for k, v in body.items() if _is_table_array(v)}
+        lines.append(f"[{name}]")
+        for k, v in {**scalars, **inline}.items():
+            lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        lines.append("")
+        for k, arr in arrays.items():
+            for entry in arr:
+                lines.append(f"[[{name}.{_toml_key(k)}]]")
+                for kk, vv in entry.items():
+                    if vv is not None:
+                        lines.append(f"{_toml_key(kk)} = {_toml_value(vv)}")
+                lines.append("")
+
+    for name, body in doc.items():
+        table(name, body)
+    text = "\n".join(lines).rstrip() + "\n"
+    tomllib.loads(text)  # never write what we cannot read back
+    return text
+
+
+def _is_table_array(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
+def read_image_set(folder: Path) -> dict[str, Any]:
+    with open(Path(folder) / IMAGE_SET, "rb") as fh:
+        return tomllib.load(fh)

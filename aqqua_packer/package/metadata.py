@@ -1,0 +1,128 @@
+"""The two Parquet files of a shard: converted metadata (iFDO columns, one fixed schema for every
+package, so shards from thousands of contributors concatenate) and raw metadata (every original
+value as text).  docs/format.md describes both for outside readers."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..fields import FIELDS, REQUIRED_COLUMNS
+from ..mapping import Mapped
+from ..sources.base import ROW_COL, TABLE_COL
+
+# Columns we add beyond fields.py: how to check pixels and find them in the image store.
+PIXELS_SHA256 = "image-pixels-sha256"  # sha256 of the decoded array's bytes (C order)
+LMDB_KEY = "image-lmdb-key"  # the image's key in its shard's image_data sub-database
+
+# Raw-metadata provenance columns.
+RAW_UUID, RAW_TABLE, RAW_ROW = "image-uuid", "source-table", "source-row"
+
+_KIND_TYPE = {
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "latitude": pa.float64(),
+    "longitude": pa.float64(),
+    "number": pa.float64(),
+}
+
+
+def converted_schema() -> pa.Schema:
+    by_column = {f.column: f for f in FIELDS if f.column}
+    names = list(REQUIRED_COLUMNS) + [
+        f.column for f in FIELDS if f.column and f.column not in REQUIRED_COLUMNS
+    ]
+    fields = []
+    for name in names:
+        f = by_column.get(name)
+        fields.append(pa.field(name, _KIND_TYPE.get(f.kind, pa.string()) if f else pa.string()))
+    fields.append(pa.field(PIXELS_SHA256, pa.string()))
+    fields.append(pa.field(LMDB_KEY, pa.int64()))
+    return pa.schema(fields)
+
+
+def _texts(values) -> list[str | None]:
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+            out.append(None)
+        else:
+            out.append(str(v))
+    return out
+
+
+def converted_table(
+    mapped: Mapped, items: list[int], uuids: list[str], shas: list[str], keys: list[int]
+) -> pa.Table:
+    """One row per packed image, in key order, with the fixed converted schema (+ any extra column
+    the mapping produced, as text)."""
+    schema = converted_schema()
+    sub = (
+        mapped.converted.iloc[items].reset_index(drop=True)
+        if len(items)
+        else mapped.converted.iloc[:0]
+    )
+    given = {"image-uuid": uuids, PIXELS_SHA256: shas, LMDB_KEY: keys}
+    arrays = []
+    for f in schema:
+        if f.name in given:
+            arrays.append(pa.array(given[f.name], type=f.type))
+        elif f.name not in sub.columns:
+            arrays.append(pa.nulls(len(items), type=f.type))
+        elif pa.types.is_timestamp(f.type):
+            s = pd.to_datetime(sub[f.name], utc=True, errors="coerce")
+            arrays.append(pa.array(s, from_pandas=True).cast(f.type))
+        elif pa.types.is_floating(f.type):
+            arrays.append(
+                pa.array(
+                    pd.to_numeric(sub[f.name], errors="coerce").astype("float64"),
+                    type=f.type,
+                    from_pandas=True,
+                )
+            )
+        else:
+            arrays.append(pa.array(_texts(sub[f.name].tolist()), type=pa.string()))
+    names = list(schema.names)
+    for col in sub.columns:  # anything new the mapping learnt to fill, kept as text
+        if col not in names:
+            names.append(str(col))
+            arrays.append(pa.array(_texts(sub[col].tolist()), type=pa.string()))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def raw_table(mapped: Mapped, items: list[int], uuids: list[str]) -> pa.Table:
+    """Every original value of every packed image's row, as text, with provenance."""
+    rows = [mapped.raw_row(i) for i in items]
+    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
+    cols: dict[str, None] = {}
+    for r in rows:
+        for k in r:
+            if k not in (TABLE_COL, ROW_COL):
+                cols.setdefault(k, None)
+
+    def out_name(k: str) -> str:
+        return f"{k} (original)" if k in reserved else k
+
+    def row_number(v) -> int | None:
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            return None
+
+    data: dict[str, pa.Array] = {
+        RAW_UUID: pa.array(uuids, pa.string()),
+        RAW_TABLE: pa.array([r.get(TABLE_COL) or None for r in rows], pa.string()),
+        RAW_ROW: pa.array([row_number(r.get(ROW_COL)) for r in rows], pa.int64()),
+    }
+    for k in cols:
+        data[out_name(k)] = pa.array([r.get(k) for r in rows], pa.string())
+    return pa.table(data)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()

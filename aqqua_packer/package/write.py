@@ -1,0 +1,875 @@
+"""Write (or resume) a package: decode and compress on every core, one LMDB writer, crash-safe.
+
+How a run survives kill -9 and power loss (docs/format.md, "Resume"):
+
+- The items to pack are a deterministic list (the ready items of ``Mapped``, in order); position
+  ``p`` in it names an item across runs.  A fingerprint of that list, its metadata and the options
+  is kept in ``.aqqua-pack/state.json``; a rerun on different input stops instead of mixing.
+- Worker processes decode, hash, name and compress images; the main process alone writes LMDB.
+  Each LMDB transaction holds a batch of images *and* the resume record (next ``p``, the shard's
+  size estimate, an index of key -> (p, uuid, sha256)) in auxiliary sub-databases of the same
+  environment, so a commit is all or nothing.
+- A shard closes when its estimated size would pass the limit (a function of the frame sizes
+  only, so shard boundaries are the same whether or not the run was interrupted).  Closing
+  writes the two Parquet files from the index, records the shard in state.json as "closing",
+  drops the auxiliary sub-databases, hashes data.mdb and records it as "closed".  Every step is
+  idempotent, so a crash anywhere is repaired by doing the step again.
+- When all shards are closed: image-set.toml, skipped.csv, then manifest.sha256 (last, atomic),
+  then the state folder is removed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import errno
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import struct
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..mapping import Mapped
+from ..problems import Problem, UserError
+from ..progress import Task, null_task
+from ..sources.base import ImageRef
+from ..sources.pixels import describe
+from . import frames, layout, metadata
+from .dataset import DatasetInfo
+from .worker import encode_batch, encode_one, image_uuid, init_worker
+
+DEFAULT_SHARD_BYTES = 2 * 2**30
+_INDEX_DB = b"aqqua-pack-index"
+_STATE_DB = b"aqqua-pack-state"
+_SKIP_DB = b"aqqua-pack-skipped"
+_BASE_ESTIMATE = 64 * 1024  # meta pages, roots, branch pages
+
+
+@dataclass
+class PackOptions:
+    workers: int = 0  # processes for decode + compress; 0 = every core
+    shard_bytes: int = DEFAULT_SHARD_BYTES  # a shard closes before its image store passes this
+    skip_incomplete: bool = False  # pack the ready images, list the others in skipped.csv
+    clevel: int = frames.CLEVEL
+    commit_every: int = 256  # images per LMDB transaction (at most this much work is redone)
+    commit_bytes: int = 64 * 2**20  # ... or this many bytes of frames
+    package_number: int | None = None  # fixes {ID}s (tests); normally random at the first run
+
+
+@dataclass
+class ShardInfo:
+    index: int
+    id: int
+    images: int
+    bytes: int
+
+
+@dataclass
+class PackResult:
+    path: Path
+    images: int  # images in the package
+    skipped: int  # images listed in skipped.csv
+    shards: list[ShardInfo] = field(default_factory=list)
+    bytes: int = 0  # bytes of every file in the package
+    resumed: bool = False  # this run continued an earlier one
+    already_complete: bool = False  # nothing to do: the package was complete
+    seconds: float = 0.0
+    skipped_file: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path)
+        d["skipped_file"] = str(self.skipped_file) if self.skipped_file else None
+        return d
+
+
+# --- input ------------------------------------------------------------------------------------
+def gap_summary(mapped: Mapped, limit: int = 5) -> str:
+    """Which required fields are missing for how many images, with a few examples."""
+    from ..fields import BY_NAME
+    from ..mapping.apply import REQUIRED_FIELDS
+
+    not_ready = np.flatnonzero(~np.asarray(mapped.ready, dtype=bool))
+    lines = [
+        f"{len(not_ready)} of {len(mapped.items)} images lack required metadata, so nothing was packed."
+    ]
+    conv = mapped.converted
+    for name in REQUIRED_FIELDS:
+        col = BY_NAME[name].column
+        if col not in conv.columns:
+            continue
+        missing = [int(i) for i in not_ready if pd.isna(conv[col].iat[int(i)])]
+        if missing:
+            ex = ", ".join(mapped.items[i].image.name for i in missing[:limit])
+            more = f" and {len(missing) - limit} more" if len(missing) > limit else ""
+            lines.append(f"  {name}: missing or unreadable for {len(missing)} images ({ex}{more})")
+    no_row = [int(i) for i in not_ready if mapped.items[int(i)].row is None]
+    if no_row:
+        ex = ", ".join(mapped.items[i].image.name for i in no_row[:limit])
+        lines.append(
+            f"  no table row names {len(no_row)} images ({ex}{'…' if len(no_row) > limit else ''})"
+        )
+    errors = [p for p in mapped.problems if p.severity == "error"]
+    if errors:
+        lines.append("First problems:")
+        lines.extend(f"  {p}" for p in errors[:limit])
+    lines.append(
+        "Fix the table or the mapping (run `aqqua-packer check` to see every gap), or pack the ready images with --skip-incomplete."
+    )
+    return "\n".join(lines)
+
+
+def _not_ready_reason(mapped: Mapped, i: int) -> str:
+    from ..fields import BY_NAME
+    from ..mapping.apply import REQUIRED_FIELDS
+
+    if mapped.items[i].row is None and any(not s.rows.empty for s in mapped.scans):
+        return "no table row names this image"
+    conv = mapped.converted
+    missing = [
+        n
+        for n in REQUIRED_FIELDS
+        if BY_NAME[n].column in conv.columns and pd.isna(conv[BY_NAME[n].column].iat[i])
+    ]
+    return "missing or unreadable: " + ", ".join(missing) if missing else "not ready"
+
+
+def _fingerprint(
+    mapped: Mapped, work: list[int], options: PackOptions, dataset: DatasetInfo
+) -> str:
+    """What the package is made of; a rerun on anything else must not continue this package."""
+    h = hashlib.sha256()
+    h.update(
+        json.dumps(
+            {
+                "format": layout.FORMAT_VERSION,
+                "shard_bytes": options.shard_bytes,
+                "clevel": options.clevel,
+                "skip": options.skip_incomplete,
+            }
+        ).encode()
+    )
+    for i in work:
+        ref = mapped.items[i].image
+        h.update(
+            f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode()
+        )
+    if len(work):
+        sub = mapped.converted.iloc[work]
+        h.update(pd.util.hash_pandas_object(sub.astype(str), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+# --- errors from the disk ---------------------------------------------------------------------
+def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
+    """A clear message for a full or failing disk; None when ``exc`` is something else."""
+    text = str(exc)
+    full = (
+        isinstance(exc, lmdb.MapFullError)
+        or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+        or "No space left" in text
+        or "Disk quota" in text
+    )
+    if full:
+        try:
+            free = shutil.disk_usage(out).free
+            free_txt = f" ({free / 1e6:.1f} MB free)"
+        except OSError:
+            free_txt = ""
+        return UserError(
+            f"{out}: the disk is full{free_txt}. The {packed} images packed so far are kept. "
+            "Free some space (or choose a folder on a larger disk for a new package), then run the same command again to continue.",
+            exit_code=4,
+        )
+    if isinstance(exc, OSError | lmdb.Error):
+        return UserError(
+            f"{out}: cannot write the package ({text}). The {packed} images packed so far are kept; run the same command again to continue.",
+            exit_code=4,
+        )
+    return None
+
+
+# --- the shard being written ------------------------------------------------------------------
+def _key(k: int) -> bytes:
+    return struct.pack("<Q", k)
+
+
+def _estimate(frame_len: int) -> int:
+    """Bytes one image adds to data.mdb: LMDB puts values over ~2 KB on whole 4 KiB overflow pages."""
+    if frame_len + 16 > 2000:
+        return math.ceil((frame_len + 16) / 4096) * 4096 + 64
+    return frame_len + 80
+
+
+class _OpenShard:
+    """The LMDB environment being filled, with its resume record in the same transactions."""
+
+    def __init__(self, folder: Path, index: int, sid: int, first: int, map_size: int):
+        self.index, self.id, self.first = index, sid, first
+        self.path = folder
+        folder.mkdir(exist_ok=True)
+        self.env = lmdb.open(
+            str(folder), map_size=map_size, max_dbs=5, lock=False, subdir=True, readahead=False
+        )
+        self.images = self.env.open_db(layout.IMAGE_DB, integerkey=True)
+        self.index_db = self.env.open_db(_INDEX_DB, integerkey=True)
+        self.state_db = self.env.open_db(_STATE_DB)
+        self.skip_db = self.env.open_db(_SKIP_DB, integerkey=True)
+        with self.env.begin() as txn:
+            raw = txn.get(b"state", db=self.state_db)
+        st = (
+            json.loads(raw)
+            if raw
+            else {"next": first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
+        )
+        self.next, self.count, self.est = st["next"], st["count"], st["est"]
+        self.channels: list[list[str]] = st["channels"]
+        self.txn: lmdb.Transaction | None = None
+        self.pending = 0
+        self.pending_bytes = 0
+
+    def _write_txn(self) -> lmdb.Transaction:
+        if self.txn is None:
+            self.txn = self.env.begin(write=True)
+        return self.txn
+
+    def add(self, p: int, frame: bytes, uid: str, sha: str, channels: list[str]) -> None:
+        txn = self._write_txn()
+        k = _key(self.count)
+        txn.put(k, frame, db=self.images, append=True)
+        txn.put(k, json.dumps([p, uid, sha]).encode(), db=self.index_db, append=True)
+        self.count += 1
+        self.next = p + 1
+        self.est += _estimate(len(frame)) + 160
+        if channels not in self.channels:
+            self.channels.append(channels)
+        self.pending += 1
+        self.pending_bytes += len(frame)
+
+    def skip(self, p: int, reason: str) -> None:
+        txn = self._write_txn()
+        txn.put(_key(p), reason.encode(), db=self.skip_db)
+        self.next = p + 1
+        self.pending += 1
+
+    def commit(self) -> None:
+        if self.txn is None:
+            return
+        st = {"next": self.next, "count": self.count, "est": self.est, "channels": self.channels}
+        self.txn.put(b"state", json.dumps(st).encode(), db=self.state_db)
+        txn, self.txn = self.txn, None
+        try:
+            txn.commit()
+        except BaseException:
+            self.reload()
+            raise
+        self.pending = self.pending_bytes = 0
+
+    def abort(self) -> None:
+        if self.txn is not None:
+            self.txn.abort()
+            self.txn = None
+        self.reload()
+
+    def reload(self) -> None:
+        """Forget uncommitted work: back to what the disk holds."""
+        self.txn = None
+        with self.env.begin() as txn:
+            raw = txn.get(b"state", db=self.state_db)
+        st = (
+            json.loads(raw)
+            if raw
+            else {"next": self.first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
+        )
+        self.next, self.count, self.est, self.channels = (
+            st["next"],
+            st["count"],
+            st["est"],
+            st["channels"],
+        )
+        self.pending = self.pending_bytes = 0
+
+    def index_records(self) -> list[tuple[int, int, str, str]]:
+        """(key, p, uuid, sha256) of every image, in key order."""
+        out = []
+        with self.env.begin() as txn, txn.cursor(db=self.index_db) as cur:
+            for k, v in cur:
+                p, uid, sha = json.loads(v)
+                out.append((struct.unpack("<Q", k)[0], p, uid, sha))
+        return out
+
+    def skipped(self) -> list[tuple[int, str]]:
+        with self.env.begin() as txn, txn.cursor(db=self.skip_db) as cur:
+            return [(struct.unpack("<Q", k)[0], bytes(v).decode()) for k, v in cur]
+
+    def drop_aux(self) -> None:
+        with self.env.begin(write=True) as txn:
+            for db in (self.index_db, self.state_db, self.skip_db):
+                txn.drop(db, delete=True)
+        self.env.sync(True)
+
+    def close(self) -> None:
+        if self.txn is not None:
+            self.txn.abort()
+            self.txn = None
+        self.env.close()
+
+
+def _open_aux_free(folder: Path) -> bool:
+    """True when a shard's LMDB no longer has our auxiliary sub-databases (its close got that far)."""
+    env = lmdb.open(str(folder), readonly=True, lock=False, max_dbs=5, subdir=True)
+    try:
+        with env.begin() as txn:
+            return txn.get(_STATE_DB) is None
+    finally:
+        env.close()
+
+
+# --- the worker pool ---------------------------------------------------------------------------
+def _mp_context():
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["aqqua_packer.package.worker"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _encoded(
+    refs: list[tuple[int, ImageRef]], workers: int, clevel: int, task: Task
+) -> Iterator[tuple[int, tuple]]:
+    """(p, result) for every ref, in order; decoding runs on ``workers`` processes with a bounded
+    number of batches in flight (flat memory), and ``task.check()`` is called while waiting."""
+    if workers <= 1 or len(refs) <= 4:
+        for p, ref in refs:
+            task.check()
+            yield p, encode_one(ref, clevel)
+        return
+
+    def batches() -> Iterator[list[tuple[int, ImageRef]]]:
+        batch: list[tuple[int, ImageRef]] = []
+        size = 0
+        for pr in refs:
+            batch.append(pr)
+            size += pr[1].size
+            if len(batch) >= 16 or size >= 8 * 2**20:
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    pool = cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_mp_context(),
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    )
+    inflight: deque = deque()
+    source = batches()
+    try:
+
+        def fill() -> None:
+            while len(inflight) < 3 * workers:
+                b = next(source, None)
+                if b is None:
+                    return
+                inflight.append((b, pool.submit(encode_batch, [r for _, r in b], clevel)))
+
+        fill()
+        while inflight:
+            b, fut = inflight.popleft()
+            while True:
+                task.check()
+                try:
+                    results = fut.result(timeout=0.1)
+                    break
+                except cf.TimeoutError:
+                    continue
+                except cf.process.BrokenProcessPool:
+                    names = "; ".join(describe(r) for _, r in b)
+                    raise UserError(
+                        f"A worker process died while reading one of these images: {names}. Run again; if it happens again, move that image aside."
+                    ) from None
+            fill()
+            for (p, _), res in zip(b, results, strict=True):
+                yield p, res
+    finally:
+        for _, fut in inflight:
+            fut.cancel()
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for pr in procs:  # stop promptly on cancel; the unfinished batches are simply redone
+            if pr.is_alive():
+                pr.terminate()
+        for pr in procs:
+            pr.join(timeout=5)
+
+
+# --- the writer -----------------------------------------------------------------------------------
+class _Writer:
+    def __init__(
+        self, mapped: Mapped, out: Path, options: PackOptions, dataset: DatasetInfo, task: Task
+    ):
+        self.mapped, self.out, self.options, self.dataset, self.task = (
+            mapped,
+            out,
+            options,
+            dataset,
+            task,
+        )
+        self.state_dir = out / layout.STATE_DIR
+        self.state_path = self.state_dir / "state.json"
+        self.map_size = max(2 * options.shard_bytes, 2**30) + 2**28
+
+    # state.json ----------------------------------------------------------------------------
+    def save_state(self) -> None:
+        layout.write_atomic(self.state_path, json.dumps(self.state, indent=1).encode())
+
+    def shard_record(self, index: int) -> dict | None:
+        for s in self.state["shards"]:
+            if s["index"] == index:
+                return s
+        return None
+
+    def set_shard_record(self, rec: dict) -> None:
+        self.state["shards"] = [s for s in self.state["shards"] if s["index"] != rec["index"]] + [
+            rec
+        ]
+        self.state["shards"].sort(key=lambda s: s["index"])
+        self.save_state()
+
+    def names(self, sid: int) -> tuple[str, str, str]:
+        prefix = self.state["prefix"]
+        return (
+            layout.images_dir(prefix, sid),
+            layout.meta_name(prefix, sid),
+            layout.raw_name(prefix, sid),
+        )
+
+    # shards --------------------------------------------------------------------------------
+    def open_shard(self, index: int, first: int) -> _OpenShard:
+        sid = layout.shard_id(self.state["package_number"], index)
+        return _OpenShard(self.out / self.names(sid)[0], index, sid, first, self.map_size)
+
+    def close_shard(self, shard: _OpenShard) -> None:
+        """Parquets from the index, then drop the auxiliary data, then hash: each step repeatable."""
+        shard.commit()
+        recs = shard.index_records()
+        skipped = shard.skipped()
+        lmdb_name, meta_name, raw_name = self.names(shard.id)
+        files: dict[str, list] = {}
+        if recs:
+            work_items = [self.work[p] for _, p, _, _ in recs]
+            uuids = [u for _, _, u, _ in recs]
+            shas = [s for _, _, _, s in recs]
+            keys = [k for k, _, _, _ in recs]
+            for name, table in (
+                (meta_name, metadata.converted_table(self.mapped, work_items, uuids, shas, keys)),
+                (raw_name, metadata.raw_table(self.mapped, work_items, uuids)),
+            ):
+                data = metadata.parquet_bytes(table)
+                layout.write_atomic(self.out / name, data)
+                files[name] = [hashlib.sha256(data).hexdigest(), len(data)]
+        rec = {
+            "index": shard.index,
+            "id": shard.id,
+            "status": "closing",
+            "first": shard.first,
+            "next": shard.next,
+            "count": shard.count,
+            "skipped": skipped,
+            "channels": shard.channels,
+            "files": files,
+        }
+        self.set_shard_record(rec)
+        shard.drop_aux()
+        shard.close()
+        self.finish_close(rec)
+
+    def finish_close(self, rec: dict) -> None:
+        lmdb_name = self.names(rec["id"])[0]
+        folder = self.out / lmdb_name
+        if rec["count"] == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            if not _open_aux_free(folder):  # crashed between "closing" and the drop
+                env = lmdb.open(
+                    str(folder), map_size=self.map_size, max_dbs=5, lock=False, subdir=True
+                )
+                with env.begin(write=True) as txn:
+                    for name in (_INDEX_DB, _STATE_DB, _SKIP_DB):
+                        db = env.open_db(name, txn=txn, integerkey=name != _STATE_DB)
+                        txn.drop(db, delete=True)
+                env.sync(True)
+                env.close()
+            (folder / "lock.mdb").unlink(missing_ok=True)
+            mdb = folder / "data.mdb"
+            rec["files"][f"{lmdb_name}/data.mdb"] = [layout.sha256_file(mdb), mdb.stat().st_size]
+        rec["status"] = "closed"
+        self.set_shard_record(rec)
+
+    # the run -------------------------------------------------------------------------------
+    def run(self) -> PackResult:
+        t0 = time.monotonic()
+        opts, task = self.options, self.task
+        closed = [s for s in self.state["shards"] if s["status"] == "closed"]
+        for s in self.state["shards"]:
+            if s["status"] == "closing":
+                self.finish_close(s)
+        closed = self.state["shards"]
+        next_index = len(closed)
+        first = closed[-1]["next"] if closed else 0
+        resumed = (
+            bool(closed)
+            or (
+                self.out / self.names(layout.shard_id(self.state["package_number"], next_index))[0]
+            ).exists()
+        )
+
+        # Duplicate pixels get a numbered uuid: count what is packed already.
+        seen: dict[int, int] = {}
+        for s in closed:
+            meta = self.out / self.names(s["id"])[1]
+            if s["count"]:
+                for sha in (
+                    pq.read_table(meta, columns=[metadata.PIXELS_SHA256]).column(0).to_pylist()
+                ):
+                    k = int(sha[:16], 16)
+                    seen[k] = seen.get(k, 0) + 1
+
+        shard: _OpenShard | None = None
+        packed_before = sum(s["count"] for s in closed)
+        try:
+            if first < len(self.work):
+                shard = self.open_shard(next_index, first)
+                for _, _, _, sha in shard.index_records():
+                    k = int(sha[:16], 16)
+                    seen[k] = seen.get(k, 0) + 1
+                start = shard.next
+                done = packed_before + shard.count
+                total = len(self.work)
+                items = self.mapped.items
+                task.start(
+                    "pack",
+                    total,
+                    done=start,
+                    bytes_total=sum(items[i].image.size for i in self.work),
+                    bytes_done=sum(items[i].image.size for i in self.work[:start]),
+                    message=("Continuing: " if resumed else "") + f"{done} images packed so far",
+                )
+                refs = [(p, items[self.work[p]].image) for p in range(start, total)]
+                workers = opts.workers or os.cpu_count() or 1
+                for p, res in _encoded(refs, workers, opts.clevel, task):
+                    ref = items[self.work[p]].image
+                    if res[0] == "error":
+                        if not opts.skip_incomplete:
+                            shard.commit()
+                            n = packed_before + shard.count
+                            raise UserError(
+                                f"{res[1]}\nThe {n} images before it are packed and kept. Replace or remove this file, "
+                                "or pack without it with --skip-incomplete, then run the same command again.",
+                                problems=[Problem("unreadable_image", res[1], file=ref.path)],
+                            )
+                        shard.skip(p, res[1])
+                    else:
+                        _, sha, uid, frame, channels, dtype, shape = res
+                        k = int(sha[:16], 16)
+                        n_before = seen.get(k, 0)
+                        seen[k] = n_before + 1
+                        if n_before:
+                            uid = image_uuid(sha, dtype, shape, n_before)
+                            arr, meta = frames.decode(frame)
+                            meta.pop("image-uuid", None)
+                            frame = frames.encode(arr, uid, meta, opts.clevel)
+                        if shard.count and shard.est + _estimate(len(frame)) > opts.shard_bytes:
+                            self.close_shard(shard)
+                            next_index += 1
+                            shard = self.open_shard(next_index, p)
+                        shard.add(p, frame, uid, sha, channels)
+                    if (
+                        shard.pending >= opts.commit_every
+                        or shard.pending_bytes >= opts.commit_bytes
+                    ):
+                        shard.commit()
+                    task.advance(1, ref.size)
+                self.close_shard(shard)
+                shard = None
+        except BaseException as exc:
+            if shard is not None:
+                try:
+                    if isinstance(exc, OSError | lmdb.Error):
+                        shard.abort()  # the disk failed: keep what was committed
+                    elif not isinstance(exc, UserError):
+                        shard.commit()  # cancelled or interrupted: the finished images count
+                except (OSError, lmdb.Error):
+                    shard.abort()
+                n = packed_before + shard.count
+                shard.close()
+            else:
+                n = sum(s["count"] for s in self.state["shards"])
+            err = _disk_error(exc, self.out, n)
+            if err is not None:
+                raise err from None
+            raise
+        return self.finish(t0, resumed)
+
+    def finish(self, t0: float, resumed: bool) -> PackResult:
+        self.task.status("Writing image-set.toml and the checksum manifest")
+        shards = self.state["shards"]
+        files: dict[str, str] = {}
+        for s in shards:
+            for name, (digest, _size) in s["files"].items():
+                files[name] = digest
+        skipped_rows = self.skipped_rows()
+        skipped_file = None
+        if skipped_rows:
+            data = _skipped_csv(skipped_rows)
+            layout.write_atomic(self.out / layout.SKIPPED, data)
+            files[layout.SKIPPED] = hashlib.sha256(data).hexdigest()
+            skipped_file = self.out / layout.SKIPPED
+        else:
+            (self.out / layout.SKIPPED).unlink(missing_ok=True)
+        toml = image_set_toml(self.dataset, self.state, self.mapped, self.work).encode("utf-8")
+        layout.write_atomic(self.out / layout.IMAGE_SET, toml)
+        files[layout.IMAGE_SET] = hashlib.sha256(toml).hexdigest()
+        layout.write_atomic(self.out / layout.MANIFEST, layout.manifest_text(files).encode("utf-8"))
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        layout.fsync_dir(self.out)
+        result = PackResult(
+            path=self.out,
+            images=sum(s["count"] for s in shards),
+            skipped=len(skipped_rows),
+            shards=[
+                ShardInfo(s["index"], s["id"], s["count"], sum(sz for _, sz in s["files"].values()))
+                for s in shards
+                if s["count"]
+            ],
+            bytes=package_bytes(self.out),
+            resumed=resumed,
+            seconds=time.monotonic() - t0,
+            skipped_file=skipped_file,
+        )
+        self.task.finish(f"{result.images} images in {len(result.shards)} shards")
+        return result
+
+    def skipped_rows(self) -> list[tuple[str, str, str]]:
+        rows: list[tuple[int, str, str, str]] = []
+        items = self.mapped.items
+        for i in self.not_ready:
+            ref = items[i].image
+            rows.append((i, ref.name, describe(ref), _not_ready_reason(self.mapped, i)))
+        for s in self.state["shards"]:
+            for p, reason in s["skipped"]:
+                ref = items[self.work[p]].image
+                rows.append((self.work[p], ref.name, describe(ref), reason))
+        rows.sort()
+        return [r[1:] for r in rows]
+
+
+def _skipped_csv(rows: list[tuple[str, str, str]]) -> bytes:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["image-filename", "source", "reason"])
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def package_bytes(folder: Path) -> int:
+    total = 0
+    for root, dirs, fnames in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != layout.STATE_DIR]
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in fnames)
+    return total
+
+
+def image_set_toml(dataset: DatasetInfo, state: dict, mapped: Mapped, work: list[int]) -> str:
+    """Dataset-level iFDO fields (docs/format.md, "image-set.toml")."""
+    name = dataset.name or state["prefix"]
+    meta: dict[str, Any] = {
+        "image-set-name": name,
+        "image-set-uuid": state["image_set_uuid"],
+        "image-set-ifdo-version": "v2.1.0",
+        "image-set-sensor": dataset.sensor or _common_sensor(mapped) or None,
+        "image-set-sensor-family": dataset.sensor_family or None,
+        "image-set-abstract": dataset.description or None,
+        "image-set-license": dataset.licence or None,
+        "image-set-copyright": dataset.institution or None,
+    }
+    packed = [s for s in state["shards"] if s["count"]]
+    layouts = {tuple(c) for s in packed for c in s["channels"]}
+    conv = mapped.converted.iloc[work] if len(work) else mapped.converted.iloc[:0]
+    for key, col, fn in (
+        ("image-set-min-latitude-degrees", "image-latitude", "min"),
+        ("image-set-max-latitude-degrees", "image-latitude", "max"),
+        ("image-set-min-longitude-degrees", "image-longitude", "min"),
+        ("image-set-max-longitude-degrees", "image-longitude", "max"),
+    ):
+        if col in conv.columns and conv[col].notna().any():
+            meta[key] = float(getattr(pd.to_numeric(conv[col], errors="coerce"), fn)())
+    if dataset.contributor or dataset.email:
+        meta["image-set-pi"] = {
+            "name": dataset.contributor or None,
+            "email": dataset.email or None,
+            "institution": dataset.institution or None,
+        }
+    creators = [{"name": dataset.contributor}] if dataset.contributor else []
+    creators += [{"name": c} for c in dataset.coauthors if c]
+    if creators:
+        meta["image-set-creators"] = creators
+    if len(layouts) == 1 and len(next(iter(layouts))) > 1:  # one multi-channel layout for all
+        meta["image-set-channel"] = [
+            {"name": n, "kind": "alpha" if n == "alpha" else "color"} for n in next(iter(layouts))
+        ]
+    aqqua = {
+        "format-version": layout.FORMAT_VERSION,
+        "packer": f"aqqua-packer {__version__}",
+        "package-number": state["package_number"],
+        "created": state["created"],
+        "completed": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "images": sum(s["count"] for s in packed),
+        "shards": [s["id"] for s in packed],
+        "global-interpolation-allowed": bool(dataset.global_interpolation),
+        "contributor": dataset.contributor or None,
+        "email": dataset.email or None,
+        "institution": dataset.institution or None,
+        "input-fingerprint": state["fingerprint"],
+    }
+    return layout.dump_toml(
+        {"meta": {k: v for k, v in meta.items() if v is not None}, "aqqua": aqqua}
+    )
+
+
+def _common_sensor(mapped: Mapped) -> str:
+    sensors = {getattr(s, "sensor", "") for s in mapped.scans}
+    return sensors.pop() if len(sensors) == 1 else ""
+
+
+# --- entry point -----------------------------------------------------------------------------------
+def _lock(state_dir: Path):
+    """Hold an exclusive lock on the package while writing; another packer gets a clear message."""
+    fh = open(state_dir / "lock", "a+b")  # noqa: SIM115 (held for the run)
+    try:
+        if os.name == "posix":
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            import msvcrt
+
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+    except OSError:
+        fh.close()
+        raise UserError(
+            f"{state_dir.parent}: another aqqua-packer is writing this package right now."
+        ) from None
+    return fh
+
+
+def write_package(
+    mapped: Mapped,
+    out: Path,
+    options: PackOptions | None = None,
+    dataset: DatasetInfo | None = None,
+    task: Task | None = None,
+) -> PackResult:
+    """Write (or continue writing) the package for the ready items of ``mapped`` at ``out``."""
+    options = options or PackOptions()
+    dataset = dataset or DatasetInfo()
+    task = task or null_task()
+    out = Path(out).absolute()
+    ready = np.asarray(mapped.ready, dtype=bool)
+    if len(mapped.items) == 0:
+        raise UserError("No images to pack: the sources hold no images.")
+    if not ready.all() and not options.skip_incomplete:
+        raise UserError(
+            gap_summary(mapped), problems=[p for p in mapped.problems if p.severity == "error"]
+        )
+    work = [int(i) for i in np.flatnonzero(ready)]
+    not_ready = [int(i) for i in np.flatnonzero(~ready)]
+    if not work:
+        raise UserError(
+            "None of the images has all required metadata, so there is nothing to pack.\n"
+            + gap_summary(mapped)
+        )
+    fingerprint = _fingerprint(mapped, work, options, dataset)
+
+    state_dir = out / layout.STATE_DIR
+    if (out / layout.MANIFEST).exists() and not state_dir.exists():
+        try:
+            done_fp = layout.read_image_set(out).get("aqqua", {}).get("input-fingerprint")
+        except (OSError, ValueError):
+            done_fp = None
+        if done_fp != fingerprint:
+            raise UserError(
+                f"{out} already holds a complete package of other images or metadata. Choose a new --out folder."
+            )
+        images = sum(pq.read_metadata(p).num_rows for p in out.glob("*-meta-*.parquet"))
+        return PackResult(
+            path=out,
+            images=images,
+            skipped=len(not_ready),
+            bytes=package_bytes(out),
+            already_complete=True,
+        )
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file; choose a folder for the package.")
+    if out.exists() and not state_dir.exists() and any(out.iterdir()):
+        raise UserError(
+            f"{out} is not empty and is not a package being written. Choose an empty or new folder for --out."
+        )
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err = _disk_error(exc, out, 0)
+        raise err or exc from None
+    lock = _lock(state_dir)
+    try:
+        writer = _Writer(mapped, out, options, dataset, task)
+        writer.work, writer.not_ready = work, not_ready
+        state_path = state_dir / "state.json"
+        if state_path.exists():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            if state.get("fingerprint") != fingerprint:
+                raise UserError(
+                    f"{out} holds an unfinished package of other images, metadata or options. "
+                    "Run the command that started it to finish it, or choose a new --out folder."
+                )
+            writer.state = state
+        else:
+            prefix = layout.slug(dataset.name or out.name)
+            writer.state = {
+                "format": layout.FORMAT_VERSION,
+                "fingerprint": fingerprint,
+                "package_number": options.package_number or layout.new_package_number(),
+                "image_set_uuid": str(__import__("uuid").uuid4()),
+                "prefix": prefix,
+                "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "shards": [],
+            }
+            try:
+                writer.save_state()
+            except OSError as exc:
+                raise (_disk_error(exc, out, 0) or exc) from None
+        try:
+            return writer.run()
+        except OSError as exc:
+            raise (_disk_error(exc, out, 0) or exc) from None
+    finally:
+        lock.close()
