@@ -136,6 +136,71 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.all_ready else 1
 
 
+def _size(text: str) -> int:
+    """'2G', '500M', '64K' or bytes -> bytes (binary multiples, as file systems count)."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(t[-1:], 1)
+    try:
+        n = int(float(t[:-1] if t[-1:] in "KMGT" else t) * mult)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 2G or 500M)") from None
+    if n < 64 * 2**10:
+        raise argparse.ArgumentTypeError(f"size {text!r} is too small (at least 64K)")
+    return n
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    """Write (or continue) a package; print where it is and what is in it."""
+    from .package.dataset import DatasetInfo
+    from .package.write import PackOptions
+    from .workflow import pack
+
+    dataset = DatasetInfo(
+        name=args.name or "",
+        contributor=args.contributor or "",
+        email=args.email or "",
+        institution=args.institution or "",
+        coauthors=list(args.coauthor or []),
+        licence=args.licence,
+        sensor=args.sensor or "",
+        sensor_family=args.sensor_family or "",
+        description=args.description or "",
+    )
+    options = PackOptions(workers=args.workers, skip_incomplete=args.skip_incomplete, shard_bytes=args.shard_size)
+    if args.commit_every:
+        options.commit_every = args.commit_every
+    result = pack(_request(args), args.out, options=options, dataset=dataset, task=make_task(args))
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    if result.already_complete:
+        print(f"{result.path} is already complete: {result.images} images. Nothing to do.")
+        return 0
+    verb = "Finished" if result.resumed else "Packed"
+    print(f"{verb}: {result.images} images in {len(result.shards)} shards, {result.bytes / 1e6:.1f} MB, in {result.path}")
+    if result.skipped:
+        print(f"Skipped {result.skipped} images; the list is in {result.skipped_file}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the package is sound, 1 when any check fails."""
+    from .package.verify import verify_package
+
+    task = make_task(args) if not args.json else Task()
+    res = verify_package(args.package, task)
+    print(json.dumps(res.to_dict()) if args.json else res.summary())
+    return 0 if res.ok else 1
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .package.info import info_text, package_info
+
+    info = package_info(args.package)
+    print(json.dumps(info) if args.json else info_text(info))
+    return 0
+
+
 def _password_provider(args: argparse.Namespace, target, used: dict):
     """AQQUA_PASSWORD, else the keyring, else ask (only on a terminal); ``used`` says which gave it."""
 
@@ -295,17 +360,32 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--workers", type=int, default=0, metavar="N", help="processes to use (default: every core)")
     sp.add_argument("--skip-incomplete", action="store_true", help="pack the ready images; list the skipped ones")
     sp.add_argument("--json-progress", action="store_true", help="progress as JSON lines on stderr")
-    sp.set_defaults(func=cmd_not_yet)
+    sp.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    sp.add_argument("--shard-size", type=_size, default=2 * 2**30, metavar="SIZE", help="close a shard at this size (default 2G; fits FAT32)")
+    g = sp.add_argument_group("about the dataset (written to image-set.toml)")
+    g.add_argument("--name", help="dataset name (also names the files)")
+    g.add_argument("--contributor", help="your name")
+    g.add_argument("--email", help="your e-mail address")
+    g.add_argument("--institution", help="your institution")
+    g.add_argument("--coauthor", action="append", metavar="NAME", help="a co-author (repeat for more)")
+    g.add_argument("--licence", "--license", default="CC-BY-4.0", choices=["CC-BY-4.0", "CC0-1.0"], help="licence of the images (default CC-BY-4.0)")
+    g.add_argument("--sensor", help="instrument, e.g. UVP6, IFCB013")
+    g.add_argument("--sensor-family", help="e.g. UVP, IFCB, FlowCam, ZooScan, microscope")
+    g.add_argument("--description", help="a sentence about the dataset")
+    sp.add_argument("--commit-every", type=int, default=0, help=argparse.SUPPRESS)  # tests: many small commits
+    sp.set_defaults(func=cmd_pack)
 
     sp = sub.add_parser("verify", help="check a package: checksums, every image decodes, rows and keys agree")
     sp.add_argument("package", type=Path, metavar="DIR")
     sp.add_argument("--json", action="store_true")
-    sp.set_defaults(func=cmd_not_yet)
+    sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    sp.set_defaults(func=cmd_verify)
 
     sp = sub.add_parser("info", help="what a package holds: counts, bytes, fields, time and space covered")
     sp.add_argument("package", type=Path, metavar="DIR")
     sp.add_argument("--json", action="store_true")
-    sp.set_defaults(func=cmd_not_yet)
+    sp.set_defaults(func=cmd_info)
 
     sp = sub.add_parser("send", help="upload a package (SFTP, FTP, FTPS) or copy it to a drive; resumable")
     sp.add_argument("package", type=Path, metavar="PACKAGE")
