@@ -1,40 +1,134 @@
 """Any folder of images, with or without a metadata table: the reader of last resort.
 
-Images are every PNG/JPEG/TIFF/BMP/GIF below the folder (hidden files skipped); the table is the
-one CSV/TSV/XLSX in the folder, if there is exactly one.  The join column is suggested as the
-column whose values name the most images.
+Images are every PNG/JPEG/TIFF/BMP/GIF below the folder (hidden files skipped), also inside zip
+files (and zips inside those); the table is the one CSV/TSV/XLSX in the folder, if there is exactly
+one.  The join column is suggested as the column whose values name the most images.  The same
+picture kept twice (a JPEG preview, a zip copy) is packed once: see ``copies.py``.
 """
 
 from __future__ import annotations
 
+import io
 import os
-from pathlib import Path
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
+from .copies import set_aside_copies
 from .pixels import IMAGE_SUFFIXES
 from .tables import TABLE_SUFFIXES, read_table
 
+MAX_ZIP_DEPTH = 3
 
-def _walk(root: Path, task: Task):
-    stack = [root]
+
+def walk(root: Path, task: Task, exclude: Iterable[Path] = ()) -> Iterator[os.DirEntry]:
+    """Every non-hidden file below ``root`` (sorted by name within a folder), skipping the folders
+    and files in ``exclude``; one ``task.check()`` per folder."""
+    skip = {os.path.normpath(str(p)) for p in exclude}
+    stack = [str(root)]
     while stack:
         d = stack.pop()
         try:
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError:
             continue
+        subdirs = []
         for e in entries:
-            if e.name.startswith("."):
+            if e.name.startswith(".") or (skip and os.path.normpath(e.path) in skip):
                 continue
             if e.is_dir(follow_symlinks=False):
-                stack.append(Path(e.path))
+                subdirs.append(e.path)
             else:
                 yield e
+        stack.extend(reversed(subdirs))
         task.check()
+
+
+def _safe_member(name: str) -> bool:
+    p = PurePosixPath(name.replace("\\", "/"))
+    return not (p.is_absolute() or ".." in p.parts or (p.parts and ":" in p.parts[0]))
+
+
+def zip_images(
+    path: str,
+    name_prefix: str,
+    problems: list[Problem],
+    *,
+    members: tuple[str, ...] = (),
+    zf: zipfile.ZipFile | None = None,
+    depth: int = 0,
+) -> list[ImageRef]:
+    """Images inside a zip (and zips inside it), named ``<prefix>/<member>``; never extracted."""
+    out: list[ImageRef] = []
+    where = " › ".join([path, *members])
+    try:
+        own = zf is None
+        zf = zf or zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        problems.append(Problem("bad_file", f"cannot open the zip file ({exc})", file=where))
+        return out
+    try:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            m = info.filename
+            base = m.rsplit("/", 1)[-1]
+            if base.startswith(".") or "__MACOSX" in m:
+                continue
+            suffix = os.path.splitext(base)[1].lower()
+            if suffix not in IMAGE_SUFFIXES and suffix != ".zip":
+                continue
+            if not _safe_member(m):
+                problems.append(
+                    Problem(
+                        "unsafe_path",
+                        "a member's path leads outside the zip; it is skipped",
+                        file=where,
+                        value=m,
+                        severity="warning",
+                    )
+                )
+                continue
+            if suffix == ".zip":
+                if depth >= MAX_ZIP_DEPTH:
+                    continue
+                try:
+                    inner = zipfile.ZipFile(io.BytesIO(zf.read(m)))
+                except (zipfile.BadZipFile, OSError) as exc:
+                    problems.append(
+                        Problem(
+                            "bad_file",
+                            f"cannot open the zip inside the zip ({exc})",
+                            file=f"{where} › {m}",
+                        )
+                    )
+                    continue
+                out.extend(
+                    zip_images(
+                        path,
+                        f"{name_prefix}/{m}",
+                        problems,
+                        members=(*members, m),
+                        zf=inner,
+                        depth=depth + 1,
+                    )
+                )
+                continue
+            out.append(
+                ImageRef(
+                    name=f"{name_prefix}/{m}", path=path, members=(*members, m), size=info.file_size
+                )
+            )
+    finally:
+        if own:
+            zf.close()
+    return out
 
 
 def detect(path: Path) -> Detection:
@@ -42,6 +136,8 @@ def detect(path: Path) -> Detection:
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return Detection(0.1, f"{path.name} is an image file")
+        if path.suffix.lower() == ".zip":
+            return Detection(0.05, f"{path.name} is a zip; looking for any images in it")
         return Detection(0.0, f"{path.name} is not an image")
     if path.is_dir():
         return Detection(0.05, "a folder; looking for any images in it")
@@ -67,56 +163,99 @@ def suggest_image_column(rows: pd.DataFrame, images: list[ImageRef]) -> tuple[st
     return best, best_n
 
 
-def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
+def collect(
+    path: Path, task: Task, *, exclude: Iterable[Path] = ()
+) -> tuple[Path, list[ImageRef], list[Path], list[Problem]]:
+    """(root, images, tables in the top folder, problems) below ``path`` (a folder, zip or image)."""
     path = Path(path).resolve()
     problems: list[Problem] = []
     images: list[ImageRef] = []
     tables: list[Path] = []
     task.start("scan", None, unit="files", message=f"Looking for images in {path}")
     if path.is_file():
-        entries = [os.stat(path)]
-        images.append(ImageRef(name=path.name, path=str(path), size=entries[0].st_size))
         root = path.parent
-    else:
-        root = path
-        for e in _walk(path, task):
-            suffix = os.path.splitext(e.name)[1].lower()
+        if path.suffix.lower() == ".zip":
+            images = zip_images(str(path), path.name, problems)
+        else:
+            images.append(ImageRef(name=path.name, path=str(path), size=path.stat().st_size))
+        task.advance(1)
+        return root, images, tables, problems
+    root = path
+    n = 0
+    for e in walk(path, task, exclude):
+        suffix = os.path.splitext(e.name)[1].lower()
+        if suffix in IMAGE_SUFFIXES:
             rel = os.path.relpath(e.path, path).replace(os.sep, "/")
-            if suffix in IMAGE_SUFFIXES:
-                images.append(ImageRef(name=rel, path=e.path, size=e.stat().st_size))
-            elif suffix in TABLE_SUFFIXES and "/" not in rel:
-                tables.append(Path(e.path))
-            task.advance(1)
+            images.append(ImageRef(name=rel, path=e.path, size=e.stat().st_size))
+        elif suffix == ".zip":
+            rel = os.path.relpath(e.path, path).replace(os.sep, "/")
+            images.extend(zip_images(e.path, rel, problems))
+        elif suffix in TABLE_SUFFIXES and os.path.dirname(e.path) == str(path):
+            tables.append(Path(e.path))
+        n += 1
+        if n % 512 == 0:
+            task.advance(512)
+    task.advance(n % 512)
+    return root, images, tables, problems
+
+
+def scan(
+    path: Path,
+    task: Task,
+    table: Path | None = None,
+    *,
+    exclude: Iterable[Path] = (),
+    kind: str = "generic",
+) -> list[Scan]:
+    path = Path(path).resolve()
+    root, images, tables, problems = collect(path, task, exclude=exclude)
     if table is not None:
         tables = [Path(table)]
     rows = pd.DataFrame()
     if len(tables) == 1:
         t = tables[0]
-        rows = read_table(t, name=str(t))
+        rows = read_table(
+            t, name=os.path.relpath(t, root) if Path(t).is_relative_to(root) else str(t)
+        )
     elif len(tables) > 1:
         problems.append(
             Problem(
                 "ambiguous_table",
-                "several tables found; choose one with --table: " + ", ".join(t.name for t in tables),
+                "several tables found; choose one with --table: "
+                + ", ".join(t.name for t in tables),
                 file=str(root),
                 severity="warning",
             )
         )
     if not images:
-        problems.append(Problem("no_images", "no images found (PNG, JPEG, TIFF, BMP, GIF)", file=str(path)))
+        what = (
+            "the folder is empty"
+            if not any(True for _ in walk(path, task))
+            else "no images found (PNG, JPEG, TIFF, BMP, GIF)"
+            if path.is_dir()
+            else "no images found in it"
+        )
+        problems.append(Problem("no_images", what, file=str(path)))
+    task.status(f"Looking for copies among {len(images)} images")
+    images, aside = set_aside_copies(images, task)
     suggested: dict = {"fields": {}}
     col, n = suggest_image_column(rows, images)
     if col:
-        suggested["fields"]["image"] = {"column": col, "confidence": round(n / max(1, len(images)), 2)}
+        suggested["fields"]["image"] = {
+            "column": col,
+            "confidence": round(n / max(1, len(images)), 2),
+            "reason": f"{n} of its values name an image",
+        }
     task.finish(f"{len(images)} images, {len(rows)} rows")
     return [
         Scan(
-            kind="generic",
+            kind=kind,
             root=root,
             images=images,
             rows=rows,
             suggested=suggested,
             problems=problems,
-            label=root.name,
+            set_aside=aside,
+            label=path.name,
         )
     ]

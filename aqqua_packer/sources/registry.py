@@ -7,17 +7,30 @@ The generic reader (any folder of images, optionally with a table) answers for a
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from types import ModuleType
 
 from ..problems import UserError
 from ..progress import Task, null_task
-from .base import Detection, ImageRef, Scan
+from .base import TABLE_COL, Detection, ImageRef, Scan
 
 # Module names under aqqua_packer.sources, most specific first.  Each has detect() and scan().
 READERS: list[str] = [
+    "zooscan",
+    "uvp5",
+    "uvp6",
+    "planktoscope",
+    "ecotaxa",
+    "ifcb",
+    "flowcam",
+    "microscopy",
     "generic",
 ]
+
+
+CONFIDENT = 0.5  # a reader this sure may take a whole folder; below it, the folder is split
+MAX_SPLIT_DEPTH = 3  # how deep to look for parts when no reader claims the whole folder
 
 
 def reader(name: str) -> ModuleType:
@@ -39,24 +52,123 @@ def detect_all(path: Path) -> list[tuple[str, Detection]]:
     return answers
 
 
-def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) -> list[Scan]:
-    """Scan one folder, zip or file with the best reader (or the one named by ``kind``)."""
-    task = task or null_task()
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file or folder")
-    if kind is None:
-        name, det = detect_all(path)[0]
-        if det.confidence <= 0:
-            raise UserError(f"{path}: no reader recognises this ({det.reason})")
-    else:
-        if kind not in READERS:
-            raise UserError(f"Unknown source kind {kind!r}. Known: {', '.join(READERS)}")
-        name, det = kind, reader(kind).detect(path)
+def _scan_with(name: str, det: Detection, path: Path, task: Task) -> list[Scan]:
     scans = reader(name).scan(path, task)
     for s in scans:
         s.confidence = s.confidence or det.confidence
         s.reason = s.reason or det.reason
+    return scans
+
+
+def _children(path: Path) -> list[Path]:
+    """Sub-folders and zip files directly in ``path`` (not hidden), by name."""
+    out = []
+    try:
+        with os.scandir(path) as it:
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir(follow_symlinks=False) or e.name.lower().endswith(".zip"):
+                    out.append(Path(e.path))
+    except OSError:
+        return []
+    return sorted(out)
+
+
+def _confident(path: Path) -> tuple[str, Detection] | None:
+    name, det = detect_all(path)[0]
+    if det.confidence >= CONFIDENT and name != "generic":
+        return name, det
+    return None
+
+
+def find_parts(path: Path, task: Task) -> list[tuple[Path, str, Detection]]:
+    """Sub-folders and zips below ``path`` that a reader claims confidently (not looking inside a
+    claimed one), breadth first, at most ``MAX_SPLIT_DEPTH`` levels down."""
+    parts: list[tuple[Path, str, Detection]] = []
+    level = [path]
+    for _ in range(MAX_SPLIT_DEPTH):
+        nxt = []
+        for d in level:
+            for child in _children(d):
+                task.check()
+                hit = _confident(child)
+                if hit:
+                    parts.append((child, *hit))
+                elif child.is_dir():
+                    nxt.append(child)
+        level = nxt
+    return parts
+
+
+def _covered(scans: list[Scan]) -> set[str]:
+    """Folders and files the scans already read from (image sources and set-aside copies)."""
+    seen: set[str] = set()
+    for s in scans:
+        for im in s.images:
+            seen.add(os.path.normpath(im.path))
+        for a in s.set_aside:
+            seen.add(os.path.normpath(a.path.split(" › ")[0]))
+        if hasattr(s.rows, "columns") and TABLE_COL in s.rows.columns and len(s.rows):
+            for t in s.rows[TABLE_COL].unique().tolist():
+                t = str(t).split(" › ")[0]
+                seen.add(os.path.normpath(t if os.path.isabs(t) else os.path.join(s.root, t)))
+    return seen
+
+
+def _under(child: Path, seen: set[str]) -> bool:
+    c = os.path.normpath(str(child))
+    return any(p == c or p.startswith(c + os.sep) for p in seen)
+
+
+def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) -> list[Scan]:
+    """Scan one folder, zip or file with the best reader (or the one named by ``kind``).
+
+    A folder that no reader claims confidently as a whole is split: its sub-folders and zips are
+    scanned each with its own best reader (two instruments, several cruises), and the images left
+    over form one more, generic part.  A folder one reader claims may still hold other instruments'
+    sub-folders; those are added as parts of their own.
+    """
+    task = task or null_task()
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    if kind is not None:
+        if kind not in READERS:
+            raise UserError(f"Unknown source kind {kind!r}. Known: {', '.join(READERS)}")
+        return _scan_with(kind, reader(kind).detect(path), path, task)
+    name, det = detect_all(path)[0]
+    if det.confidence <= 0:
+        raise UserError(f"{path}: no reader recognises this ({det.reason})")
+    if not path.is_dir():
+        return _scan_with(name, det, path, task)
+    if det.confidence >= CONFIDENT and name != "generic":
+        scans = _scan_with(name, det, path, task)
+        seen = _covered(scans)
+        for child in _children(path):
+            if _under(child, seen):
+                continue
+            hit = _confident(child)
+            if hit and hit[0] != name:
+                scans.extend(_scan_with(hit[0], hit[1], child, task))
+        return scans
+    parts = find_parts(path, task)
+    if not parts:
+        return _scan_with(name, det, path, task)
+    task.status(f"{path.name}: {len(parts)} parts recognised; reading each")
+    scans = []
+    for child, n, d in parts:
+        for s in _scan_with(n, d, child, task):
+            s.label = s.label or child.name
+            scans.append(s)
+    from .generic import scan as generic_scan
+
+    rest = generic_scan(path, task, exclude=[c for c, _, _ in parts])
+    for s in rest:
+        if s.images:
+            s.label = f"{path.name}: other images"
+            s.reason = "images outside the recognised parts"
+            scans.append(s)
     return scans
 
 
