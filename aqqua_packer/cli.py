@@ -118,6 +118,20 @@ def cmd_not_yet(args: argparse.Namespace) -> int:
     raise UserError(f"`aqqua-packer {args.command}` is not available in this version yet.")
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    """Print what was recognised in each source; exit 0 when images were found, else 1."""
+    from .sources.summary import render_text, summarise
+    from .workflow import Request, scan
+
+    scans = scan(Request(sources=list(args.sources), kind=args.kind), make_task(args))
+    summary = summarise(scans, [str(s) for s in args.sources])
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(render_text(summary))
+    return 0 if summary["images"] else 1
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Map the metadata, print the gap report; exit 0 when every image is ready, else 1."""
     from .mapping import save_profile
@@ -342,9 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("scan", help="recognise what is in folders, zips or files")
     sp.add_argument("sources", nargs="+", type=Path, metavar="SRC")
-    sp.add_argument("--kind")
-    sp.add_argument("--json", action="store_true", help="print one JSON object")
-    sp.set_defaults(func=cmd_not_yet)
+    sp.add_argument("--kind", help="force a source kind instead of recognising it")
+    sp.add_argument("--json", action="store_true", help="print one JSON object (see docs/instruments.md)")
+    sp.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    sp.set_defaults(func=cmd_scan)
 
     sp = sub.add_parser("check", help="map metadata to the required fields and report every gap")
     _add_source_args(sp)
