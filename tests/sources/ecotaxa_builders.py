@@ -310,3 +310,140 @@ def zooprocess_project(root: Path, *, with_tsv: bool = True, with_pid_only: bool
             ]
             write_tsv(d / f"ecotaxa_{scan_id}.tsv", header, rows)
     return root
+
+
+# --- PlanktoScope -----------------------------------------------------------------------------
+def planktoscope_metadata(
+    acq: str, sample: str, *, lat: float = 48.7273, lon: float = -3.9814
+) -> dict:
+    """``metadata.json`` as the PlanktoScope's Node-RED UI and imager write it: the EcoTaxa-style
+    keys, numbers as JSON numbers, ``acq_local_datetime`` without a zone, 0/0 when no GPS fix
+    and nothing was typed in."""
+    return {
+        "sample_project": "roscoff_2024",
+        "sample_id": f"roscoff_2024_{sample}",
+        "sample_ship": "Neomysis",
+        "sample_operator": "someone",
+        "sample_sampling_gear": "net_hsn",
+        "sample_concentrated_sample_volume": 70,
+        "acq_id": f"{sample}_{acq}",
+        "acq_instrument": "PlanktoScope v2.6",
+        "acq_celltype": 300,
+        "acq_minimum_mesh": 20,
+        "acq_maximum_mesh": 300,
+        "acq_volume": 2.5,
+        "acq_imaged_volume": 1.04,
+        "acq_magnification": "1.2",
+        "acq_fnumber_objective": 16,
+        "acq_nb_frame": 2,
+        "acq_software": "PlanktoScope OS v2024.0.0",
+        "acq_local_datetime": "2024-05-15T11:02:03",
+        "acq_camera_resolution": "4056x3040",
+        "acq_camera_iso": 150,
+        "acq_camera_shutter_speed": 125,
+        "acq_uuid": "acq-uuid-5678",
+        "sample_uuid": "sample-uuid-1234",
+        "object_date": "2024-05-15",
+        "object_time": "09:00:00",
+        "object_lat": lat,
+        "object_lon": lon,
+        "object_depth_min": 0.1,
+        "object_depth_max": 0.5,
+        "process_pixel": 0.75,
+        "process_id": "Process01",
+    }
+
+
+PLANKTOSCOPE_TSV = [
+    "img_file_name",
+    "img_rank",
+    "object_id",
+    "object_lat",
+    "object_lon",
+    "object_date",
+    "object_time",
+    "object_depth_min",
+    "object_depth_max",
+    "object_area",
+    "object_width",
+    "object_height",
+    "sample_id",
+    "acq_id",
+    "acq_instrument",
+    "acq_local_datetime",
+    "process_pixel",
+]
+
+
+def planktoscope_data(
+    root: Path,
+    *,
+    segmented: bool = True,
+    export_zip: bool = True,
+    lat: float = 48.7273,
+    lon: float = -3.9814,
+    unsegmented_acq: bool = False,
+) -> Path:
+    """A PlanktoScope ``data/`` folder: ``img/<date>/<sample>/<acq>/`` full frames + metadata.json;
+    after segmentation ``objects/<date>/<sample>/<acq>/`` crops ``<frame>_<n>.jpg`` + the segmenter's
+    ``ecotaxa_<acq>.tsv`` (UTF-8, [t]/[f] line) + metadata.json, and ``export/ecotaxa/*.zip`` holding
+    the same crops and table again (the upload for EcoTaxa).  Acquisition ``A1`` of sample ``S1``:
+    two frames, three crops."""
+    import json
+
+    date, sample, acq = "2024-05-15", "S1", "A1"
+    meta = planktoscope_metadata(acq, sample, lat=lat, lon=lon)
+    img = root / "img" / date / sample / acq
+    img.mkdir(parents=True, exist_ok=True)
+    frames = ["11_02_03_123456", "11_02_04_654321"]
+    for k, fr in enumerate(frames):
+        (img / f"{fr}.jpg").write_bytes(jpg_bytes(64, 48, value=100 + k))
+    (img / "metadata.json").write_text(json.dumps(meta, indent=4), encoding="utf-8")
+    (img / "integrity.check").write_text("path:filename,size,sha1\n", encoding="utf-8")
+    if unsegmented_acq:
+        img2 = root / "img" / date / sample / "A2"
+        img2.mkdir(parents=True, exist_ok=True)
+        (img2 / "12_00_00_000001.jpg").write_bytes(jpg_bytes(64, 48, value=30))
+        (img2 / "metadata.json").write_text(
+            json.dumps(planktoscope_metadata("A2", sample, lat=lat, lon=lon)), encoding="utf-8"
+        )
+    if not segmented:
+        return root
+    obj = root / "objects" / date / sample / acq
+    obj.mkdir(parents=True, exist_ok=True)
+    crops = [f"{frames[0]}_0", f"{frames[0]}_1", f"{frames[1]}_0"]
+    rows, members = [], {}
+    for k, c in enumerate(crops):
+        data = jpg_bytes(20 + k, 16, value=40 * k)
+        (obj / f"{c}.jpg").write_bytes(data)
+        members[f"{c}.jpg"] = data
+        rows.append(
+            [
+                f"{c}.jpg",
+                "1",
+                c,
+                str(meta["object_lat"]),
+                str(meta["object_lon"]),
+                meta["object_date"].replace("-", ""),
+                meta["object_time"].replace(":", ""),
+                "0.1",
+                "0.5",
+                str(300 + k),
+                str(20 + k),
+                "16",
+                meta["sample_id"],
+                meta["acq_id"],
+                meta["acq_instrument"],
+                meta["acq_local_datetime"],
+                "0.75",
+            ]
+        )
+    text = tsv_text(PLANKTOSCOPE_TSV, rows)
+    (obj / f"ecotaxa_{acq}.tsv").write_text(text, encoding="utf-8")
+    (obj / "metadata.json").write_text(json.dumps(meta, indent=4), encoding="utf-8")
+    if export_zip:
+        ex = root / "export" / "ecotaxa"
+        ex.mkdir(parents=True, exist_ok=True)
+        members[f"ecotaxa_{acq}.tsv"] = text.encode("utf-8")
+        (ex / f"ecotaxa_roscoff_2024_{date}_{sample}_{acq}.zip").write_bytes(zip_bytes(members))
+    return root
