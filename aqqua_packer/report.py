@@ -232,7 +232,7 @@ class Report:
         if groups:
             lines.append("")
             lines.append(
-                f"Problems ({len(self.problems):,} in {len(groups)} groups; --json lists every row):"
+                f"Problems ({len(self.problems):,} in {len(groups)} group{'s' if len(groups) != 1 else ''}; --json lists every row):"
             )
             for g in groups[:max_groups]:
                 what = f"{g.field}: " if g.field else ""

@@ -135,10 +135,16 @@ def _join(
 ) -> list[Item]:
     """Items of one scan; ``used`` collects the row positions that describe an image."""
     rows = scan.rows
-    if spec is None or spec.column is None or rows.empty:
-        for im in scan.images:
-            if im.row is not None:
-                used.add(im.row)
+    linked = [im for im in scan.images if im.row is not None]
+    # The reader's own links win, unless the user chose the image column themselves.
+    by_reader = (
+        bool(linked)
+        and len(linked) == len(scan.images)
+        and (spec is None or spec.origin != "given")
+    )
+    if spec is None or spec.column is None or rows.empty or by_reader:
+        for im in linked:
+            used.add(im.row)
         return [Item(scan_i, im, im.row) for im in scan.images]
     col = spec.column
     if col not in rows.columns:
@@ -788,7 +794,9 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     per_scan: list[list[Item]] = []
     used_rows: dict[int, tuple[Scan, set[int]]] = {}
     for i, s in enumerate(scans):
-        problems.extend(s.problems)
+        tz_given = (tz := per_scan_mapping[i].get("timezone")) is not None and tz.origin == "given"
+        # A reader's "which time zone?" is answered once the user gives one.
+        problems.extend(p for p in s.problems if not (tz_given and p.kind == "needs_timezone"))
         for a in s.set_aside:
             kept = f"; {a.kept} is packed instead" if a.kept else ""
             problems.append(
@@ -887,7 +895,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
                 )
             k += 1
     for scan, used in used_rows.values():
-        if scan.rows.empty or not _expects_rows(scan, per_scan_mapping[scans.index(scan)]):
+        if not _joined_by_column(scan, per_scan_mapping[scans.index(scan)]):
             continue
         spec = per_scan_mapping[scans.index(scan)].get("image")
         col = spec.column if spec is not None and spec.column in scan.rows.columns else None
@@ -918,3 +926,12 @@ def _expects_rows(scan: Scan, mapping: Mapping) -> bool:
     return (spec is not None and spec.column is not None) or any(
         im.row is not None for im in scan.images
     )
+
+
+def _joined_by_column(scan: Scan, mapping: Mapping) -> bool:
+    """Whether rows were matched to images through the image column (not by the reader)."""
+    spec = mapping.get("image")
+    if scan.rows.empty or spec is None or spec.column is None:
+        return False
+    linked = sum(1 for im in scan.images if im.row is not None)
+    return not (linked and linked == len(scan.images) and spec.origin != "given")

@@ -291,30 +291,46 @@ def _ok_fraction(sample: list[str], parse: Callable[[str], object]) -> float:
             ok += 1
             total += 1
         except parsers.ParseError as exc:
+            if exc.kind == "ambiguous":  # the right column; the report asks for the format
+                ok += 1
             if exc.kind not in ("sentinel", "missing"):
                 total += 1
     return ok / total if total else 0.0
 
 
-def _date_format(sample: list[str]) -> str | None:
+def _date_format(sample: list[str]) -> tuple[str | None, float]:
     """For a date column, the format that parses the most values, preferring the default."""
+    df = _dayfirst(sample)
     return _best_format(
         sample,
-        lambda f: lambda v: parsers.parse_date(v, f, dayfirst=_dayfirst(sample)),
+        lambda f: lambda v: parsers.parse_date(v, f, dayfirst=df),
         [None, "doy", "excel"],
     )
 
 
-def _datetime_format(sample: list[str]) -> str | None:
+# Numbers that plausibly are instants of sampling in each numeric format (epoch: 1973-2100,
+# Excel: 1950-2100), so that 43866.47 is read as an Excel day, not as seconds after 1970.
+_NUMERIC_RANGES = {"epoch": (1e8, 4.1e9), "epoch_ms": (1e11, 4.1e12), "excel": (18_264, 73_051)}
+
+
+def _datetime_format(sample: list[str]) -> tuple[str | None, float]:
     df = _dayfirst(sample)
-    return _best_format(
-        sample,
-        lambda f: lambda v: parsers.parse_datetime(v, f, dayfirst=df),
-        [None, "epoch", "excel", "doy", "epoch_ms"],
-    )
+
+    def make(f):
+        lo, hi = _NUMERIC_RANGES.get(f or "", (None, None))
+
+        def parse(v):
+            if lo is not None and not lo <= parsers.parse_number(v) <= hi:
+                raise parsers.ParseError("not a plausible value in this format")
+            return parsers.parse_datetime(v, f, dayfirst=df)
+
+        return parse
+
+    return _best_format(sample, make, [None, "epoch", "excel", "doy", "epoch_ms"])
 
 
-def _best_format(sample: list[str], make, formats: list[str | None]) -> str | None:
+def _best_format(sample: list[str], make, formats: list[str | None]) -> tuple[str | None, float]:
+    """(format, fraction of values it reads); None is the automatic reading."""
     best, best_ok = None, 0.0
     for f in formats:
         ok = _ok_fraction(sample, make(f))
@@ -322,7 +338,7 @@ def _best_format(sample: list[str], make, formats: list[str | None]) -> str | No
             best, best_ok = f, ok
         if ok == 1.0:
             break
-    return best if best_ok > 0 else None
+    return best, best_ok
 
 
 _SLASH = re.compile(r"\s*(\d{1,2})[/-](\d{1,2})[/-]\d{4}")
@@ -395,8 +411,8 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
     skip = set(skip or ())
     used: set[str] = set()
     kind = scan.kind
+    # The image column is found by its values (sources.generic.suggest_image_column), never by name.
     order = [
-        "image",
         "datetime",
         "date",
         "time",
@@ -427,37 +443,17 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
         for score, col, why in sorted(candidates, reverse=True)[:4]:
             sample = _distinct_sample(rows[col])
             spec = FieldSpec(column=col, origin="suggested")
-            if fname == "datetime":
-                fmt = _datetime_format(sample)
-                if fmt is None and sample:
-                    continue  # a "time" column of clock times, not instants
+            if fname in ("datetime", "date"):
+                fmt, ok = (_datetime_format if fname == "datetime" else _date_format)(sample)
+                if sample and ok == 0:
+                    continue  # e.g. a "time" column of clock times, not instants
                 spec.format = fmt
-                df = _dayfirst(sample)
-                if df is not None and fmt is None and any(_SLASH.match(v) for v in sample):
-                    spec.format = None
-                ok = (
-                    1.0
-                    if not sample
-                    else _ok_fraction(
-                        sample, lambda v, f=fmt, d=df: parsers.parse_datetime(v, f, dayfirst=d)
-                    )
-                )
-            elif fname == "date":
-                fmt = _date_format(sample)
-                spec.format = fmt
-                df = _dayfirst(sample)
-                ok = (
-                    _ok_fraction(
-                        sample, lambda v, f=fmt, d=df: parsers.parse_date(v, f, dayfirst=d)
-                    )
-                    if sample
-                    else 0.0
-                )
             else:
                 check, extra = _checker(fname, col, kind)
                 spec.unit = extra.get("unit")
                 ok = _ok_fraction(sample, check) if sample else 0.0
-            conf = round(score * (0.3 + 0.7 * ok) if sample else score * 0.5, 2)
+            # An exact name is suggested even when its values are bad: the report then says why.
+            conf = round(score * (0.5 + 0.5 * ok) if sample else score * 0.5, 2)
             if not sample:
                 evidence = "the column is empty"
             else:
