@@ -1,0 +1,349 @@
+"""UVP5 (Underwater Vision Profiler 5) projects as Zooprocess-UVP5 lays them out.
+
+::
+
+    meta/uvp5_header_sn<serial>[_<name>].txt           one row per profile, ';'-separated, latin-1
+    config/uvp5_settings/uvp5_configuration_data.txt   'key= value' lines; pixel= is the pixel size
+    work/<profileid>/<profileid>_<item>.jpg            the vignettes
+    work/<profileid>/<profileid>_dat1.pid              INI sections, then [Data]: one ';' row per object
+    work/<profileid>/<profileid>_datfile.txt           one line per raw image: index; YYYYMMDDhhmmss_mmm;
+                                                        sensor block (pressure in decibars x 10 first)
+    work/<profileid>/ecotaxa_<profileid>.tsv           the EcoTaxa table, when Zooprocess exported one
+    raw/…                                              raw images (not packed: their vignettes are)
+
+Header rows join every row of their profile as ``hdr:<column>`` (``filename`` = profile start
+``YYYYMMDDhhmmss``; latitude/longitude in the historical DD.MM form: 43.4111 = 43°41.11′),
+configuration values as ``cfg:<key>`` (``pixel`` in mm in UVP5 configurations; a value above 5 is
+taken as µm), and, for ``.pid`` rows, the pressure of the raw image each object was cut from, read
+from the datfile, as ``datfile:pressure_dbar`` (the datfile's value divided by 10, as EcoPart does).
+Each object's time is the raw image name in the ``.pid``'s ``Label`` (``YYYYMMDDhhmmss_mmm``).
+
+No public UVP5 project is small enough to ship; tests build one with
+``tests/sources/uvp5_generator.py``, which follows this layout.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..problems import Problem, UserError
+from ..progress import Task
+from . import ecotaxa
+from .base import ROW_COL, TABLE_COL, Detection, Scan, SetAside
+from .pixels import IMAGE_SUFFIXES
+from .tables import decode_text, read_text_table
+from .zooscan import PID_NAME, read_pid_text
+
+KIND = "uvp5"
+HEADER_NAME = re.compile(r"^uvp5_header_sn.*\.txt$", re.I)
+
+
+def _headers(path: Path) -> list[Path]:
+    meta = path / "meta"
+    if not meta.is_dir():
+        return []
+    return sorted(p for p in meta.iterdir() if HEADER_NAME.match(p.name))
+
+
+def detect(path: Path) -> Detection:
+    path = Path(path)
+    if not path.is_dir():
+        return Detection(0.0, "a UVP5 project is a folder")
+    hdrs = _headers(path)
+    if hdrs:
+        return Detection(0.95, f"meta/{hdrs[0].name} is a UVP5 project header")
+    if (path / "config" / "uvp5_settings").is_dir():
+        return Detection(0.8, "config/uvp5_settings is a UVP5 project's configuration")
+    return Detection(0.0, "no meta/uvp5_header_sn*.txt")
+
+
+def read_config_text(text: str) -> dict[str, str]:
+    """``key= value`` lines (Zooprocess writes a space after '='); other lines are ignored."""
+    out: dict[str, str] = {}
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        k, sep, v = line.partition("=")
+        if sep and k.strip() and not k.strip().startswith(("#", ";", "[")):
+            out.setdefault(k.strip(), v.strip())
+    return out
+
+
+def read_datfile_text(text: str) -> dict[str, str]:
+    """{raw image name: pressure in dbar as text} from a ``*_datfile.txt``."""
+    out: dict[str, str] = {}
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        parts = [p.strip() for p in line.split(";")]
+        if len(parts) < 3 or not parts[1]:
+            continue
+        sensors = parts[2].rstrip("!").split("*")
+        try:
+            out[parts[1]] = f"{int(sensors[0]) / 10:g}"
+        except ValueError:
+            continue
+    return out
+
+
+def scan(path: Path, task: Task) -> list[Scan]:
+    path = Path(path)
+    task.start("scan", None, unit="files", message=f"Reading the UVP5 project {path}")
+    tree = ecotaxa.list_tree(path, task, skip=("raw", "results", "ecodata"))
+    problems = list(tree.problems)
+    # Profiles from the headers.
+    profiles: dict[str, dict[str, str]] = {}
+    for h in _headers(path):
+        where = str(h)
+        try:
+            t = read_text_table(decode_text(h.read_bytes(), where), where, delimiter=";")
+        except (UserError, OSError) as exc:
+            problems.append(Problem("bad_table", str(exc).split(": ", 1)[-1], file=where))
+            continue
+        if "profileid" not in t.columns:
+            problems.append(
+                Problem("bad_table", "no profileid column: not a UVP5 header", file=where)
+            )
+            continue
+        for _, r in t.iterrows():
+            rec = {c: str(r[c]) for c in t.columns if c not in (TABLE_COL, ROW_COL)}
+            profiles.setdefault(rec["profileid"].strip(), rec)
+    config: dict[str, str] = {}
+    for e in tree.entries.values():
+        if e.basename.lower() == "uvp5_configuration_data.txt":
+            config = read_config_text(decode_text(e.read(), e.display))
+            break
+    # Rows and vignettes per work/<profile>/.
+    work = sorted(
+        {
+            "/".join(n.split("/")[:2])
+            for n in tree.entries
+            if n.startswith("work/") and n.count("/") >= 2
+        }
+    )
+    tsvs, pid_profiles = [], []
+    for d in work:
+        in_dir = [
+            e for e in tree.entries.values() if posixpath.dirname(e.name) == d and not e.members
+        ]
+        t = [e for e in in_dir if ecotaxa.TSV_NAME.match(e.basename)]
+        if t:
+            tsvs += t
+            continue
+        pids = [e for e in in_dir if PID_NAME.search(e.basename)]
+        if not pids:
+            problems.append(
+                Problem(
+                    "missing_table",
+                    "no .pid and no ecotaxa_*.tsv in this profile's work folder",
+                    file=tree.display(d),
+                    severity="warning",
+                )
+            )
+            continue
+        dats = [e for e in in_dir if e.basename.lower().endswith("_datfile.txt")]
+        pid_profiles.append((d, pids[0], dats[0] if dats else None, in_dir))
+    built = ecotaxa.join_tables(tree, tsvs, task)
+    problems += built.problems
+    used = set(built.used)
+    pid_rows, pid_images = _pid_part(tree, pid_profiles, problems, used, task)
+    if not work:
+        problems.append(
+            Problem(
+                "no_images",
+                "no work/<profile>/ folder with vignettes: run Zooprocess-UVP5 first",
+                file=str(path),
+            )
+        )
+    set_aside = [
+        SetAside(e.display, "no row of the .pid or EcoTaxa table names this vignette")
+        for e in tree.entries.values()
+        if e.suffix in IMAGE_SUFFIXES and e.name not in used and e.name.startswith("work/")
+    ]
+    set_aside += built.set_aside
+    hdrs = _headers(path)
+    serial = hdrs[0].stem.split("_header_", 1)[-1] if hdrs else ""
+    parts = []
+    if tsvs or not pid_profiles:
+        parts.append(("EcoTaxa tables", built.rows, list(built.images), False))
+    if pid_profiles:
+        parts.append((".pid files", pid_rows, pid_images, True))
+    scans = []
+    for i, (what, rows, images, from_pid) in enumerate(parts):
+        rows = _decorate(rows, profiles, config, problems if i == 0 else [], path)
+        label = f"UVP5 {path.name}" + (f" ({what})" if len(parts) > 1 else "")
+        sc = Scan(
+            kind=KIND,
+            root=path,
+            images=images,
+            rows=rows,
+            problems=problems if i == 0 else [],
+            set_aside=set_aside if i == 0 else [],
+            label=label,
+            sensor=f"UVP5 {serial}".strip(),
+        )
+        sc.suggested = _suggest(rows, from_pid=from_pid)
+        scans.append(sc)
+    task.finish(f"{sum(len(x.images) for x in scans)} vignettes")
+    return scans
+
+
+def _pid_part(tree, pid_profiles, problems, used, task) -> tuple[pd.DataFrame, list]:
+    """Rows from each profile's .pid (plus its datfile pressure), linked to <profile>_<item>.jpg."""
+    rows = pd.DataFrame()
+    images = []
+    for d, pid, dat, in_dir in pid_profiles:
+        task.check()
+        try:
+            _, prow = read_pid_text(decode_text(pid.read(), pid.display), pid.display, pid.name)
+        except UserError as exc:
+            problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=pid.display))
+            continue
+        prow = prow.reset_index(drop=True)
+        if dat is not None and "Label" in prow.columns:
+            pressures = read_datfile_text(decode_text(dat.read(), dat.display))
+            prow = ecotaxa.add_header_columns(prow, {"pressure_dbar": ""}, prefix="datfile:")
+            prow["datfile:pressure_dbar"] = [
+                pressures.get(str(v).strip(), "") for v in prow["Label"]
+            ]
+        offset = len(rows)
+        rows = pd.concat([rows, prow], ignore_index=True, sort=False) if not rows.empty else prow
+        profile = posixpath.basename(d)
+        by_stem = {
+            posixpath.splitext(e.basename)[0].lower(): e
+            for e in in_dir
+            if e.suffix in IMAGE_SUFFIXES
+        }
+        for j in range(len(prow)):
+            item = str(prow.at[j, "Item"]).strip() if "Item" in prow.columns else ""
+            e = by_stem.get(f"{profile}_{item}".lower())
+            if e is None:
+                problems.append(
+                    Problem(
+                        "row_without_image",
+                        f"no vignette {profile}_{item}.jpg for this object",
+                        file=pid.display,
+                        row=int(prow.at[j, ROW_COL]),
+                        severity="warning",
+                    )
+                )
+                continue
+            images.append(e.ref(row=offset + j))
+            used.add(e.name)
+    return rows, images
+
+
+def _decorate(rows, profiles, config, problems, path) -> pd.DataFrame:
+    """Header and configuration values on every row of their profile."""
+    if rows.empty:
+        return rows
+    data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
+    rows[data] = rows[data].fillna("")
+    rows = rows[[*data, TABLE_COL, ROW_COL]]
+    for t in rows[TABLE_COL].unique():
+        parts = t.split("/")
+        profile = parts[1] if len(parts) > 2 and parts[0] == "work" else ""
+        if profile in profiles:
+            rows = ecotaxa.add_header_columns(rows, profiles[profile], prefix="hdr:", table=t)
+        elif profile:
+            problems.append(
+                Problem(
+                    "missing_header",
+                    f"no row for profile {profile!r} in meta/uvp5_header_*.txt",
+                    file=str(path / "meta"),
+                    severity="warning",
+                )
+            )
+        rows = ecotaxa.add_header_columns(rows, config, prefix="cfg:", table=t)
+    return rows
+
+
+def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
+    if rows.empty:
+        return {"fields": {}}
+    out = ecotaxa.suggest(rows)
+    f = out["fields"]
+    if from_pid:
+        for name in (
+            "latitude",
+            "longitude",
+            "date",
+            "time",
+            "depth_min",
+            "depth_max",
+            "pixel_size",
+            "sample_id",
+        ):
+            f.pop(name, None)
+    sv = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
+    c = ecotaxa.col(rows, "hdr:latitude")
+    if c and "latitude" not in f:
+        f["latitude"] = ecotaxa.spec(
+            c,
+            f"UVP5 header latitude, DD.MM (degrees.minutes: 43.4111 = 43°41.11'): {sv(c)}",
+            format="ddmm",
+            confidence=0.85,
+        )
+    c = ecotaxa.col(rows, "hdr:longitude")
+    if c and "longitude" not in f:
+        f["longitude"] = ecotaxa.spec(
+            c, f"UVP5 header longitude, DD.MM: {sv(c)}", format="ddmm", confidence=0.85
+        )
+    if "date" not in f and "datetime" not in f:
+        c = ecotaxa.col(rows, "Label")
+        if c and all(re.match(r"^\d{14}", v) for v in ecotaxa.samples(rows, c, 20)):
+            f["datetime"] = {
+                "column": c,
+                "pattern": r"^(\d{14})",
+                "format": "%Y%m%d%H%M%S",
+                "confidence": 0.85,
+                "reason": f"the raw image each object was cut from is named by its time, YYYYMMDDhhmmss_ms: {sv(c)}",
+            }
+        else:
+            c = ecotaxa.col(rows, "hdr:filename")
+            if c:
+                f["datetime"] = ecotaxa.spec(
+                    c,
+                    f"UVP5 header filename = start of the profile, YYYYMMDDhhmmss: {sv(c)}",
+                    format="%Y%m%d%H%M%S",
+                    confidence=0.6,
+                )
+    c = ecotaxa.col(rows, "datfile:pressure_dbar")
+    if c and not any(k in f for k in ("depth", "depth_min", "depth_max")):
+        f["depth"] = ecotaxa.spec(
+            c,
+            f"pressure of the object's raw image in the datfile, decibars: {sv(c)}",
+            unit="dbar",
+            confidence=0.8,
+        )
+    if "pixel_size" not in f:
+        c = ecotaxa.col(rows, "cfg:pixel")
+        if c:
+            vals = ecotaxa.samples(rows, c)
+            try:
+                mm = float(vals[0]) < 5
+            except (ValueError, IndexError):
+                mm = True
+            f["pixel_size"] = ecotaxa.spec(
+                c,
+                f"uvp5_configuration_data.txt pixel, {'mm' if mm else 'µm'} per pixel: {', '.join(vals)}",
+                unit="mm" if mm else "um",
+                confidence=0.85,
+            )
+    c = ecotaxa.col(rows, "hdr:stationid")
+    if c and "station_id" not in f:
+        f["station_id"] = ecotaxa.spec(c, f"UVP5 header stationid: {sv(c)}", confidence=0.8)
+    c = ecotaxa.col(rows, "hdr:profileid")
+    if c and "sample_id" not in f:
+        f["sample_id"] = ecotaxa.spec(c, f"UVP5 header profileid: {sv(c)}", confidence=0.8)
+    c = ecotaxa.col(rows, "hdr:volimage", "acq_volimage")
+    if c:
+        f["volume_sampled"] = ecotaxa.spec(
+            c, f"volume of one image, litres: {sv(c)}", confidence=0.7
+        )
+    f["timezone"] = {
+        "constant": "UTC",
+        "confidence": 0.8,
+        "reason": "UVP5 clocks are set to UTC for EcoPart; change it if yours ran on local time",
+    }
+    return out
