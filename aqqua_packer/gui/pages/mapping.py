@@ -96,19 +96,19 @@ class FieldRow:
         self.column.setToolTip(
             "The column of your table that holds this field; sample values shown."
         )
-        self.column.setMinimumWidth(200)
+        self.column.setMinimumWidth(170)
         self.column.setMaximumWidth(340)
         self.text = QLineEdit()
         self.fmt = QComboBox(editable=True)
         self.fmt.setToolTip(FORMAT_HELP)
-        self.fmt.setFixedWidth(150)
+        self.fmt.setFixedWidth(124)
         for x in FORMATS.get(f.kind if f.kind in FORMATS else f.name, []):
             self.fmt.addItem(x or "automatic", x)
         self.unit = QComboBox()
         for u in UNITS.get(f.name, []):
             self.unit.addItem(UNIT_LABELS.get(u, u), u)
         self.unit.setToolTip("The unit the values are written in; they are converted for you.")
-        self.unit.setFixedWidth(120)
+        self.unit.setFixedWidth(108)
         self.conf = QLabel("")
         self.counts = QLabel("")
         self.counts.setTextFormat(Qt.TextFormat.RichText)
@@ -259,9 +259,6 @@ class FieldRow:
             parts.append(f"<span style='color:#b36b00'>{counts.missing:,} missing</span>")
         if counts.invalid:
             parts.append(f"<span style='color:#b00020'><b>{counts.invalid:,} invalid</b></span>")
-        self.counts.setMinimumWidth(
-            self.counts.fontMetrics().horizontalAdvance("0000 ready · 0000 missing · 0000 invalid")
-        )
         self.counts.setText(" · ".join(parts))
         self.counts.setToolTip(
             f"Of {n:,} images: {counts.ready:,} have a good value, {counts.missing:,} have none, {counts.invalid:,} have a value that cannot be read."

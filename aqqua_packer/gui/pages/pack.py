@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ... import workflow
+from ...package.layout import STATE_DIR
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import Worker
 from .base import Page
@@ -43,28 +44,22 @@ def nearest_existing(path: Path) -> Path:
 
 
 def describe_result(result) -> str:
-    """A package summary in plain lines, from whatever the PackResult carries."""
+    """The package summary in plain lines, from a ``package.write.PackResult``."""
     if result is None:
         return ""
-    lines = []
-    for attr, label in (
-        ("images", "images packed"),
-        ("packed", "images packed"),
-        ("skipped", "images left out"),
-        ("shards", "shards"),
-        ("bytes", "bytes"),
-        ("resumed", "resumed from an earlier run"),
-        ("path", "package"),
-    ):
-        v = getattr(result, attr, None)
-        if v is None or v is False:
-            continue
-        if isinstance(v, list | tuple | set | dict):
-            v = len(v)
-        if attr == "bytes":
-            v = fmt_bytes(v)
-        lines.append(f"{label}: {v}" if attr not in ("resumed",) else label)
-    return "\n".join(dict.fromkeys(lines)) or str(result)
+    if getattr(result, "already_complete", False):
+        head = f"The package was already complete: {result.images:,} images."
+    else:
+        verb = "Finished (resumed from an earlier run)" if result.resumed else "Packed"
+        head = f"{verb}: {result.images:,} images in {len(result.shards)} shard(s), {fmt_bytes(result.bytes)}, in {result.seconds:.1f} s."
+    lines = [head, f"Package folder: {result.path}"]
+    if result.skipped:
+        lines.append(
+            f"Left out: {result.skipped:,} images that were not ready; the list is in {result.skipped_file}."
+        )
+    for sh in result.shards:
+        lines.append(f"  shard {sh.index + 1}: {sh.images:,} images, {fmt_bytes(sh.bytes)}")
+    return "\n".join(lines)
 
 
 class PackPage(Page):
@@ -212,7 +207,7 @@ class PackPage(Page):
         )
         running = self.worker is not None
         state = self.session.project.pack_state
-        existing = Path(self.out.text().strip() or ".") / ".aqqua-pack-state"
+        existing = Path(self.out.text().strip() or ".") / STATE_DIR
         resumable = state == "interrupted" or (
             not running and state != "done" and existing.exists()
         )
@@ -303,20 +298,9 @@ class PackPage(Page):
         if self.worker is not None:
             return
         out = Path(self.session.project.package or self.out.text().strip())
-        try:
-            from ...package.verify import verify
-        except ImportError:
-            self.summary.appendPlainText("\nVerify is not available in this version.")
-            self.pack_finished.emit(self.result)
-            return
+        from ...package.verify import verify_package
 
-        def run(task):
-            try:
-                return verify(out, task=task)
-            except TypeError:
-                return verify(out)
-
-        w = Worker(run, name="verify", parent=self)
+        w = Worker(lambda task: verify_package(out, task=task), name="verify", parent=self)
         w.progress.connect(self.progress.update_event)
         w.done.connect(self._verified)
         w.failed.connect(lambda msg: self.summary.appendPlainText(f"\nVerify failed: {msg}"))
@@ -327,12 +311,7 @@ class PackPage(Page):
 
     def _verified(self, report) -> None:
         self.verified = report
-        ok = bool(getattr(report, "ok", False))
-        self.summary.appendPlainText(
-            "\nVerified: every image and row checked, all good."
-            if ok
-            else f"\nVerify found problems:\n{report}"
-        )
+        self.summary.appendPlainText("\nVerify: " + report.summary())
         self.verify_finished.emit(report)
 
     def _verify_finished(self) -> None:

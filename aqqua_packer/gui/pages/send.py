@@ -5,6 +5,7 @@ pause and resume, and an account of what arrived and was verified."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -107,6 +108,7 @@ class SendPage(Page):
         )
         self.key = QLineEdit(placeholderText="SSH key file (optional)")
         self.key_btn = QPushButton("…")
+        self.key_btn.setFixedWidth(36)
         keyrow = QWidget()
         kh = QHBoxLayout(keyrow)
         kh.setContentsMargins(0, 0, 0, 0)
@@ -116,6 +118,7 @@ class SendPage(Page):
         self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
         self.folder = QLineEdit(placeholderText="the drive or folder to copy the package to")
         self.folder_btn = QPushButton("…")
+        self.folder_btn.setFixedWidth(36)
         folderrow = QWidget()
         fh = QHBoxLayout(folderrow)
         fh.setContentsMargins(0, 0, 0, 0)
@@ -157,6 +160,7 @@ class SendPage(Page):
         self.files = QTreeWidget()
         self.files.setHeaderLabels(("File", "Size", "State"))
         self.files.setRootIsDecorated(False)
+        self.files.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.files.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.files.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
@@ -185,8 +189,9 @@ class SendPage(Page):
 
         self.worker: Worker | None = None
         self.result = None
-        self._sizes: list[tuple[str, int]] = []
         self._accept_host: bool = False
+        self._files: list = []
+        self._last_message = ""
 
         self.kind.currentIndexChanged.connect(self._kind_changed)
         for w in (
@@ -346,26 +351,16 @@ class SendPage(Page):
     def test_connection(self) -> None:
         if self.worker is not None:
             return
-        from ... import transfer
+        from ..connection import test_connection
 
-        tester = getattr(transfer, "test_connection", None) or getattr(
-            workflow, "test_connection", None
-        )
-        if tester is None:
-            self.test_result.setText(
-                "Testing is not available in this version; “Send” checks the connection first."
-            )
-            return
         target, opts = target_url(self.destination()), self._options()
         w = Worker(
-            lambda task: tester(target, options=opts, task=task),
+            lambda task: test_connection(target, options=opts, task=task),
             name="test connection",
             parent=self,
         )
         w.done.connect(
-            lambda r: self.test_result.setText(
-                f"<span style='color:#1b7a1b'>Connected: {r or 'the folder can be written'}</span>"
-            )
+            lambda r: self.test_result.setText(f"<span style='color:#1b7a1b'>Connected: {r}</span>")
         )
         w.failed.connect(lambda msg: self._test_failed(w, msg))
         w.finished.connect(self._worker_done)
@@ -382,32 +377,60 @@ class SendPage(Page):
 
     # --- sending -----------------------------------------------------------------------------
     def enter(self) -> None:
-        pkg = self.session.project.package
-        self._sizes = []
-        self.files.clear()
-        if pkg:
-            try:
-                from ...transfer.manifest import read_package
-
-                lp = read_package(Path(pkg))
-                self._sizes = [
-                    (f.path if hasattr(f, "path") else str(f), int(getattr(f, "size", 0)))
-                    for f in lp.all_files
-                ]
-            except Exception as exc:  # the package reader names what is wrong
-                log.info("cannot list the package %s: %s", pkg, exc)
-                self._sizes = [
-                    (str(p.relative_to(pkg)), p.stat().st_size)
-                    for p in sorted(Path(pkg).rglob("*"))
-                    if p.is_file() and not p.name.startswith(".")
-                ]
-        total = sum(s for _, s in self._sizes)
-        self.package_label.setText(
-            f"Package: {pkg or '—'} ({len(self._sizes)} files, {fmt_bytes(total)})"
-        )
-        for name, size in self._sizes:
-            self.files.addTopLevelItem(QTreeWidgetItem([name, fmt_bytes(size), "waiting"]))
+        self.show_plan()
         self._update()
+
+    def show_plan(self, files=None) -> None:
+        """The package's files and what the journal says arrived (no network needed)."""
+        pkg = self.session.project.package
+        self.files.clear()
+        if not pkg:
+            self.package_label.setText("No package yet: pack first.")
+            return
+        if files is None:
+            try:
+                from ...transfer import plan
+
+                files = plan(Path(pkg), target_url(self.destination()) or "/nonexistent").files
+            except Exception as exc:  # a package still being written, or no target yet
+                log.info("cannot plan the send of %s: %s", pkg, exc)
+                try:
+                    from ...transfer import read_package
+
+                    files = [
+                        type(
+                            "F",
+                            (),
+                            {
+                                "path": f.path,
+                                "size": f.size,
+                                "state": "pending",
+                                "confirmed": 0,
+                                "verified_by": "",
+                            },
+                        )()
+                        for f in read_package(Path(pkg)).all_files
+                    ]
+                except Exception as exc2:
+                    self.package_label.setText(f"Package: {pkg} — {exc2}")
+                    return
+        total = sum(f.size for f in files)
+        arrived = sum(1 for f in files if f.state == "arrived")
+        self.package_label.setText(
+            f"Package: {pkg}  ({len(files)} files, {fmt_bytes(total)}; {arrived} arrived)"
+        )
+        for f in files:
+            if f.state == "arrived":
+                state = f"arrived, verified by {f.verified_by}" if f.verified_by else "arrived"
+            elif f.state == "partial":
+                state = f"{100 * f.confirmed / max(1, f.size):.0f}% confirmed"
+            else:
+                state = "waiting"
+            item = QTreeWidgetItem([f.path, fmt_bytes(f.size), state])
+            if f.state == "arrived":
+                item.setForeground(2, Qt.GlobalColor.darkGreen)
+            self.files.addTopLevelItem(item)
+        self._files = list(files)
 
     def start(self) -> None:
         if self.worker is not None:
@@ -440,40 +463,29 @@ class SendPage(Page):
 
     def _progress(self, ev) -> None:
         self.progress.update_event(ev)
-        done = ev.bytes_done
-        acc = 0
-        for i, (_, size) in enumerate(self._sizes):
-            item = self.files.topLevelItem(i)
-            if item is None:
-                break
-            if acc + size <= done:
-                item.setText(2, "sent")
-            elif acc < done:
-                item.setText(2, f"{100 * (done - acc) / max(1, size):.0f}%")
-            else:
-                item.setText(2, "waiting")
-            acc += size
+        if ev.message and ev.message != self._last_message:
+            self._last_message = ev.message
+            self.show_plan()  # the journal moved on: show which files have arrived
 
     def _sent(self, result) -> None:
         self.result = result
-        self.session.project.send_state = "done"
+        done = result.complete or result.handed_off
+        self.session.project.send_state = "done" if done else "interrupted"
         self.session.touch()
-        for i in range(self.files.topLevelItemCount()):
-            self.files.topLevelItem(i).setText(2, "arrived, verified")
-        lines = [f"Sent to {target_url(self.destination())}."]
-        for attr, label in (
-            ("files", "files"),
-            ("bytes", "bytes"),
-            ("sent_bytes", "bytes sent this time"),
-            ("verified", "verified"),
-            ("verification", "verification"),
-        ):
-            v = getattr(result, attr, None)
-            if v is not None:
-                if isinstance(v, list | tuple | dict):
-                    v = len(v)
-                lines.append(f"{label}: {fmt_bytes(v) if 'bytes' in attr else v}")
-        self.account.setPlainText("\n".join(lines) if len(lines) > 1 else f"{lines[0]}\n{result}")
+        self.show_plan(result.files)
+        verified = Counter(f.verified_by or "size" for f in result.files if f.state == "arrived")
+        lines = [
+            f"{'Complete' if result.complete else result.stopped}: {sum(1 for f in result.files if f.state == 'arrived')} of {len(result.files)} files "
+            f"({fmt_bytes(result.bytes_total)}) at {result.target}.",
+            "Checked by: " + ", ".join(f"{k} ({v} files)" for k, v in verified.items())
+            if verified
+            else "",
+            f"Sent this time: {fmt_bytes(result.bytes_sent)} in {result.elapsed:.0f} s; {result.interruptions} interruption(s) survived.",
+            *result.notes,
+        ]
+        if not done:
+            lines.append("Not finished: press “Resume” (or leave it to the next run).")
+        self.account.setPlainText("\n".join(x for x in lines if x))
         self.send_finished.emit(result)
 
     def _send_failed(self, w: Worker, msg: str) -> None:

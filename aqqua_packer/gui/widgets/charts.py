@@ -24,6 +24,12 @@ BAD = QColor(200, 0, 30, 230)
 
 
 @lru_cache(maxsize=1)
+def world_polygons() -> list[QPolygonF]:
+    """The outline as QPolygonFs in (lon, lat) degrees, built once."""
+    return [QPolygonF([QPointF(float(x), float(y)) for x, y in poly]) for poly in world_outline()]
+
+
+@lru_cache(maxsize=1)
 def world_outline() -> list[np.ndarray]:
     """Coastline polygons as (N, 2) arrays of lon, lat; [] when the outline file is absent."""
     path = resources_dir() / "world" / "land-110m.json"
@@ -87,35 +93,49 @@ class PositionsMap(QWidget):
             return QPointF(ox + (lon - x0) * s, oy + (y1 - lat) * s)
 
         p.setClipRect(QRectF(ox, oy, w, h))
-        p.setPen(QPen(COAST, 0.8))
+        p.save()
+        p.translate(ox - x0 * s, oy + y1 * s)
+        p.scale(s, -s)
+        pen = QPen(COAST, 0.8)
+        pen.setCosmetic(True)
+        p.setPen(pen)
         p.setBrush(LAND)
-        for poly in world_outline():
-            xs = ox + (poly[:, 0] - x0) * s
-            ys = oy + (y1 - poly[:, 1]) * s
-            p.drawPolygon(QPolygonF([QPointF(a, b) for a, b in zip(xs, ys, strict=True)]))
+        for poly in world_polygons():
+            p.drawPolygon(poly)
+        p.restore()
         step = 30 if (x1 - x0) > 90 else (10 if (x1 - x0) > 30 else (2 if (x1 - x0) > 6 else 0.5))
-        p.setPen(QPen(GRID, 0.6, Qt.PenStyle.DashLine))
         p.setFont(QFont(self.font().family(), 7))
+        grid_pen, text_pen = QPen(GRID, 0.6, Qt.PenStyle.DashLine), QPen(QColor("#4a6a88"))
         lon = math.ceil(x0 / step) * step
         while lon <= x1:
+            p.setPen(grid_pen)
             p.drawLine(pt(lon, y0), pt(lon, y1))
-            p.drawText(pt(lon, y0) + QPointF(2, -2), f"{lon:g}°")
+            p.setPen(text_pen)
+            p.drawText(pt(lon, y0) + QPointF(2, -3), f"{lon:g}°")
             lon += step
         lat = math.ceil(y0 / step) * step
         while lat <= y1:
+            p.setPen(grid_pen)
             p.drawLine(pt(x0, lat), pt(x1, lat))
-            p.drawText(pt(x0, lat) + QPointF(2, -2), f"{lat:g}°")
+            p.setPen(text_pen)
+            if lat > y0:
+                p.drawText(pt(x0, lat) + QPointF(3, -2), f"{lat:g}°")
             lat += step
         if self.lon.size:
             xs = ox + (self.lon - x0) * s
             ys = oy + (y1 - self.lat) * s
-            for mask, color in ((self.ok, OK), (~self.ok, BAD)):
+            for mask, color, ring in ((self.ok, OK, False), (~self.ok, BAD, True)):
                 if not mask.any():
                     continue
                 pix = np.unique(np.stack([np.round(xs[mask]), np.round(ys[mask])], axis=1), axis=0)
-                p.setPen(QPen(QColor(255, 255, 255, 220), 1))
-                p.setBrush(color)
                 r = 4.0 if len(pix) < 2000 else 2.0
+                if ring:  # images with problems: a red ring, so a blue point beneath stays visible
+                    p.setPen(QPen(color, 2))
+                    p.setBrush(Qt.BrushStyle.NoBrush)
+                    r += 3
+                else:
+                    p.setPen(QPen(QColor(255, 255, 255, 220), 1))
+                    p.setBrush(color)
                 for a, b in pix:
                     p.drawEllipse(QPointF(a, b), r, r)
         p.setClipping(False)
