@@ -17,6 +17,7 @@ VPR all write it.  This module reads it faithfully and is the base the instrumen
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import posixpath
@@ -25,7 +26,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -233,11 +234,70 @@ def list_tree(root: Path, task: Task, *, open_zips: bool = True, skip: Iterable[
 
 
 # --- cheap recognition ------------------------------------------------------------------------
-def find_tsvs(path: Path, *, max_depth: int = 3, max_entries: int = 20000) -> list[Entry]:
+class Near(NamedTuple):
+    """A file or folder near the top of a source folder, as ``shallow`` lists it."""
+
+    rel: str  # posix path relative to the folder
+    path: str
+    is_dir: bool
+
+
+def shallow(path: Path, *, max_depth: int = 4, max_deeper: int = 20000) -> list[Near]:
+    """Files and folders near the top of ``path``, cheaply, for the readers' ``detect``.
+
+    The top level is listed whole (a folder of 100,000 images takes a few tens of milliseconds:
+    names only, no ``stat``); below it at most ``max_deeper`` entries are looked at.  The answer
+    is cached per folder and modification time, since every reader asks the same question.
+    """
+    path = Path(path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return []
+    return _shallow(str(path), mtime, max_depth, max_deeper)
+
+
+@functools.lru_cache(maxsize=16)
+def _shallow(path: str, mtime: int, max_depth: int, max_deeper: int) -> list[Near]:
+    del mtime  # part of the cache key only
+    out: list[Near] = []
+    level = [("", path)]
+    seen = 0
+    for depth in range(max_depth + 1):
+        nxt = []
+        for rel_dir, d in level:
+            try:
+                with os.scandir(d) as it:
+                    for e in it:
+                        if depth > 0:
+                            seen += 1
+                            if seen > max_deeper:
+                                return out
+                        name = e.name
+                        if name[0] == ".":
+                            continue
+                        try:
+                            is_dir = e.is_dir(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        out.append(Near(rel_dir + name, e.path, is_dir))
+                        if is_dir:
+                            nxt.append((f"{rel_dir}{name}/", e.path))
+            except OSError:
+                continue
+        level = nxt
+    return out
+
+
+def shallow_files(path: Path, suffixes: tuple[str, ...]) -> list[Near]:
+    """The files ``shallow`` lists whose names end with one of ``suffixes`` (lower case)."""
+    return [n for n in shallow(path) if not n.is_dir and n.rel.lower().endswith(suffixes)]
+
+
+def find_tsvs(path: Path) -> list[Entry]:
     """``ecotaxa*.tsv`` files near the top of a folder (and in its top zips) or inside a zip.
 
-    Cheap: looks at most ``max_entries`` directory entries, so a folder of 100,000 images is
-    answered in milliseconds.
+    Cheap: see ``shallow``; a folder of 100,000 images is answered in milliseconds.
     """
     from ..progress import null_task
 
@@ -251,31 +311,14 @@ def find_tsvs(path: Path, *, max_depth: int = 3, max_entries: int = 20000) -> li
     if not path.is_dir():
         return []
     found: list[Entry] = []
-    seen = 0
-    level = [path]
-    for depth in range(max_depth + 1):
-        nxt = []
-        for d in level:
-            try:
-                with os.scandir(d) as it:
-                    for e in it:
-                        seen += 1
-                        if seen > max_entries:
-                            return found
-                        if e.name.startswith("."):
-                            continue
-                        rel = os.path.relpath(e.path, path).replace(os.sep, "/")
-                        if e.is_dir(follow_symlinks=False):
-                            nxt.append(Path(e.path))
-                        elif TSV_NAME.match(e.name):
-                            found.append(Entry(rel, e.path, (), 0))
-                        elif depth <= 1 and e.name.lower().endswith(".zip"):
-                            sub = Tree(path)
-                            _open_zip(sub, Path(e.path), f"{rel}/", null_task())
-                            found += sub.select(TSV_NAME)
-            except OSError:
-                continue
-        level = nxt
+    for n in shallow_files(path, (".tsv", ".zip")):
+        name = n.rel.rsplit("/", 1)[-1]
+        if TSV_NAME.match(name):
+            found.append(Entry(n.rel, n.path, (), 0))
+        elif n.rel.count("/") <= 1 and name.lower().endswith(".zip"):
+            sub = Tree(path)
+            _open_zip(sub, Path(n.path), f"{n.rel}/", null_task())
+            found += sub.select(TSV_NAME)
     return sorted(found, key=lambda e: e.name)
 
 
@@ -869,5 +912,7 @@ def read_ini_text(text: str, where: str) -> dict[str, dict[str, str]]:
     try:
         cp.read_string(text, source=where)
     except configparser.Error as exc:
-        raise UserError(f"{where}: not a readable settings file ({str(exc).splitlines()[0]})") from None
+        raise UserError(
+            f"{where}: not a readable settings file ({str(exc).splitlines()[0]})"
+        ) from None
     return {s: {k: (v or "").strip() for k, v in cp.items(s)} for s in cp.sections()}

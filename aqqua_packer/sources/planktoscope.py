@@ -51,25 +51,14 @@ def _is_planktoscope_meta(meta: dict | None) -> bool:
     return "planktoscope" in inst or ("acq_local_datetime" in meta and "process_pixel" in meta)
 
 
-def _find_metadata(path: Path, max_depth: int = 5, max_entries: int = 20000) -> Path | None:
-    level, seen = [path], 0
-    for _ in range(max_depth + 1):
-        nxt = []
-        for d in level:
-            cand = d / "metadata.json"
-            if cand.is_file():
-                return cand
-            try:
-                for e in sorted(d.iterdir()):
-                    seen += 1
-                    if seen > max_entries:
-                        return None
-                    if e.is_dir() and not e.name.startswith(".") and e.name not in SKIP:
-                        nxt.append(e)
-            except OSError:
-                continue
-        level = nxt
-    return None
+def _find_metadata(path: Path) -> Path | None:
+    """The shallowest ``metadata.json`` near the top of the folder (cheap, see ecotaxa.shallow)."""
+    best = None
+    for n in ecotaxa.shallow_files(path, ("metadata.json",)):
+        if n.rel.rsplit("/", 1)[-1] == "metadata.json" and n.rel.split("/", 1)[0] not in SKIP:
+            if best is None or n.rel.count("/") < best.rel.count("/"):
+                best = n
+    return Path(best.path) if best else None
 
 
 def detect(path: Path) -> Detection:

@@ -50,7 +50,7 @@ def detect(path: Path) -> Detection:
         return Detection(0.0, "not a UVP6 images or particle zip")
     if not path.is_dir():
         return Detection(0.0, "not a folder or zip")
-    zips = _sample_zips(path, limit=2000)
+    zips = _sample_zips(path)
     if zips:
         return Detection(
             0.88,
@@ -63,18 +63,17 @@ def detect(path: Path) -> Detection:
     return Detection(0.0, "no UVPapp *_Images.zip or *_Particule.zip")
 
 
-def _sample_zips(root: Path, limit: int = 100000) -> list[Path]:
-    """``*_Images.zip`` / ``*_Particule.zip`` in the folder, its ``ecodata/<sample>/`` or one level down."""
-    out: list[Path] = []
-    seen = 0
-    for pattern in ("*.zip", "*/*.zip", "*/*/*.zip"):
-        for p in sorted(root.glob(pattern)):
-            seen += 1
-            if seen > limit:
-                return out
-            if IMAGES_ZIP.match(p.name) or PARTICLE_ZIP.match(p.name):
-                out.append(p)
-    return out
+def _sample_zips(root: Path) -> list[Path]:
+    """``*_Images.zip`` / ``*_Particule.zip`` near the top of the folder (e.g. ``ecodata/<sample>/``)."""
+    return sorted(
+        Path(n.path)
+        for n in ecotaxa.shallow(root)
+        if not n.is_dir
+        and (
+            IMAGES_ZIP.match(n.rel.rsplit("/", 1)[-1])
+            or PARTICLE_ZIP.match(n.rel.rsplit("/", 1)[-1])
+        )
+    )
 
 
 def read_metadata_ini(zip_path: Path) -> tuple[dict[str, dict[str, str]], str]:

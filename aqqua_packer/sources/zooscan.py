@@ -48,6 +48,12 @@ def _find_meta(path: Path) -> Path | None:
     return None
 
 
+def _has_pid(path: Path) -> bool:
+    return any(
+        "/" not in n.rel and PID_NAME.search(n.rel) for n in ecotaxa.shallow_files(path, (".pid",))
+    )
+
+
 def _zooprocess_table(entry: ecotaxa.Entry) -> str:
     v = ecotaxa.first_values(entry, ("process_software", "acq_instrument"))
     sw = v.get("process_software", "")
@@ -63,7 +69,7 @@ def detect(path: Path) -> Detection:
             return Detection(
                 0.95, f"{path.name} is a ZooProcess project (Zooscan_meta, Zooscan_scan)"
             )
-        if (path / "_work").is_dir() or any(path.glob("*_dat*.pid")):
+        if (path / "_work").is_dir() or _has_pid(path):
             return Detection(0.85, f"{path.name} holds ZooProcess work folders or .pid files")
     tsvs = ecotaxa.find_tsvs(path)
     if tsvs:
@@ -115,9 +121,7 @@ def read_header_table(entry: ecotaxa.Entry) -> pd.DataFrame:
 # --- the scan ---------------------------------------------------------------------------------
 def scan(path: Path, task: Task) -> list[Scan]:
     path = Path(path)
-    if path.is_dir() and (
-        _find_meta(path) or (path / "_work").is_dir() or any(path.glob("*_dat*.pid"))
-    ):
+    if path.is_dir() and (_find_meta(path) or (path / "_work").is_dir() or _has_pid(path)):
         return [_project(path, task)]
     s = ecotaxa.build_scan(path, task, kind=KIND)
     _finish(s, export=True)
