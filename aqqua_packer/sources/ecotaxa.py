@@ -22,6 +22,7 @@ import io
 import os
 import posixpath
 import re
+import time
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -247,19 +248,20 @@ def shallow(path: Path, *, max_depth: int = 4, max_deeper: int = 20000) -> list[
 
     The top level is listed whole (a folder of 100,000 images takes a few tens of milliseconds:
     names only, no ``stat``); below it at most ``max_deeper`` entries are looked at.  The answer
-    is cached per folder and modification time, since every reader asks the same question.
+    is cached for a few seconds (and while the folder is unchanged), since every reader's
+    ``detect`` asks the same question one after the other.
     """
     path = Path(path)
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
         return []
-    return _shallow(str(path), mtime, max_depth, max_deeper)
+    return _shallow(str(path), (mtime, int(time.monotonic() // 5)), max_depth, max_deeper)
 
 
 @functools.lru_cache(maxsize=16)
-def _shallow(path: str, mtime: int, max_depth: int, max_deeper: int) -> list[Near]:
-    del mtime  # part of the cache key only
+def _shallow(path: str, when: tuple[int, int], max_depth: int, max_deeper: int) -> list[Near]:
+    del when  # part of the cache key only
     out: list[Near] = []
     level = [("", path)]
     seen = 0
