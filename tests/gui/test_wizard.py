@@ -1,0 +1,390 @@
+"""The wizard driven like a user drives it, on the bundled sample data and on real instrument
+files: pages advance only when valid, counts follow the mapping, cancel stops, resume continues,
+and the package written through the GUI is the one the CLI writes."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aqqua_packer.cli import main as cli_main
+from aqqua_packer.gui.project import Project, Settings, project_path
+from aqqua_packer.mapping import FieldSpec
+from aqqua_packer.package.read import open_package
+from aqqua_packer.resources import sample_data_dir
+
+from .conftest import (
+    SAMPLE_CLI_MAPS,
+    SAMPLE_MAPPING,
+    apply_mapping,
+    fill_about,
+    wait_checked,
+    wait_scanned,
+)
+
+
+def _to_map_page(qtbot, w, sources) -> None:
+    fill_about(w)
+    assert w.wizard.next()
+    w.add_sources(sources)
+    wait_scanned(qtbot, w)
+    assert w.wizard.next(), w.wizard.current.blocker()
+    wait_checked(qtbot, w)
+
+
+def _pack_through_gui(qtbot, w, out: Path, timeout: int = 120000):
+    w.pages.pack.out.setText(str(out))
+    with qtbot.waitSignal(w.pack_finished, timeout=timeout) as sig:
+        w.pages.pack.start_btn.click()
+    return sig.args[0]
+
+
+def package_content(path: Path) -> dict:
+    """What a package says, without what is random per run (uuids, package number, dates)."""
+    pkg = open_package(path)
+    volatile = {"image-uuid", "shard-id", "image-lmdb-key", "image-set-uuid"}
+    images = {}
+    for arr, meta in pkg:
+        name = meta["image-filename"]
+        keep = {k: str(v) for k, v in meta.items() if k not in volatile and "uuid" not in k}
+        images[name] = (arr.dtype.str, arr.shape, hashlib.sha256(arr.tobytes()).hexdigest(), keep)
+    raw = pkg.raw.drop(columns=[c for c in pkg.raw.columns if "uuid" in c], errors="ignore")
+    raw = raw.sort_values(list(raw.columns)).reset_index(drop=True)
+    return {"images": images, "raw": raw.astype(str).to_dict("list")}
+
+
+# --- page by page ---------------------------------------------------------------------------
+def test_about_page_keeps_next_off_until_name_email_and_dataset_name_are_given(window):
+    w = window
+    about = w.pages.about
+    assert w.wizard.index == 0
+    assert not w.wizard.next_btn.isEnabled()
+    assert not w.wizard.next()
+    about.contributor.setText("Ada Lovelace")
+    about.email.setText("not an address")
+    assert "e-mail" in w.wizard.reason.text()
+    about.email.setText("ada@example.org")
+    assert not w.wizard.next_btn.isEnabled()
+    about.name.setText("Sample")
+    assert w.wizard.next_btn.isEnabled()
+    about.interp.setChecked(True)
+    about.volume.setText("-2")
+    assert not w.wizard.next_btn.isEnabled()
+    about.volume.setText("0.5")
+    assert w.wizard.next()
+    assert w.wizard.index == 1
+
+
+def test_about_answers_are_remembered_for_the_next_dataset(qtbot, window):
+    fill_about(window)
+    window.wizard.next()
+    from aqqua_packer.gui.main_window import MainWindow
+
+    w2 = MainWindow(offer_continue=False)
+    qtbot.addWidget(w2)
+    assert w2.pages.about.contributor.text() == "Ada Lovelace"
+    assert w2.pages.about.email.text() == "ada@example.org"
+    assert w2.pages.about.name.text() == ""  # a new dataset gets a new name
+
+
+def test_sources_page_scans_the_sample_data_in_the_background_and_shows_what_it_found(
+    qtbot, window
+):
+    w = window
+    fill_about(w)
+    w.wizard.next()
+    assert "Add at least one" in w.wizard.reason.text()
+    w.add_sources([sample_data_dir()])
+    assert w.pages.sources.busy()  # returned at once; the scan runs in a worker
+    wait_scanned(qtbot, w)
+    top = w.pages.sources.tree.topLevelItem(0)
+    assert top.text(2) == "40"
+    assert top.text(3) == "1"  # metadata.csv
+    assert w.wizard.next_btn.isEnabled()
+
+
+def test_a_source_that_does_not_exist_is_reported_and_blocks_next(qtbot, window, tmp_path):
+    w = window
+    fill_about(w)
+    w.wizard.next()
+    w.add_sources([tmp_path / "no-such-folder"])
+    wait_scanned(qtbot, w)
+    top = w.pages.sources.tree.topLevelItem(0)
+    assert "no such file" in top.text(5)
+    assert not w.wizard.next_btn.isEnabled()
+
+
+def test_map_page_advances_only_when_every_required_field_has_a_source(qtbot, window):
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    assert w.wizard.next_btn.isEnabled()
+    w.pages.mapping.set_field("pixel_size", None)
+    w.pages.mapping.set_field("datetime", None)
+    wait_checked(qtbot, w)
+    eff = w.pages.mapping.effective().fields
+    if "datetime" not in eff:  # unless a reader or the matcher suggests it again
+        assert "Date and time" in w.pages.mapping.blocker()
+        assert not w.wizard.next()
+
+
+def test_a_bad_mapping_shows_its_count_of_invalid_images(qtbot, window):
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    good = w.pages.mapping.counts()["latitude"]
+    assert good.invalid == 0 and good.ready == 38  # one empty latitude, one image without a row
+    # latitude taken from the taxon column: names, not coordinates
+    w.pages.mapping.set_field("latitude", FieldSpec(column="taxon"))
+    wait_checked(qtbot, w)
+    bad = w.pages.mapping.counts()["latitude"]
+    assert bad.invalid == 39 and bad.ready == 0
+    assert "39 invalid" in w.pages.mapping.rows["latitude"].counts.text()
+    assert "0 of 40 images ready" in w.pages.mapping.summary.text()
+    assert not w.wizard.next_btn.isEnabled()
+
+
+def test_preview_needs_a_choice_when_some_images_are_not_ready_and_exports_the_report(
+    qtbot, window, tmp_path
+):
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    assert w.wizard.next()
+    prev = w.pages.preview
+    assert "37 of 40 images ready" in prev.counts_label.text()
+    assert not w.wizard.next_btn.isEnabled()
+    # the table filters by field and by text, and sorts by row number
+    n_all = prev.visible_problem_count()
+    prev.field_filter.setCurrentIndex(prev.field_filter.findData("datetime"))
+    assert 0 < prev.visible_problem_count() < n_all
+    prev.field_filter.setCurrentIndex(0)
+    prev.search.setText("2095")
+    assert prev.visible_problem_count() == 1
+    prev.search.setText("")
+    prev.export(tmp_path / "gaps.csv")
+    rows = list(csv.DictReader(open(tmp_path / "gaps.csv", encoding="utf-8")))
+    assert {r["value"] for r in rows} >= {"2095-06-12T09:00:00Z"}
+    assert len(rows) == len(w.session.mapped.problems)
+    # the map and the histogram got every readable position and time
+    assert prev.map.lon.size == 38 and prev.hist.times.size == 38
+    prev.set_ready_only(True)
+    assert w.wizard.next()
+
+
+def test_thumbnail_grid_decodes_only_what_is_shown_even_for_100000_images(qtbot):
+    from aqqua_packer.gui.widgets.thumbnails import ThumbnailGrid
+    from aqqua_packer.sources.base import ImageRef
+
+    src = next(iter(sorted((sample_data_dir() / "images").glob("*.png"))))
+    refs = [ImageRef(name=f"img_{i:06d}.png", path=str(src)) for i in range(100_000)]
+    grid = ThumbnailGrid()
+    qtbot.addWidget(grid)
+    grid.resize(1000, 600)
+    grid.show()
+    grid.model_.set_images(refs)
+    qtbot.waitUntil(lambda: grid.model_.loads >= 10, timeout=10000)
+    qtbot.wait(300)
+    assert grid.model_.loads < 400  # a screenful, not 100,000
+    grid.scrollToBottom()
+    qtbot.waitUntil(lambda: grid.model_._cache.get(99_999) is not None, timeout=10000)
+    grid.model_.shutdown()
+
+
+# --- packing --------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_package_written_through_the_gui_equals_the_one_the_cli_writes(qtbot, window, tmp_path):
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    w.wizard.next()
+    w.pages.preview.set_ready_only(True)
+    assert w.wizard.next()
+    result = _pack_through_gui(qtbot, w, tmp_path / "gui")
+    assert result.images == 37 and result.skipped == 3
+    assert w.pages.pack.verified.ok
+    assert w.wizard.next_btn.isEnabled()
+
+    args = ["pack", str(sample_data_dir()), "--out", str(tmp_path / "cli"), "--skip-incomplete"]
+    for m in SAMPLE_CLI_MAPS:
+        args += ["--map", m]
+    args += [
+        "--name",
+        "Test dataset",
+        "--contributor",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.org",
+        "--institution",
+        "Analytical Engines Ltd",
+    ]
+    assert cli_main(args) == 0
+    gui, cli = package_content(tmp_path / "gui"), package_content(tmp_path / "cli")
+    assert len(gui["images"]) == 37
+    assert gui == cli
+
+
+def test_the_real_zooscan_fixture_goes_through_the_wizard_like_through_the_cli(
+    qtbot, window, tmp_path, shared_fixtures
+):
+    src = shared_fixtures / "zooscan" / "m106_mn01_n1_sml"
+    w = window
+    _to_map_page(qtbot, w, [src])
+    assert w.session.all_scans()[0].kind == "zooscan"
+    assert int(w.session.mapped.ready.sum()) == 5
+    assert w.wizard.next()
+    assert w.wizard.next(), w.wizard.current.blocker()  # every image ready: no choice needed
+    result = _pack_through_gui(qtbot, w, tmp_path / "gui")
+    assert result.images == 5
+    args = [
+        "pack",
+        str(src),
+        "--out",
+        str(tmp_path / "cli"),
+        "--name",
+        "Test dataset",
+        "--contributor",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.org",
+        "--institution",
+        "Analytical Engines Ltd",
+    ]
+    assert cli_main(args) == 0
+    gui = package_content(tmp_path / "gui")
+    assert "-44.725" in {m["image-latitude"][:7] for *_, m in gui["images"].values()}
+    assert gui == package_content(tmp_path / "cli")
+
+
+def _many_images(folder: Path, n: int, size: int = 24) -> None:
+    from PIL import Image
+
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    with open(folder / "metadata.csv", "w", encoding="utf-8") as fh:
+        fh.write("image_file,date_time_utc,latitude,longitude,depth_m,pixel_size_um\n")
+        for i in range(n):
+            name = f"p_{i:05d}.png"
+            Image.fromarray(rng.integers(0, 255, (size, size), dtype=np.uint8)).save(
+                folder / "images" / name, compress_level=1
+            )
+            fh.write(
+                f"{name},2024-05-0{1 + i % 9}T10:{i % 60:02d}:00Z,{40 + i % 7},{-20 - i % 5},{5 + i % 50},12.5\n"
+            )
+
+
+@pytest.mark.slow
+def test_cancel_really_stops_the_pack_and_resume_finishes_it(qtbot, window, tmp_path):
+    _many_images(tmp_path / "src", 1500)
+    w = window
+    _to_map_page(qtbot, w, [tmp_path / "src"])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    assert w.wizard.next() and w.wizard.next()
+    pack = w.pages.pack
+    pack.out.setText(str(tmp_path / "pkg"))
+    pack.start_btn.click()
+    worker = pack.worker
+    qtbot.waitUntil(
+        lambda: (
+            worker.last_event is not None
+            and worker.last_event.phase == "pack"
+            and worker.last_event.done > 0
+        ),
+        timeout=60000,
+    )
+    pack.cancel_btn.click()
+    qtbot.waitUntil(lambda: pack.worker is None, timeout=20000)
+    assert worker.outcome == "cancelled"
+    assert w.session.project.pack_state == "interrupted"
+    assert pack.start_btn.text() == "Resume packing"
+    assert not w.wizard.next_btn.isEnabled()
+    with qtbot.waitSignal(w.pack_finished, timeout=120000) as sig:
+        pack.start_btn.click()
+    result = sig.args[0]
+    assert result.resumed and result.images == 1500
+    assert pack.verified.ok
+
+
+# --- sending --------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_send_to_a_folder_gives_an_account_of_what_arrived(qtbot, window, tmp_path):
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    w.wizard.next()
+    w.pages.preview.set_ready_only(True)
+    w.wizard.next()
+    _pack_through_gui(qtbot, w, tmp_path / "pkg")
+    assert w.wizard.next()
+    send = w.pages.send
+    (tmp_path / "drive").mkdir()
+    send.set_destination({"kind": "folder", "folder": str(tmp_path / "drive")})
+    with qtbot.waitSignal(w.send_finished, timeout=60000) as sig:
+        send.send_btn.click()
+    assert sig.args[0].complete
+    states = {send.files.topLevelItem(i).text(2) for i in range(send.files.topLevelItemCount())}
+    assert states == {"arrived, verified by sha256"}
+    assert "Complete" in send.account.toPlainText()
+    assert (tmp_path / "drive" / "pkg" / "manifest.sha256").exists()
+
+
+def test_test_connection_to_a_folder_writes_and_removes_a_probe(qtbot, window, tmp_path):
+    send = window.pages.send
+    send.set_destination({"kind": "folder", "folder": str(tmp_path)})
+    send.test_btn.click()
+    qtbot.waitUntil(
+        lambda: (
+            send.worker is None
+            and "Connect" in send.test_result.text()
+            and "…" not in send.test_result.text()
+        ),
+        timeout=20000,
+    )
+    assert "Connected" in send.test_result.text()
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- saving and coming back -------------------------------------------------------------------
+def test_reopening_offers_to_continue_where_the_user_left_off(qtbot, window):
+    from aqqua_packer.gui.main_window import MainWindow
+
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, {"datetime": SAMPLE_MAPPING["datetime"]})
+    w.close()
+    saved = json.loads(project_path().read_text(encoding="utf-8"))
+    assert saved["step"] == 2 and saved["sources"] == [str(sample_data_dir().resolve())]
+
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    w2.show()
+    assert w2.banner.isVisible()
+    assert "Map fields" in w2.banner_text.text()
+    w2.continue_btn.click()
+    assert w2.wizard.index == 2
+    wait_scanned(qtbot, w2)
+    wait_checked(qtbot, w2)
+    assert w2.pages.mapping.rows["datetime"].column.currentData() == "date_time_utc"
+    assert w2.pages.about.name.text() == "Test dataset"
+    w2.close()
+
+
+def test_passwords_never_reach_the_project_or_the_settings(qtbot, window):
+    send = window.pages.send
+    send.set_destination({"kind": "sftp", "host": "example.org", "user": "ada", "path": "inbox"})
+    send.password.setText("s3cret-pw")
+    send.save_destination("AqQua inbox")
+    window.save_project()
+    for path in (project_path(), Settings().path):
+        assert "s3cret-pw" not in path.read_text(encoding="utf-8")
+    assert Settings().destinations()["AqQua inbox"]["host"] == "example.org"
+    p = Project.from_dict({"destination": {"url": "sftp://ada:pw@host/x", "password": "pw"}})
+    p.save()
+    assert (
+        "pw@" not in project_path().read_text() and '"password"' not in project_path().read_text()
+    )
