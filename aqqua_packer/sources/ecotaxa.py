@@ -845,9 +845,12 @@ def build_scan(
     path = Path(path)
     task.start("scan", None, unit="files", message=f"Reading {path}")
     if tree is None:
-        tree = list_tree(path, task)
         if path.is_file() and path.suffix.lower() == ".tsv":
-            tsvs = [tree.entries[path.name]]
+            # One table: its images are named relative to its folder, so list the folder.
+            tree = list_tree(path.parent, task)
+            tsvs = [tree.entries[path.name]] if path.name in tree.entries else []
+        else:
+            tree = list_tree(path, task)
     if tsvs is None:
         tsvs = sorted(tree.select(TSV_NAME), key=lambda e: e.name)
     problems = list(tree.problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from ecotaxa_builders import (
     write_tsv,
     zip_bytes,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aqqua_packer.mapping.apply import apply_mapping
 from aqqua_packer.mapping.model import Mapping
@@ -333,3 +336,24 @@ def test_unreadable_table_in_a_zip_names_the_zip_and_member(tmp_path):
     assert any(p.kind == "bad_file" and p.file == str(z) for p in s.problems)
     with pytest.raises(UserError):
         ecotaxa.read_tsv_text("", "x.tsv", "x.tsv")
+
+
+def test_a_single_tsv_file_reads_the_images_beside_it(tmp_path):
+    root = ecotaxa_folder(tmp_path / "x", n=2)
+    [s] = scan_path(root / "ecotaxa_s1.tsv")
+    assert s.kind == "ecotaxa" and sorted(im.name for im in s.images) == ["obj_0.png", "obj_1.png"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(["..", ".", "a", "b.png", "", "C:", "\\", "/"]), min_size=1, max_size=6
+    )
+)
+def test_a_zip_member_name_that_is_not_refused_stays_inside_any_target(parts):
+    """Whatever a zip calls a member, a name the reader accepts can never leave a target folder."""
+    name = "/".join(parts)
+    if ecotaxa.unsafe_member_name(name):
+        return
+    target = Path("/target/dir")
+    joined = Path(os.path.normpath(target / name.replace("\\", "/")))
+    assert joined == target or target in joined.parents
