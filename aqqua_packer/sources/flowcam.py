@@ -99,7 +99,10 @@ def _runs(folder: Path) -> tuple[list[Path], list[Path]]:
     """(.lst files, CSV exports) directly in ``folder``."""
     lsts, csvs = [], []
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        with os.scandir(folder) as it:
+            entries = sorted(
+                (e for e in it if e.name[-4:].lower() in (".lst", ".csv")), key=lambda e: e.name
+            )
     except OSError:
         return [], []
     for e in entries:
@@ -394,6 +397,13 @@ def suggest(rows: pd.DataFrame, cols: dict[str, str | None]) -> dict:
             "unit": "um",
             "confidence": 0.9,
             "reason": f"calibration constant / calibration factor: {', '.join(px[:3])} µm per pixel",
+        }
+    elif cols.get("cal_factor"):
+        fields["pixel_size"] = {
+            "column": cols["cal_factor"],
+            "unit": "um",
+            "confidence": 0.3,
+            "reason": "no calibration constant (.ctx or cal_const) to divide by: the Calibration Factor is taken as µm per pixel; confirm it",
         }
     low = {c.lower(): c for c in rows.columns}
     if "timestamp" in low:

@@ -39,7 +39,9 @@ def walk(root: Path, task: Task, exclude: Iterable[Path] = ()) -> Iterator[os.Di
         except OSError:
             continue
         subdirs = []
-        for e in entries:
+        for i, e in enumerate(entries):
+            if i % 4096 == 4095:
+                task.check()
             if e.name.startswith(".") or (skip and os.path.normpath(e.path) in skip):
                 continue
             if e.is_dir(follow_symlinks=False):
@@ -156,8 +158,10 @@ def suggest_image_column(rows: pd.DataFrame, images: list[ImageRef]) -> tuple[st
     for col in rows.columns:
         if col in (TABLE_COL, ROW_COL):
             continue
-        vals = rows[col].astype(str).str.strip().str.lower().str.replace("\\", "/", regex=False)
-        n = int(vals.isin(keys).sum())
+        n = 0
+        for v in rows[col].tolist():
+            if v is not None and str(v).strip().lower().replace("\\", "/") in keys:
+                n += 1
         if n > best_n:
             best, best_n = col, n
     return best, best_n
@@ -182,14 +186,16 @@ def collect(
         return root, images, tables, problems
     root = path
     n = 0
+    cut = len(str(path)) + 1  # walk() yields paths that start with "<path>/"
     for e in walk(path, task, exclude):
-        suffix = os.path.splitext(e.name)[1].lower()
+        name = e.name
+        dot = name.rfind(".")
+        suffix = name[dot:].lower() if dot > 0 else ""
         if suffix in IMAGE_SUFFIXES:
-            rel = os.path.relpath(e.path, path).replace(os.sep, "/")
+            rel = e.path[cut:].replace(os.sep, "/")
             images.append(ImageRef(name=rel, path=e.path, size=e.stat().st_size))
         elif suffix == ".zip":
-            rel = os.path.relpath(e.path, path).replace(os.sep, "/")
-            images.extend(zip_images(e.path, rel, problems))
+            images.extend(zip_images(e.path, e.path[cut:].replace(os.sep, "/"), problems))
         elif suffix in TABLE_SUFFIXES and os.path.dirname(e.path) == str(path):
             tables.append(Path(e.path))
         n += 1

@@ -79,10 +79,11 @@ def _bin_files(d: str) -> dict[str, dict[str, str]]:
         return out
     with it:
         for e in it:
-            stem, suffix = os.path.splitext(e.name)
-            suffix = suffix.lower()
-            if suffix in SUFFIXES and bin_time(stem) is not None:
-                out.setdefault(stem, {})[suffix] = e.path
+            suffix = e.name[-4:].lower()
+            if suffix in SUFFIXES:
+                stem = e.name[:-4]
+                if bin_time(stem) is not None:
+                    out.setdefault(stem, {})[suffix] = e.path
     return out
 
 

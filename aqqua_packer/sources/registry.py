@@ -2,6 +2,19 @@
 
 ``scan_paths`` asks every reader how sure it is (``detect``) and lets the most confident one scan.
 The generic reader (any folder of images, optionally with a table) answers for anything, weakly.
+
+Mixed folders: when no reader claims a folder with confidence >= ``CONFIDENT`` (0.5), its
+sub-folders and zips (up to ``MAX_SPLIT_DEPTH`` levels) are asked one by one, and each claimed one
+is scanned as a part of its own; images left over form a generic part.  When one reader claims the
+folder, sub-folders that none of its scans read from and that another reader claims become extra
+parts too.
+
+Rules for a reader's ``detect()`` (the registry calls it on the folder *and on each sub-folder* when
+splitting, so a 100,000-file tree is detected many times over):
+- look at a bounded number of directory entries (the folder itself, a few levels at most);
+- do per-entry work only on names that match (no ``os.path.relpath``/``stat``/``sorted`` of every
+  entry: on 100,000 files that alone costs seconds; ``tests/bench/bench_scan.py`` measures it);
+- never open image files; open at most a handful of small text headers.
 """
 
 from __future__ import annotations
@@ -92,6 +105,7 @@ def find_parts(path: Path, task: Task) -> list[tuple[Path, str, Detection]]:
         for d in level:
             for child in _children(d):
                 task.check()
+                task.advance(1)
                 hit = _confident(child)
                 if hit:
                     parts.append((child, *hit))
@@ -137,6 +151,7 @@ def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) 
         if kind not in READERS:
             raise UserError(f"Unknown source kind {kind!r}. Known: {', '.join(READERS)}")
         return _scan_with(kind, reader(kind).detect(path), path, task)
+    task.start("scan", None, unit="folders", message=f"Recognising what is in {path}")
     name, det = detect_all(path)[0]
     if det.confidence <= 0:
         raise UserError(f"{path}: no reader recognises this ({det.reason})")

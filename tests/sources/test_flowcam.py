@@ -114,6 +114,8 @@ def test_csv_export_is_read_with_its_column_names(run_copy):
     assert [im.box for im in scan.images] == [(0, 0, 59, 63), (61, 0, 45, 47)]
     fields = scan.suggested["fields"]
     assert fields["date"]["column"] == "Date" and fields["time"]["column"] == "Time"
+    px = fields["pixel_size"]
+    assert px["column"] == "Calibration Factor" and px["confidence"] < 0.5, "no .ctx to check it"
     given = parse_cli_mapping([], ["latitude=1", "longitude=1", "depth=1", "timezone=UTC"])
     mapped = apply_mapping([scan], given)
     assert mapped.converted["image-datetime"].iloc[1] == pd.Timestamp("2017-11-18T10:01:03Z")
