@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +43,9 @@ KIND = "uvp5"
 HEADER_NAME = re.compile(r"^uvp5_header_sn.*\.txt$", re.I)
 
 
+HEADER_PATH = re.compile(r"^(?P<prefix>(?:[^/]+/)*?)meta/uvp5_header_sn[^/]*\.txt$", re.I)
+
+
 def _headers(path: Path) -> list[Path]:
     meta = path / "meta"
     if not meta.is_dir():
@@ -49,10 +53,24 @@ def _headers(path: Path) -> list[Path]:
     return sorted(p for p in meta.iterdir() if HEADER_NAME.match(p.name))
 
 
+def _zip_header(path: Path) -> str | None:
+    """The first ``…meta/uvp5_header_sn*.txt`` inside a zip (its central directory only)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return next((n for n in sorted(zf.namelist(), key=len) if HEADER_PATH.match(n)), None)
+    except (zipfile.BadZipFile, OSError):
+        return None
+
+
 def detect(path: Path) -> Detection:
     path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        name = _zip_header(path)
+        if name:
+            return Detection(0.95, f"{path.name} holds a UVP5 project ({name})")
+        return Detection(0.0, "no meta/uvp5_header_sn*.txt in the zip")
     if not path.is_dir():
-        return Detection(0.0, "a UVP5 project is a folder")
+        return Detection(0.0, "a UVP5 project is a folder or a zip of one")
     hdrs = _headers(path)
     if hdrs:
         return Detection(0.95, f"meta/{hdrs[0].name} is a UVP5 project header")
@@ -91,13 +109,18 @@ def scan(path: Path, task: Task) -> list[Scan]:
     task.start("scan", None, unit="files", message=f"Reading the UVP5 project {path}")
     tree = ecotaxa.list_tree(path, task, skip=("raw", "results", "ecodata"))
     problems = list(tree.problems)
-    # Profiles from the headers.
+    # Profiles from the headers; the project may sit one folder down inside a zip.
+    headers = sorted(
+        (e for e in tree.entries.values() if HEADER_PATH.match(e.name)), key=lambda e: e.name
+    )
+    prefix = min((HEADER_PATH.match(e.name)["prefix"] for e in headers), key=len, default="")
+    headers = [e for e in headers if e.name.startswith(f"{prefix}meta/")]
     profiles: dict[str, dict[str, str]] = {}
-    for h in _headers(path):
-        where = str(h)
+    for h in headers:
+        where = h.display
         try:
-            t = read_text_table(decode_text(h.read_bytes(), where), where, delimiter=";")
-        except (UserError, OSError) as exc:
+            t = read_text_table(decode_text(h.read(), where), where, delimiter=";")
+        except (UserError, OSError, KeyError) as exc:
             problems.append(Problem("bad_table", str(exc).split(": ", 1)[-1], file=where))
             continue
         if "profileid" not in t.columns:
@@ -114,18 +137,17 @@ def scan(path: Path, task: Task) -> list[Scan]:
             config = read_config_text(decode_text(e.read(), e.display))
             break
     # Rows and vignettes per work/<profile>/.
+    wk = f"{prefix}work/"
     work = sorted(
         {
-            "/".join(n.split("/")[:2])
+            wk + n[len(wk) :].split("/", 1)[0]
             for n in tree.entries
-            if n.startswith("work/") and n.count("/") >= 2
+            if n.startswith(wk) and n[len(wk) :].count("/") >= 1
         }
     )
     tsvs, pid_profiles = [], []
     for d in work:
-        in_dir = [
-            e for e in tree.entries.values() if posixpath.dirname(e.name) == d and not e.members
-        ]
+        in_dir = [e for e in tree.entries.values() if posixpath.dirname(e.name) == d]
         t = [e for e in in_dir if ecotaxa.TSV_NAME.match(e.basename)]
         if t:
             tsvs += t
@@ -158,11 +180,10 @@ def scan(path: Path, task: Task) -> list[Scan]:
     set_aside = [
         SetAside(e.display, "no row of the .pid or EcoTaxa table names this vignette")
         for e in tree.entries.values()
-        if e.suffix in IMAGE_SUFFIXES and e.name not in used and e.name.startswith("work/")
+        if e.suffix in IMAGE_SUFFIXES and e.name not in used and e.name.startswith(wk)
     ]
     set_aside += built.set_aside
-    hdrs = _headers(path)
-    serial = hdrs[0].stem.split("_header_", 1)[-1] if hdrs else ""
+    serial = headers[0].basename[:-4].split("_header_", 1)[-1] if headers else ""
     parts = []
     if tsvs or not pid_profiles:
         parts.append(("EcoTaxa tables", built.rows, list(built.images), False))
@@ -170,8 +191,9 @@ def scan(path: Path, task: Task) -> list[Scan]:
         parts.append((".pid files", pid_rows, pid_images, True))
     scans = []
     for i, (what, rows, images, from_pid) in enumerate(parts):
-        rows = _decorate(rows, profiles, config, problems if i == 0 else [], path)
-        label = f"UVP5 {path.name}" + (f" ({what})" if len(parts) > 1 else "")
+        rows = _decorate(rows, profiles, config, problems if i == 0 else [], path, prefix)
+        name = path.stem if path.is_file() else path.name
+        label = f"UVP5 {name}" + (f" ({what})" if len(parts) > 1 else "")
         sc = Scan(
             kind=KIND,
             root=path,
@@ -233,7 +255,7 @@ def _pid_part(tree, pid_profiles, problems, used, task) -> tuple[pd.DataFrame, l
     return rows, images
 
 
-def _decorate(rows, profiles, config, problems, path) -> pd.DataFrame:
+def _decorate(rows, profiles, config, problems, path, prefix: str = "") -> pd.DataFrame:
     """Header and configuration values on every row of their profile."""
     if rows.empty:
         return rows
@@ -241,7 +263,7 @@ def _decorate(rows, profiles, config, problems, path) -> pd.DataFrame:
     rows[data] = rows[data].fillna("")
     rows = rows[[*data, TABLE_COL, ROW_COL]]
     for t in rows[TABLE_COL].unique():
-        parts = t.split("/")
+        parts = t[len(prefix) :].split("/") if t.startswith(prefix) else []
         profile = parts[1] if len(parts) > 2 and parts[0] == "work" else ""
         if profile in profiles:
             rows = ecotaxa.add_header_columns(rows, profiles[profile], prefix="hdr:", table=t)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -62,8 +63,28 @@ def _zooprocess_table(entry: ecotaxa.Entry) -> str:
     return ""
 
 
+def _zip_project(path: Path) -> str | None:
+    """The ``Zooscan_meta/`` folder inside a zip of a ZooProcess project (central directory only)."""
+    if not (path.is_file() and path.suffix.lower() == ".zip"):
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return None
+    for n in sorted(names, key=len):
+        parts = n.split("/")
+        lower = [p.lower() for p in parts[:-1]]
+        if "zooscan_meta" in lower:
+            return "/".join(parts[: lower.index("zooscan_meta") + 1])
+    return None
+
+
 def detect(path: Path) -> Detection:
     path = Path(path)
+    meta_in_zip = _zip_project(path)
+    if meta_in_zip:
+        return Detection(0.95, f"{path.name} holds a ZooProcess project ({meta_in_zip})")
     if path.is_dir():
         if _find_meta(path):
             return Detection(
@@ -121,7 +142,9 @@ def read_header_table(entry: ecotaxa.Entry) -> pd.DataFrame:
 # --- the scan ---------------------------------------------------------------------------------
 def scan(path: Path, task: Task) -> list[Scan]:
     path = Path(path)
-    if path.is_dir() and (_find_meta(path) or (path / "_work").is_dir() or _has_pid(path)):
+    if _zip_project(path) or (
+        path.is_dir() and (_find_meta(path) or (path / "_work").is_dir() or _has_pid(path))
+    ):
         return [_project(path, task)]
     s = ecotaxa.build_scan(path, task, kind=KIND)
     _finish(s, export=True)
@@ -236,7 +259,7 @@ def _project(path: Path, task: Task) -> Scan:
         rows=rows,
         problems=problems,
         set_aside=set_aside,
-        label=f"ZooScan {path.name}",
+        label=f"ZooScan {path.stem if path.is_file() else path.name}",
     )
     s.suggested = ecotaxa.suggest(rows)
     if pid_images:
@@ -292,9 +315,9 @@ def _headers(tree: ecotaxa.Tree, problems: list[Problem]) -> tuple[dict, dict]:
     samples: dict[str, dict[str, str]] = {}
     scans: dict[str, dict[str, str]] = {}
     for e in tree.entries.values():
-        top = e.name.split("/", 1)[0].lower()
+        folders = [p.lower() for p in e.name.split("/")[:-1]]
         if (
-            top != "zooscan_meta"
+            "zooscan_meta" not in folders
             or "header" not in e.basename.lower()
             or e.suffix not in (".csv", ".txt")
         ):

@@ -103,3 +103,31 @@ def test_empty_folder_is_not_uvp5(tmp_path):
     assert s.images == [] and any(
         p.kind == "no_images" and p.file == str(tmp_path) for p in s.problems
     )
+
+
+def zip_folder(src, z, top: str, extra: dict[str, bytes] | None = None):
+    import zipfile
+
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(src.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"{top}/{p.relative_to(src).as_posix()}")
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return z
+
+
+def test_a_zipped_project_is_read_in_place_and_dotdot_members_are_refused(tmp_path):
+    src = uvp5_project(tmp_path / "uvp5_sn002zd_omer_2")
+    z = zip_folder(src, tmp_path / "cruise.zip", "uvp5_sn002zd_omer_2", {"../../evil.jpg": b"x"})
+    name, det = detect_all(z)[0]
+    assert name == "uvp5" and "cruise.zip" in det.reason
+    [s] = scan_path(z)
+    assert len(s.images) == 4 and all(im.members for im in s.images)
+    assert s.label == "UVP5 cruise"
+    [p] = [p for p in s.problems if p.kind == "unsafe_path"]
+    assert p.file == str(z) and p.value == "../../evil.jpg"
+    assert not (tmp_path.parent / "evil.jpg").exists()
+    m = apply_mapping([s], Mapping())
+    assert m.ready.all()
+    assert m.converted["image-latitude"].iloc[0] == pytest.approx(43 + 41.11 / 60)

@@ -159,3 +159,22 @@ def test_zip_of_a_zooprocess_export_is_read_in_place(shared_fixtures, tmp_path):
     assert any(p.kind == "unsafe_path" and p.value == "../../outside.jpg" for p in s.problems)
     assert not (tmp_path.parent.parent / "outside.jpg").exists()
     assert Path(s.images[0].path) == z
+
+
+def test_a_zipped_zooprocess_project_is_read_in_place(tmp_path):
+    import zipfile
+
+    src = zooprocess_project(tmp_path / "Zooscan_m106")
+    z = tmp_path / "Zooscan_m106.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(src.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"Zooscan_m106/{p.relative_to(src).as_posix()}")
+        zf.writestr("/etc/evil.jpg", b"x")
+    name, det = detect_all(z)[0]
+    assert name == "zooscan" and "Zooscan_meta" in det.reason
+    [s] = scan_path(z)
+    assert len(s.images) == 5 and s.label == "ZooScan Zooscan_m106"
+    assert s.rows["hdr:latitude"].eq("-44.4352").all()
+    assert any(p.kind == "unsafe_path" and p.value == "/etc/evil.jpg" for p in s.problems)
+    assert apply_mapping([s], Mapping()).ready.all()
