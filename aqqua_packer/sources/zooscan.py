@@ -108,15 +108,13 @@ def read_pid_text(text: str, where: str, table_name: str) -> tuple[dict[str, str
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     settings: dict[str, str] = {}
     data_at = None
-    section = ""
     for i, line in enumerate(lines):
         s = line.strip()
         if s.lower() == "[data]":
             data_at = i + 1
             break
         if s.startswith("[") and s.endswith("]"):
-            section = s[1:-1]
-            continue
+            continue  # section names ([Image], [Sample], ...) are not needed: keys are unique
         if "=" in s:
             k, _, v = s.partition("=")
             settings.setdefault(k.strip(), v.strip())
@@ -124,7 +122,6 @@ def read_pid_text(text: str, where: str, table_name: str) -> tuple[dict[str, str
         raise UserError(
             f"{where}: no [Data] section: not a ZooProcess .pid file, or it was cut short"
         )
-    del section
     table = "\n".join(lines[data_at:])
     if not table.strip():
         return settings, pd.DataFrame()
@@ -165,30 +162,23 @@ def _project(path: Path, task: Task) -> Scan:
             )
         )
     tsvs: list[ecotaxa.Entry] = []
-    pid_frames: list[pd.DataFrame] = []
     pid_images = []
     pid_settings: dict[str, dict[str, str]] = {}
     for d in work_dirs:
         in_dir = [e for e in tree.entries.values() if posixpath.dirname(e.name) == d]
         t = [e for e in in_dir if ecotaxa.TSV_NAME.match(e.basename)]
         pids = [e for e in in_dir if PID_NAME.search(e.basename)]
-        for p in pids:
+        for k, p in enumerate(pids):
             try:
-                settings, _ = read_pid_text(decode_text(p.read(), p.display), p.display, p.name)
+                settings, prow = read_pid_text(decode_text(p.read(), p.display), p.display, p.name)
             except UserError as exc:
                 problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=p.display))
                 continue
-            pid_settings[d] = settings
+            pid_settings.setdefault(d, settings)
+            if not t and k == 0:  # no EcoTaxa table: the first .pid gives the rows
+                pid_images.append((d, p, prow))
         if t:
             tsvs += t
-        elif pids:
-            p = pids[0]
-            try:
-                settings, rows = read_pid_text(decode_text(p.read(), p.display), p.display, p.name)
-            except UserError:
-                continue
-            pid_frames.append(rows)
-            pid_images.append((d, p, rows))
     built = ecotaxa.join_tables(tree, tsvs, task)
     problems += built.problems
     rows = built.rows
