@@ -31,7 +31,8 @@ def test_scan_json_describes_each_fixture_part(shared_fixtures, capsys):
     assert ifcb["tables"] == ["D20130526T095207_IFCB013.adc"] and ifcb["rows"] == 118
     cols = {c["name"]: c["samples"] for c in ifcb["columns"]}
     assert cols["ifcb:datetime"] == ["2013-05-26T09:52:07Z"]
-    assert ifcb["suggested"]["pixel_size"]["confidence"] < 0.5
+    assert "pixel_size" not in ifcb["suggested"]
+    assert ifcb["to_confirm"]["pixel_size"]["confidence"] < 0.5
     assert flowcam["kind"] == "flowcam" and flowcam["images"]["count"] == 506
     assert (
         flowcam["set_aside"][0]["path"].endswith("_bin.tif")
@@ -50,6 +51,7 @@ def test_scan_text_names_kind_reason_columns_and_mapping(shared_fixtures, capsys
     text = capsys.readouterr().out
     assert "[1] ifcb: IFCB013 (1 bin)  (confidence 0.95)" in text
     assert "images: 19" in text and "ROIwidth: '0', '88', '104'" in text
+    assert "to confirm (not applied until you give it):" in text
     assert "pixel_size ← constant '3.4' (unit px/um) [0.20]" in text
 
 

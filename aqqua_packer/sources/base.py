@@ -78,7 +78,9 @@ class Scan:
     # names, plus TABLE_COL and ROW_COL.  Header/settings values that apply to every row may be
     # added as columns too (prefix them, e.g. "hdr:sampleTime"), so raw metadata keeps them.
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # Suggested mapping as a profile dict (see mapping/model.py): {"fields": {name: spec, ...}}
+    # Suggested mapping as a profile dict (see mapping/model.py): {"fields": {name: spec, ...}}.
+    # Optional "to_confirm": {name: spec, ...}: guesses the user must confirm before they apply (e.g.
+    # IFCB's usual 3.4 px/µm); the mapping does not apply them, the scan and the GUI offer them.
     suggested: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     set_aside: list[SetAside] = field(default_factory=list)

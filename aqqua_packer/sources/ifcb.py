@@ -446,12 +446,6 @@ def suggest(rows: pd.DataFrame) -> dict:
             "confidence": 0.7,
             "reason": "one IFCB bin is one sample",
         },
-        "pixel_size": {
-            "constant": COMMON_PX_PER_UM,
-            "unit": "px/um",
-            "confidence": 0.2,
-            "reason": "IFCB files do not record the pixel size; 3.4 px/µm is the usual calibration: confirm it with your instrument's bead calibration",
-        },
     }
     for field, col in (("latitude", "hdr:gpsLatitude"), ("longitude", "hdr:gpsLongitude")):
         if col in rows.columns:
@@ -466,4 +460,15 @@ def suggest(rows: pd.DataFrame) -> dict:
                     "confidence": 0.9,
                     "reason": f"the bin header's {col[4:]}: {', '.join(vals[:3])}",
                 }
-    return {"fields": fields}
+    # Not in "fields": the mapping applies every field it is given, and this one is only a guess.
+    to_confirm = {
+        "pixel_size": {
+            "constant": COMMON_PX_PER_UM,
+            "unit": "px/um",
+            "confidence": 0.2,
+            "reason": "IFCB files do not record the pixel size; 3.4 px/µm is the usual calibration: "
+            "confirm it with your instrument's bead calibration "
+            "(--set pixel_size=3.4 --set pixel_size.unit=px/um)",
+        }
+    }
+    return {"fields": fields, "to_confirm": to_confirm}

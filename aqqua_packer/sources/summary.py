@@ -44,6 +44,13 @@ def summarise_scan(
             for k in ("column", "constant", "pattern", "format", "unit", "confidence", "reason")
             if k in spec and spec[k] not in (None, "")
         }
+    to_confirm = {}
+    for name, spec in ((scan.suggested or {}).get("to_confirm") or {}).items():
+        to_confirm[name] = {
+            k: spec[k]
+            for k in ("column", "constant", "pattern", "format", "unit", "confidence", "reason")
+            if k in spec and spec[k] not in (None, "")
+        }
     probs = scan.problems
     return {
         "kind": scan.kind,
@@ -61,6 +68,7 @@ def summarise_scan(
         "rows": int(len(rows)),
         "columns": columns,
         "suggested": suggested,
+        "to_confirm": to_confirm,
         "set_aside": [{"path": a.path, "reason": a.reason, "kept": a.kept} for a in scan.set_aside],
         "problems": {
             "count": len(probs),
@@ -115,9 +123,14 @@ def render_text(summary: dict[str, Any], *, max_columns: int = 40, max_items: in
                 )
             if len(p["columns"]) > max_columns:
                 out.append(f"      … and {len(p['columns']) - max_columns} more (see --json)")
-        if p["suggested"]:
-            out.append("    suggested mapping:")
-            for name, spec in p["suggested"].items():
+        for title, key in (
+            ("suggested mapping", "suggested"),
+            ("to confirm (not applied until you give it)", "to_confirm"),
+        ):
+            if not p.get(key):
+                continue
+            out.append(f"    {title}:")
+            for name, spec in p[key].items():
                 src = (
                     f"column {spec['column']!r}"
                     if "column" in spec

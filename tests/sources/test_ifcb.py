@@ -84,10 +84,14 @@ def test_time_from_the_bin_name_and_user_given_position_convert_to_what_the_inst
     ifcb_dir,
 ):
     scans = ifcb.scan(ifcb_dir, null_task())
-    given = parse_cli_mapping(
-        [], ["latitude=41.325", "longitude=-70.5667", "depth=4", "pixel_size=3.4"]
-    )
-    given.fields["pixel_size"].unit = "px/um"
+    user = [
+        "latitude=41.325",
+        "longitude=-70.5667",
+        "depth=4",
+        "pixel_size=3.4",
+        "pixel_size.unit=px/um",
+    ]
+    given = parse_cli_mapping([], user)
     mapped = apply_mapping(scans, given)
     assert mapped.ready.all() and len(mapped.items) == 19
     times = mapped.converted["image-datetime"].unique()
@@ -98,12 +102,28 @@ def test_time_from_the_bin_name_and_user_given_position_convert_to_what_the_inst
     assert hdr_time == "2013-05-26T09:52:07Z"
 
 
-def test_pixel_size_is_only_suggested_with_a_low_confidence_and_a_reason(ifcb_dir):
-    (scan,) = ifcb.scan(ifcb_dir, null_task())
-    px = scan.suggested["fields"]["pixel_size"]
+def test_pixel_size_is_offered_to_confirm_with_a_reason_never_assumed(ifcb_dir):
+    scans = ifcb.scan(ifcb_dir, null_task())
+    assert "pixel_size" not in scans[0].suggested["fields"]
+    px = scans[0].suggested["to_confirm"]["pixel_size"]
     assert px["constant"] == "3.4" and px["unit"] == "px/um"
     assert px["confidence"] < 0.5 and "do not record" in px["reason"]
-    assert "latitude" not in scan.suggested["fields"], "this old header has no GPS"
+    assert "latitude" not in scans[0].suggested["fields"], "this old header has no GPS"
+    given = parse_cli_mapping([], ["latitude=41.325", "longitude=-70.5667", "depth=4"])
+    mapped = apply_mapping(scans, given)
+    assert not mapped.ready.any(), "without the user's pixel size nothing is ready"
+
+
+def test_gps_in_a_newer_header_is_suggested_as_position(bin_copy):
+    hdr = bin_copy / f"{BIN}.hdr"
+    hdr.write_text(hdr.read_text() + "gpsLatitude: 41.3250\ngpsLongitude: -70.5667\n")
+    (scan,) = ifcb.scan(bin_copy, null_task())
+    assert scan.suggested["fields"]["latitude"]["column"] == "hdr:gpsLatitude"
+    given = parse_cli_mapping([], ["depth=4", "pixel_size=3.4", "pixel_size.unit=px/um"])
+    mapped = apply_mapping([scan], given)
+    assert mapped.ready.all()
+    assert mapped.converted["image-latitude"].eq(41.325).all()
+    assert mapped.converted["image-longitude"].eq(-70.5667).all()
 
 
 def test_a_truncated_roi_names_the_adc_row_of_each_lost_image_and_the_rest_still_packs(bin_copy):
