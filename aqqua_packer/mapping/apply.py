@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -111,7 +111,10 @@ class Mapped:
 # --- mapping ----------------------------------------------------------------------------------------
 def effective_mapping(scans: list[Scan], given: Mapping) -> Mapping:
     """Suggestions (presets, then column names) merged with what the user gave; first scan first."""
-    per_scan = scan_mappings(scans, given)
+    return _first_wins(scan_mappings(scans, given), given)
+
+
+def _first_wins(per_scan: list[Mapping], given: Mapping) -> Mapping:
     out = Mapping()
     for m in per_scan:
         for name, spec in m.fields.items():
@@ -158,28 +161,35 @@ def _join(
             )
         )
         return [Item(scan_i, im, im.row) for im in scan.images]
-    index: dict[str, int] = {}
+    full: dict[str, int] = {}
     dup_rows: list[tuple[int, int]] = []
     for pos, v in enumerate(rows[col].tolist()):
         key = _key(v) if v is not None else ""
         if not key:
             continue
-        if key in index:
-            dup_rows.append((pos, index[key]))
-            continue
-        index[key] = pos
-        base = key.rsplit("/", 1)[-1]
-        index.setdefault(base, pos)
-        index.setdefault(os.path.splitext(base)[0], pos)
+        first = full.setdefault(key, pos)
+        if first != pos:
+            dup_rows.append((pos, first))
+    short: dict[str, int] | None = None  # rows by file name and by stem, built only when needed
     items = []
     for im in scan.images:
         n = im.name.lower()
-        base = n.rsplit("/", 1)[-1]
-        pos = index.get(n)
+        pos = full.get(n)
         if pos is None:
-            pos = index.get(base)
-        if pos is None:
-            pos = index.get(os.path.splitext(base)[0])
+            if short is None:
+                short = {}
+                for key, p in full.items():
+                    base = key.rsplit("/", 1)[-1]
+                    short.setdefault(base, p)
+                    short.setdefault(os.path.splitext(base)[0], p)
+            base = n.rsplit("/", 1)[-1]
+            stem = os.path.splitext(base)[0]
+            for k in (n, base, stem):
+                pos = full.get(k)
+                if pos is None:
+                    pos = short.get(k)
+                if pos is not None:
+                    break
         if pos is not None:
             used.add(pos)
         items.append(Item(scan_i, im, pos))
@@ -326,8 +336,8 @@ class _ScanContext:
 
 
 # --- parsing distinct values ------------------------------------------------------------------------
-def _factorize(sources: Sequence[_Source]) -> tuple[np.ndarray, list[tuple]]:
-    """Codes per item and the distinct tuples of raw values they stand for."""
+def _factorize(sources: Sequence[_Source]) -> tuple[np.ndarray, list]:
+    """Codes per item and the distinct values (tuples of values, for several sources)."""
     codes_all, uniq_all = [], []
     for s in sources:
         c, u = pd.factorize(s.raw)
@@ -335,7 +345,7 @@ def _factorize(sources: Sequence[_Source]) -> tuple[np.ndarray, list[tuple]]:
         codes_all.append(c)
         uniq_all.append([*u.tolist(), None])
     if len(sources) == 1:
-        return codes_all[0], [(v,) for v in uniq_all[0]]
+        return codes_all[0], uniq_all[0]  # plain values, not 1-tuples: the common case, kept lean
     key = np.zeros(len(sources[0].raw), dtype=np.int64)
     for c, u in zip(codes_all, uniq_all, strict=True):
         key = key * len(u) + c
@@ -387,8 +397,13 @@ def _convert(
     *,
     severity: str = "error",
     report_missing: bool = True,
+    fast: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> _Result:
-    """Parse every distinct combination of the sources' values once; spread results to items."""
+    """Parse every distinct combination of the sources' values once; spread results to items.
+
+    ``fast`` (one source, no pattern) converts the plain distinct values all at once and says
+    which it accepted; the parser ``fn`` handles the rest and explains what it refuses.
+    """
     m = len(sources[0].raw)
     codes, tuples = _factorize(sources)
     extract = [_extract(s.spec) for s in sources]
@@ -399,18 +414,29 @@ def _convert(
         uvals = np.full(nu, _NAT, dtype=np.int64)
     else:
         uvals = np.full(nu, None, dtype=object)
+    done = np.zeros(nu, dtype=bool)
+    if fast is not None and len(sources) == 1 and not sources[0].spec.pattern and nu > 64:
+        fv, done = fast(np.array(tuples, dtype=object))
+        uvals[done] = fv[done]
     ukind = np.full(nu, None, dtype=object)
     umsg: list[str | None] = [None] * nu
     ufield: list[int] = [0] * nu
+    single = len(sources) == 1
+    ex0 = extract[0]
     for j, tup in enumerate(tuples):
+        if done[j]:
+            continue
         k = 0
         try:
-            args = []
-            for ex, v in zip(extract, tup, strict=True):
-                args.append(ex(v))
-                k += 1
-            k = 0
-            v = fn(*args)
+            if single:
+                v = fn(ex0(tup))
+            else:
+                args = []
+                for ex, v in zip(extract, tup, strict=True):
+                    args.append(ex(v))
+                    k += 1
+                k = 0
+                v = fn(*args)
             if dtype == "ns":
                 d = v - _EPOCH
                 uvals[j] = (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1000
@@ -476,6 +502,210 @@ def _convert(
                 )
             )
     return _Result(values, status, kind, problems)
+
+
+def _plain_numbers(u: np.ndarray) -> np.ndarray:
+    """The distinct values that are plain numbers (``12.5``, ``-3``, ``1e3``) as floats, else nan."""
+    num = pd.to_numeric(pd.Series(u, dtype=object), errors="coerce")
+    v = np.array(num.to_numpy(dtype=float, na_value=np.nan), dtype=float)  # a writable copy
+    v[np.isin(v, list(parsers.NUMBER_SENTINELS))] = np.nan
+    return v
+
+
+def _fast_coordinate(axis: str, fmt: str | None, negate: bool):
+    if (fmt or "auto").lower() not in ("auto", "decimal", "dms"):
+        return None
+    limit = 90.0 if axis == "lat" else 180.0
+
+    def fast(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = _plain_numbers(u)
+        rest = ~np.isfinite(v)
+        if rest.any():
+            v[rest] = _dms_numbers(u[rest], axis)
+        if negate:
+            v = -v
+        v = v + 0.0
+        return v, np.isfinite(v) & (np.abs(v) <= limit)
+
+    return fast
+
+
+# Degrees, minutes, seconds as UVP and EcoTaxa write them (43°0 0, 43°30'15.5", 12°30.5'W); any
+# other form goes to parsers.parse_coordinate, which this must agree with (tests check it does).
+_DMS_FAST = (
+    r"^([+-]?)(\d{1,3})°\s*(\d{1,2}(?:\.\d+)?)(?:(?:\s*['′]\s*|\s+)(\d{1,2}(?:\.\d+)?)(?:\s*(?:\"|″|''))?)?"
+    r"\s*['′]?\s*([NSEWnsew]?)$"
+)
+
+
+def _dms_numbers(u: np.ndarray, axis: str) -> np.ndarray:
+    strs = pd.Series(u, dtype=object).map(lambda x: x.strip() if isinstance(x, str) else "")
+    e = strs.str.extract(_DMS_FAST)
+    out = np.full(len(u), np.nan)
+    hit = e[1].notna().to_numpy()
+    if not hit.any():
+        return out
+    e = e[hit]
+    d = e[1].astype(float).to_numpy()
+    mins = e[2].astype(float).to_numpy()
+    has_s = e[3].notna().to_numpy()
+    secs = e[3].fillna("0").astype(float).to_numpy()
+    hemi = e[4].fillna("").str.upper().to_numpy(dtype=object)
+    ok = (mins < 60) & (secs < 60) & ~(has_s & e[2].str.contains(".", regex=False).to_numpy())
+    wrong = np.isin(hemi, ["E", "W"] if axis == "lat" else ["N", "S"])
+    v = d + mins / 60 + np.where(has_s, secs / 3600, 0.0)
+    neg = (e[0] == "-").to_numpy() | np.isin(hemi, ["S", "W"])
+    v = np.where(neg, -v, v)
+    v[~ok | wrong] = np.nan
+    out[hit] = v
+    return out
+
+
+def _fast_scaled(
+    factor: float | None, lo: float, hi: float, negate: bool = False, invert: bool = False
+):
+    """Plain numbers times a unit's factor (or factor / number), kept when within [lo, hi]."""
+    if factor is None:
+        return None
+
+    def fast(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = _plain_numbers(u)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = factor / v if invert else v * factor
+        if negate:
+            v = -v
+        return v, np.isfinite(v) & (v >= lo) & (v <= hi)
+
+    return fast
+
+
+def _fast_pixel_size(unit: str | None, kind: str | None):
+    u = (unit or "um").lower().replace("pixel", "px").replace("micrometers", "um").replace(" ", "")
+    lo, hi = parsers.PIXEL_SIZE_RANGES.get((kind or "").lower(), (0.001, 100_000))
+    lo, hi = max(lo, 0.001), min(hi, 100_000)
+    if u in parsers._PIXEL_UNITS:
+        return _fast_scaled(parsers._PIXEL_UNITS[u], lo, hi)
+    if u in parsers._PER_LENGTH:
+        return _fast_scaled(parsers._PER_LENGTH[u], lo, hi, invert=True)
+    return None
+
+
+def _fast_time(fmt: str | None, width: int | None):
+    """Times written as digits (HMM, HHMM, HHMMSS without leading zeros), all at once."""
+    f = (fmt or "auto").lower()
+    if f not in ("auto", "hhmm", "hmm", "hhmmss"):
+        return None
+    fixed = {"hhmm": 4, "hmm": 4, "hhmmss": 6}.get(f) or width
+
+    def fast(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        strs = pd.Series(u, dtype=object).map(lambda x: x.strip() if isinstance(x, str) else "")
+        digits = strs.str.fullmatch(r"[0-9]{1,6}").fillna(False).to_numpy(dtype=bool)
+        lens = strs.str.len().to_numpy()
+        iv = np.zeros(len(u), dtype=np.int64)
+        iv[digits] = strs[digits].astype(np.int64).to_numpy()
+        w = np.full(len(u), fixed) if fixed else np.where(lens <= 4, 4, 6)
+        six = w == 6
+        h = np.where(six, iv // 10000, iv // 100)
+        mi = np.where(six, iv // 100 % 100, iv % 100)
+        sec = np.where(six, iv % 100, 0)
+        ok = digits & (lens <= w) & (h < 24) & (mi < 60) & (sec < 60)
+        return (h * 3600 + mi * 60 + sec).astype(float), ok
+
+    return fast
+
+
+def _date_and_time(
+    s_d: _Source,
+    s_t: _Source,
+    dfmt: str | None,
+    dayfirst: bool | None,
+    tfmt: str | None,
+    width: int | None,
+    tz,
+    now: datetime,
+) -> _Result:
+    """Dates and times parsed apart (each distinct value once), joined as arrays, then placed in
+    the dataset's time zone: a cruise has few dates and many times, never many of both."""
+
+    def day(d):
+        x = parsers.parse_date(d, dfmt, dayfirst)
+        return datetime(x.year, x.month, x.day, tzinfo=UTC)
+
+    dres = _convert("date", [s_d], day, "ns")
+    tres = _convert(
+        "time",
+        [s_t],
+        lambda t: parsers.parse_time(t, tfmt, width),
+        "float",
+        fast=_fast_time(tfmt, width),
+    )
+    ok = (dres.status == OK) & (tres.status == OK)
+    m = len(ok)
+    wall = np.full(m, _NAT, dtype=np.int64)
+    wall[ok] = dres.values[ok] + np.round(tres.values[ok] * 1e9).astype(np.int64)
+    utc = np.full(m, _NAT, dtype=np.int64)
+    off = tz.utcoffset(None) if not hasattr(tz, "key") else None
+    if off is not None:
+        utc[ok] = wall[ok] - int(off.total_seconds()) * 1_000_000_000
+    elif ok.any():
+        uniq, inv = np.unique(wall[ok], return_inverse=True)
+        conv = np.empty(len(uniq), dtype=np.int64)
+        for j, ns in enumerate(uniq.tolist()):
+            local = datetime(1970, 1, 1) + timedelta(microseconds=ns // 1000)
+            d = local.replace(tzinfo=tz).astimezone(UTC) - _EPOCH
+            conv[j] = (
+                (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1000 + ns % 1000
+            )
+        utc[ok] = conv[inv]
+    status = np.where(dres.status != OK, dres.status, tres.status).astype(np.int8)
+    kind = np.where(dres.status != OK, dres.kind, tres.kind)
+    early = int((parsers.EARLIEST - _EPOCH) / timedelta(microseconds=1)) * 1000
+    late = int((now + timedelta(days=1) - _EPOCH) / timedelta(microseconds=1)) * 1000
+    bad = ok & ((utc < early) | (utc > late))
+    problems = dres.problems + tres.problems
+    for i in np.flatnonzero(bad).tolist():
+        msg = (
+            "before 1900: check the format"
+            if utc[i] < early
+            else "in the future: check the format or the instrument clock"
+        )
+        problems.append(
+            Problem(
+                "out_of_range",
+                msg,
+                file=s_d.file[i],
+                row=s_d.row[i],
+                field="date",
+                value=f"{s_d.raw[i]} {s_t.raw[i]}",
+            )
+        )
+    status[bad] = INVALID
+    kind[bad] = "out_of_range"
+    utc[status != OK] = _NAT
+    return _Result(utc, status, kind, problems)
+
+
+def _text(s: _Source) -> _Result:
+    """Labels and identifiers: the text as written, trimmed; empty or a placeholder is missing.
+    (Done in one pass, not per distinct value: identifiers are all distinct.)"""
+    extract = _extract(s.spec)
+    m = len(s.raw)
+    vals = np.full(m, None, dtype=object)
+    status = np.zeros(m, dtype=np.int8)
+    kind = np.full(m, None, dtype=object)
+    sentinels = parsers.TEXT_SENTINELS
+    for i, v in enumerate(s.raw.tolist()):
+        try:
+            t = extract(v)
+        except parsers.ParseError:
+            t = None
+        t = t.strip() if isinstance(t, str) else ""
+        if not t or t.lower() in sentinels:
+            status[i] = MISSING
+            kind[i] = "missing" if not t else "sentinel"
+        else:
+            vals[i] = t
+    return _Result(vals, status, kind, [])
 
 
 def _not_mapped(m: int, dtype: str) -> _Result:
@@ -606,20 +836,7 @@ def _map_scan(
                 ]
                 width = (6 if max(lens) > 4 else 4) if lens else None
 
-            def dt_fn(d, t, dfmt=dfmt, dayfirst=dayfirst, tfmt=tfmt, width=width, tz=tz):
-                try:
-                    day = parsers.parse_date(d, dfmt, dayfirst)
-                except parsers.ParseError as exc:
-                    exc.field = "date"
-                    raise
-                try:
-                    secs = parsers.parse_time(t, tfmt, width)
-                except parsers.ParseError as exc:
-                    exc.field = "time"
-                    raise
-                return parsers.combine(day, secs, tz, now=now)
-
-            out["datetime"] = _convert("datetime", [s_d, s_t], dt_fn, "ns")
+            out["datetime"] = _date_and_time(s_d, s_t, dfmt, dayfirst, tfmt, width, tz, now)
         else:
             problems.append(
                 Problem(
@@ -651,6 +868,7 @@ def _map_scan(
                 [s],
                 lambda v, a=axis, f=fmt, n=neg: parsers.parse_coordinate(v, a, f, n),
                 "float",
+                fast=_fast_coordinate(axis, fmt, neg),
             )
 
     # a position of exactly 0,0 is an instrument's default unless the user confirmed it
@@ -688,33 +906,31 @@ def _map_scan(
     def depth_fn(spec: FieldSpec):
         return lambda v: parsers.check_depth(parsers.parse_length(v, spec.unit, negate=spec.negate))
 
+    def depth_fast(spec: FieldSpec):
+        factor = parsers.LENGTH_UNITS.get((spec.unit or "m").lower())
+        return _fast_scaled(factor, 0.0, 11_100.0, negate=spec.negate)
+
     s_depth, s_dmin, s_dmax = src("depth"), src("depth_min"), src("depth_max")
     for name, s in (("depth_min", s_dmin), ("depth_max", s_dmax)):
         if s is not None:
             out[name] = _convert(
-                name, [s], depth_fn(s.spec), "float", severity="warning" if s_depth else "error"
+                name,
+                [s],
+                depth_fn(s.spec),
+                "float",
+                severity="warning" if s_depth else "error",
+                fast=depth_fast(s.spec),
             )
     if s_depth is not None:
-        out["depth"] = _convert("depth", [s_depth], depth_fn(s_depth.spec), "float")
+        out["depth"] = _convert(
+            "depth", [s_depth], depth_fn(s_depth.spec), "float", fast=depth_fast(s_depth.spec)
+        )
     elif s_dmin is not None and s_dmax is not None:
-        fmin, fmax = depth_fn(s_dmin.spec), depth_fn(s_dmax.spec)
-
-        def mid(a, b):
-            try:
-                x = fmin(a)
-            except parsers.ParseError as exc:
-                exc.field = "depth_min"
-                raise
-            try:
-                y = fmax(b)
-            except parsers.ParseError as exc:
-                exc.field = "depth_max"
-                raise
-            return (x + y) / 2
-
-        res = _convert("depth", [s_dmin, s_dmax], mid, "float", report_missing=True)
-        res.problems = []  # depth_min and depth_max reported their own problems
-        out["depth"] = res
+        # the middle of the range; depth_min and depth_max reported their own problems
+        a, b = out["depth_min"], out["depth_max"]
+        status = np.maximum(a.status, b.status)
+        kind = np.where(a.status != OK, a.kind, b.kind)
+        out["depth"] = _Result((a.values + b.values) / 2, status, kind, [])
     elif s_dmin is not None or s_dmax is not None:
         one = out["depth_min" if s_dmin is not None else "depth_max"]
         out["depth"] = _Result(one.values.copy(), one.status.copy(), one.kind.copy(), [])
@@ -730,7 +946,14 @@ def _map_scan(
                 )
             return a
 
-        out["altitude"] = _convert("altitude", [s_alt], alt_fn, "float")
+        factor = parsers.LENGTH_UNITS.get((spec.unit or "m").lower())
+        out["altitude"] = _convert(
+            "altitude",
+            [s_alt],
+            alt_fn,
+            "float",
+            fast=_fast_scaled(factor, -11_100.0, 9_000.0, negate=spec.negate),
+        )
     elif "depth" in out:
         d = out["depth"]
         surface = st.surface if st.surface is not None else 0.0
@@ -749,6 +972,7 @@ def _map_scan(
             [s],
             lambda v: parsers.check_pixel_size(parsers.parse_pixel_size(v, unit), kind),
             "float",
+            fast=_fast_pixel_size(unit, kind),
         )
 
     s = src("volume_sampled")
@@ -771,14 +995,7 @@ def _map_scan(
     for name in TEXT_FIELDS:
         s = src(name)
         if s is not None:
-            out[name] = _convert(
-                name,
-                [s],
-                lambda v: parsers.clean(v),
-                "obj",
-                severity="warning",
-                report_missing=False,
-            )
+            out[name] = _text(s)
     for r in out.values():
         problems.extend(r.problems)
     return out
@@ -788,7 +1005,7 @@ def _map_scan(
 def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -> Mapped:
     task = task or null_task()
     per_scan_mapping = scan_mappings(scans, given)
-    mapping = effective_mapping(scans, given)
+    mapping = _first_wins(per_scan_mapping, given)
     problems: list[Problem] = []
     items: list[Item] = []
     per_scan: list[list[Item]] = []

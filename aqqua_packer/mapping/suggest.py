@@ -9,6 +9,7 @@ the user can confirm or change it.  Nothing is suggested on a name alone when va
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -253,6 +254,7 @@ def unit_hint(name: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def name_score(field_name: str, column: str) -> tuple[float, str]:
     """How much a column's name looks like the field's: 1.0 exact synonym ... 0 unrelated."""
     n = normalise(column)
@@ -265,12 +267,21 @@ def name_score(field_name: str, column: str) -> tuple[float, str]:
     for p in PREFIXES:
         if stripped.startswith(p) and stripped[len(p) :] in syn:
             return 0.95, f"its name without {p!r} matches {field_name!r}"
-    unitless = re.sub(r"(deg|dd|dec|m|cm|dbar|um|mm|utc|local|degn|dege|degrees)$", "", n)
+    unitless = re.sub(
+        r"(deg|dd|dec|m|cm|dbar|um|mm|utc|local|degn|dege|degrees|dpi|ppi|px|pxmm|pxum|umpx|mmpx|microns?|micrometers?)$",
+        "",
+        n,
+    )
     if unitless != n and unitless in syn:
         return 0.9, f"its name (without the unit) matches {field_name!r}"
-    best = max(
-        (difflib.SequenceMatcher(None, n, s).ratio() for s in syn if len(s) >= 4), default=0.0
-    )
+    best = 0.0
+    for s in syn:
+        # a ratio of 0.85 needs lengths within about 15 % of each other: skip the rest cheaply
+        if len(s) < 4 or 2 * min(len(s), len(n)) < 0.85 * (len(s) + len(n)):
+            continue
+        sm = difflib.SequenceMatcher(None, n, s)
+        if sm.real_quick_ratio() >= 0.85 and sm.quick_ratio() >= 0.85:
+            best = max(best, sm.ratio())
     if best >= 0.85:
         return 0.75 * best, f"its name is close to {field_name!r}"
     return 0.0, ""
@@ -278,9 +289,21 @@ def name_score(field_name: str, column: str) -> tuple[float, str]:
 
 # --- checking values ----------------------------------------------------------------------------
 def _distinct_sample(values: pd.Series, k: int = SAMPLE_SIZE) -> list[str]:
-    vals = values.dropna().astype(str).str.strip()
-    vals = vals[vals != ""]
-    return list(dict.fromkeys(vals.head(20 * k).tolist()))[:k]
+    """Up to ``k`` distinct non-empty values from the top of the column (or spread over it)."""
+    out: dict[str, None] = {}
+    n = len(values)
+    for chunk in (values.iloc[: 20 * k], values.iloc[:: max(1, n // (20 * k))]):
+        for v in chunk.tolist():
+            if v is None or (isinstance(v, float) and v != v):
+                continue
+            t = str(v).strip()
+            if t:
+                out[t] = None
+                if len(out) >= k:
+                    return list(out)
+        if out:
+            break
+    return list(out)
 
 
 def _ok_fraction(sample: list[str], parse: Callable[[str], object]) -> float:

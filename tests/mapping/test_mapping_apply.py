@@ -360,3 +360,125 @@ def test_reapplying_on_100k_rows_parses_each_distinct_value_once(tmp_path):
     buf = io.StringIO()
     buf.write(str(mapped.converted.iloc[-1]["image-datetime"]))
     assert buf.getvalue() == "2020-02-05 10:49:00+00:00"
+
+
+def test_the_fast_path_for_many_distinct_values_agrees_with_the_parsers(tmp_path):
+    """Columns with many distinct values are converted in bulk; the result must be the parsers'."""
+    from aqqua_packer.mapping import parsers
+
+    rng = __import__("random").Random(4)
+    odd = [
+        "NA",
+        "-999",
+        "1e400",
+        "abc",
+        "",
+        "12,5",
+        "43°30'N",
+        "-0",
+        " 7 ",
+        "95",
+        "-181",
+        "1e2",
+        "0x10",
+        "٣",
+    ]
+    dms = [
+        "43°0 0",
+        "43°30'15.5\"",
+        "-12°30.5'",
+        "12°30.5'W",
+        "12°30.5' S",
+        "89°59 59.9",
+        "91°0 0",
+        "43°60 0",
+        "43°0 60",
+        "43°30.5 10",
+        "43°512",
+        "43° 5",
+        "43°5'E",
+        "43°5'n",
+        "+7°1 2",
+        "7°1 2 ",
+        "43°0\u20190",
+        "43°30''15",
+    ]
+    lats = [repr(rng.uniform(-95, 95)) for _ in range(300)] + odd + dms
+    lats += [
+        f"{rng.randint(0, 95)}°{rng.randint(0, 61)} {rng.uniform(0, 61):.3f}" for _ in range(100)
+    ]
+    n = len(lats)
+    depths = ([repr(rng.uniform(-50, 12000)) for _ in range(300)] + odd) * 2
+    pix = ([repr(rng.uniform(-1, 3000)) for _ in range(300)] + odd) * 2
+    times = [str(rng.randint(0, 246099)) for _ in range(400)] + [
+        "",
+        "NA",
+        "12:30",
+        "0420",
+        "99",
+        "1.5",
+        "-5",
+        "٣",
+    ]
+    times, depths, pix = (times * 2)[:n], depths[:n], pix[:n]
+    rows = pd.DataFrame(
+        {
+            "file": [f"{i}.png" for i in range(n)],
+            "lat": lats,
+            "lon": lats,
+            "depth": depths,
+            "px": pix,
+            "date": "20200101",
+            "time": times,
+            "__table__": "t.csv",
+            "__row__": range(2, n + 2),
+        },
+        dtype=object,
+    )
+    scan = Scan("uvp6", tmp_path, [ImageRef(f"{i}.png", "", row=i) for i in range(n)], rows)
+    given = parse_cli_mapping(
+        ["date=date", "time=time", "latitude=lat", "longitude=lon", "depth=depth", "pixel_size=px"],
+        ["depth.unit=cm", "pixel_size.unit=dpi"],
+    )
+    mapped = apply_mapping([scan], given)
+    conv = mapped.converted
+
+    def slow(fn, v):
+        try:
+            return fn(v)
+        except parsers.ParseError:
+            return None
+
+    for i in range(n):
+        exp_lat = slow(lambda v: parsers.parse_coordinate(v, "lat"), lats[i])
+        exp_lon = slow(lambda v: parsers.parse_coordinate(v, "lon"), lats[i])
+        exp_d = slow(lambda v: parsers.check_depth(parsers.parse_length(v, "cm")), depths[i])
+        exp_p = slow(
+            lambda v: parsers.check_pixel_size(parsers.parse_pixel_size(v, "dpi"), "uvp6"), pix[i]
+        )
+        secs = slow(lambda v: parsers.parse_time(v, None, 6), times[i])
+        exp_t = (
+            None
+            if secs is None
+            else pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(seconds=secs)
+        )
+        got_t = conv["image-datetime"][i]
+        assert (exp_t is None and pd.isna(got_t)) or got_t == exp_t, (i, times[i], got_t, exp_t)
+        if exp_lat == 0 and exp_lon == 0:
+            exp_lat = exp_lon = None  # the 0,0 default position
+        for col, exp in (
+            ("image-latitude", exp_lat),
+            ("image-longitude", exp_lon),
+            ("image-depth-meters", exp_d),
+            ("image-pixel-size-micrometers", exp_p),
+        ):
+            got = conv[col][i]
+            assert (exp is None and pd.isna(got)) or got == exp, (
+                col,
+                i,
+                lats[i],
+                depths[i],
+                pix[i],
+                got,
+                exp,
+            )
