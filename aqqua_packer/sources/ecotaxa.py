@@ -369,10 +369,34 @@ def is_type_line(values: list[str]) -> bool:
     return bool(cells) and any(cells) and all(c in TYPE_MARKERS or c == "" for c in cells)
 
 
+# A reader that finds its files only below the top of a folder answers with this confidence: below
+# the registry's "take the whole folder" level, so a folder holding other things too is split into
+# parts and each sub-folder is read by the reader that knows it.
+DEEP = 0.45
+
+
+def depth_of(root: Path, entry: Entry) -> int:
+    """How many folders down from ``root`` the file (or the zip holding the member) lies."""
+    root = Path(root)
+    if root.is_file():
+        return 0
+    return os.path.relpath(entry.path, root).count(os.sep)
+
+
+def deep_detection(name: str, what: str) -> Detection:
+    return Detection(
+        DEEP, f"found {what} {name} below the top of the folder; each sub-folder is read as a part"
+    )
+
+
 def detect(path: Path) -> Detection:
     tsvs = find_tsvs(Path(path))
     if not tsvs:
         return Detection(0.0, "no ecotaxa*.tsv table found")
+    top = [t for t in tsvs if depth_of(Path(path), t) == 0]
+    if not top:
+        return deep_detection(tsvs[0].name, "the EcoTaxa table")
+    tsvs = top
     header, line2 = peek_header(tsvs[0])
     name = tsvs[0].name
     if "img_file_name" not in [h.lower() for h in header]:

@@ -69,16 +69,28 @@ def detect(path: Path) -> Detection:
             meta = _load_json(ecotaxa.Entry("metadata.json", str(meta_path)))
             if _is_planktoscope_meta(meta):
                 rel = meta_path.relative_to(path)
+                if not _own_layout(rel):
+                    return ecotaxa.deep_detection(str(rel), "the PlanktoScope metadata")
                 inst = meta.get("acq_instrument", "PlanktoScope") if meta else "PlanktoScope"
                 return Detection(0.9, f"{rel} was written by a PlanktoScope ({inst})")
     tsvs = ecotaxa.find_tsvs(path)
     if tsvs:
         v = ecotaxa.first_values(tsvs[0], ("acq_instrument",))
+        if "planktoscope" in v.get("acq_instrument", "").lower() and ecotaxa.depth_of(
+            path, tsvs[0]
+        ):
+            return ecotaxa.deep_detection(tsvs[0].name, "the PlanktoScope table")
         if "planktoscope" in v.get("acq_instrument", "").lower():
             return Detection(
                 0.8, f"{tsvs[0].name} was written by a PlanktoScope ({v['acq_instrument']})"
             )
     return Detection(0.0, "no PlanktoScope metadata.json or table")
+
+
+def _own_layout(rel: Path) -> bool:
+    """metadata.json of this acquisition folder, or under the data folder's img/, objects/, export/."""
+    parts = rel.parts
+    return len(parts) == 1 or parts[0] in ("img", "objects", "export")
 
 
 def _meta_values(meta: dict) -> dict[str, str]:

@@ -51,16 +51,27 @@ def detect(path: Path) -> Detection:
     if not path.is_dir():
         return Detection(0.0, "not a folder or zip")
     zips = _sample_zips(path)
-    if zips:
+    own = [z for z in zips if _own_layout(path, z)]
+    if own:
         return Detection(
             0.88,
-            f"found the UVPapp sample zip {zips[0].name}"
-            + (f" and {len(zips) - 1} more" if len(zips) > 1 else ""),
+            f"found the UVPapp sample zip {own[0].relative_to(path)}"
+            + (f" and {len(own) - 1} more" if len(own) > 1 else ""),
         )
-    tsvs = ecotaxa.find_tsvs(path)
-    if tsvs and _is_uvp6_table(tsvs[0]):
+    if zips:
+        return ecotaxa.deep_detection(str(zips[0].relative_to(path)), "the UVPapp sample zip")
+    tsvs = [t for t in ecotaxa.find_tsvs(path) if _is_uvp6_table(t)]
+    if tsvs and ecotaxa.depth_of(path, tsvs[0]) == 0:
         return Detection(0.85, f"{tsvs[0].name} was written by UVPapp (acq_instrument uvp6)")
+    if tsvs:
+        return ecotaxa.deep_detection(tsvs[0].name, "the UVPapp table")
     return Detection(0.0, "no UVPapp *_Images.zip or *_Particule.zip")
+
+
+def _own_layout(root: Path, z: Path) -> bool:
+    """A sample zip in the folder itself or in UVPapp's ``ecodata/<sample>/`` layout."""
+    rel = z.relative_to(root).parts
+    return len(rel) == 1 or (len(rel) == 3 and rel[0].lower() == "ecodata")
 
 
 def _sample_zips(root: Path) -> list[Path]:
@@ -118,7 +129,19 @@ def scan(path: Path, task: Task) -> list[Scan]:
     path = Path(path)
     if path.is_file() and PARTICLE_ZIP.match(path.name):
         return [_particle_only(path)]
-    s = ecotaxa.build_scan(path, task, kind=KIND)
+    tree = tsvs = None
+    if path.is_dir():
+        # Only UVP6 tables: other instruments' tables in the folder are left to their readers.
+        tree = ecotaxa.list_tree(path, task)
+        tsvs = sorted(
+            (
+                e
+                for e in tree.select(ecotaxa.TSV_NAME)
+                if any(IMAGES_ZIP.match(p) for p in e.name.split("/")) or _is_uvp6_table(e)
+            ),
+            key=lambda e: e.name,
+        )
+    s = ecotaxa.build_scan(path, task, kind=KIND, tree=tree, tsvs=tsvs)
     s.sensor = s.sensor or "UVP6"
     if s.sensor.lower() == "uvp6":
         s.sensor = "UVP6"

@@ -92,7 +92,9 @@ def detect(path: Path) -> Detection:
             )
         if (path / "_work").is_dir() or _has_pid(path):
             return Detection(0.85, f"{path.name} holds ZooProcess work folders or .pid files")
-    tsvs = ecotaxa.find_tsvs(path)
+    tsvs = [t for t in ecotaxa.find_tsvs(path) if _zooprocess_table(t)]
+    if tsvs and ecotaxa.depth_of(path, tsvs[0]) > 0:
+        return ecotaxa.deep_detection(tsvs[0].name, "the ZooProcess EcoTaxa table")
     if tsvs:
         sw = _zooprocess_table(tsvs[0])
         if sw:
@@ -143,7 +145,14 @@ def scan(path: Path, task: Task) -> list[Scan]:
         path.is_dir() and (_find_meta(path) or (path / "_work").is_dir() or _has_pid(path))
     ):
         return [_project(path, task)]
-    s = ecotaxa.build_scan(path, task, kind=KIND)
+    tree = tsvs = None
+    if path.is_dir():
+        # Only ZooProcess's tables: other instruments' tables are left to their readers.
+        tree = ecotaxa.list_tree(path, task)
+        tsvs = sorted(
+            (e for e in tree.select(ecotaxa.TSV_NAME) if _zooprocess_table(e)), key=lambda e: e.name
+        )
+    s = ecotaxa.build_scan(path, task, kind=KIND, tree=tree, tsvs=tsvs)
     _finish(s, export=True)
     return [s]
 

@@ -357,3 +357,23 @@ def test_a_zip_member_name_that_is_not_refused_stays_inside_any_target(parts):
     target = Path("/target/dir")
     joined = Path(os.path.normpath(target / name.replace("\\", "/")))
     assert joined == target or target in joined.parents
+
+
+def test_a_folder_of_several_ecotaxa_family_sources_splits_into_one_part_each(
+    shared_fixtures, tmp_path
+):
+    import shutil
+
+    from ecotaxa_builders import planktoscope_data
+    from uvp5_generator import uvp5_project
+
+    ship = tmp_path / "ship"
+    (ship / "uvp6").mkdir(parents=True)
+    shutil.copy(shared_fixtures / "uvp6" / "b_da_19_Images.zip", ship / "uvp6")
+    shutil.copytree(shared_fixtures / "zooscan" / "m106_mn01_n1_sml", ship / "zooscan_export")
+    planktoscope_data(ship / "planktoscope")
+    uvp5_project(ship / "uvp5_sn002zd_omer_2")
+    ecotaxa_folder(ship / "lab_export")
+    scans = scan_path(ship)
+    got = sorted((s.kind, len(s.images)) for s in scans)
+    assert got == [("ecotaxa", 3), ("planktoscope", 3), ("uvp5", 4), ("uvp6", 15), ("zooscan", 5)]
