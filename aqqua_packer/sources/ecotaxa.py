@@ -16,7 +16,6 @@ VPR all write it.  This module reads it faithfully and is the base the instrumen
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import os
@@ -420,6 +419,12 @@ class Table:
     problems: list[Problem]
 
 
+def _unquote(v: str) -> str:
+    if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+        return v[1:-1].replace('""', '"')
+    return v
+
+
 def _unique_header(header: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -449,7 +454,9 @@ def read_tsv_text(
         lines.pop()
     if not lines or not lines[0].strip():
         raise UserError(f"{where}: the table is empty (no column names on line 1)")
-    records = list(csv.reader(io.StringIO("\n".join(lines)), delimiter="\t"))
+    # One record per line, split on tabs: instruments do not quote, and a stray '"' in a value
+    # (a 5" net) must not swallow the following lines.  Wholly quoted values are unquoted.
+    records = [[_unquote(v) for v in line.split("\t")] for line in lines]
     header = _unique_header(records[0])
     n = len(header)
     body = records[1:]

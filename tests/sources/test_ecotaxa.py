@@ -377,3 +377,16 @@ def test_a_folder_of_several_ecotaxa_family_sources_splits_into_one_part_each(
     scans = scan_path(ship)
     got = sorted((s.kind, len(s.images)) for s in scans)
     assert got == [("ecotaxa", 3), ("planktoscope", 3), ("uvp5", 4), ("uvp6", 15), ("zooscan", 5)]
+
+
+def test_a_stray_quote_in_a_value_does_not_swallow_the_next_rows(tmp_path):
+    root = ecotaxa_folder(tmp_path / "x", n=3)
+    rows = [
+        ecotaxa_row(0, object_annotation_category='net 5" mesh'),
+        ecotaxa_row(1),
+        ecotaxa_row(2, object_annotation_category='"quoted"'),
+    ]
+    write_tsv(root / "ecotaxa_s1.tsv", ECOTAXA_HEADER, rows)
+    s = scan(root)
+    assert len(s.images) == 3 and s.rows[ROW_COL].tolist() == [3, 4, 5]
+    assert s.rows["object_annotation_category"].tolist() == ['net 5" mesh', "Copepoda", "quoted"]
