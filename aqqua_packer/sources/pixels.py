@@ -44,7 +44,7 @@ def describe(ref: ImageRef) -> str:
     if ref.box:
         text += " (box x={} y={} w={} h={})".format(*ref.box)
     if ref.raw:
-        text += " (bytes {}..{})".format(ref.raw[0], ref.raw[0] + ref.raw[1] * ref.raw[2])
+        text += f" (bytes {ref.raw[0]}..{ref.raw[0] + ref.raw[1] * ref.raw[2]})"
     return text
 
 
@@ -78,7 +78,9 @@ def _normalise(arr: np.ndarray, where: str, channels_last: bool = True) -> np.nd
         if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() <= 65535:
             arr = arr.astype(np.uint16)
         else:
-            raise UserError(f"{where}: pixels of type {arr.dtype} are not supported (only 8- and 16-bit images)")
+            raise UserError(
+                f"{where}: pixels of type {arr.dtype} are not supported (only 8- and 16-bit images)"
+            )
     if arr.ndim == 3 and channels_last and arr.shape[-1] <= 4 and arr.shape[0] > 4:
         arr = np.moveaxis(arr, -1, 0)
     elif arr.ndim == 3 and channels_last and arr.shape[-1] <= 4 and arr.shape[0] <= 4:
@@ -107,7 +109,9 @@ def _decode_pillow(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
         elif mode in ("I;16", "I;16B", "I;16L", "I;16N"):
             return np.asarray(im, dtype=np.uint16).copy()
         elif mode == "F":
-            raise UserError(f"{where}: floating-point images are not supported (only 8- and 16-bit)")
+            raise UserError(
+                f"{where}: floating-point images are not supported (only 8- and 16-bit)"
+            )
         arr = np.asarray(im)
     return _normalise(arr, where)
 
@@ -132,6 +136,30 @@ def _decode_tiff(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
     return _normalise(arr, where, channels_last=channels_last)
 
 
+def _decode(ref: ImageRef, where: str) -> np.ndarray:
+    data = read_bytes(ref)
+    name = (ref.members[-1] if ref.members else ref.path).lower()
+    if Path(name).suffix in TIFF_SUFFIXES:
+        return _decode_tiff(data, ref, where)
+    return _decode_pillow(data, ref, where)
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    st = Path(path).stat()
+    return st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=2)
+def _decode_whole(
+    path: str, members: tuple[str, ...], page: int | None, stamp: tuple[int, int]
+) -> np.ndarray:
+    """The whole decoded image a box is cut from, cached by file, member, page and modification."""
+    whole = ImageRef(name="", path=path, members=members, page=page)
+    arr = _decode(whole, describe(whole))
+    arr.setflags(write=False)
+    return arr
+
+
 def load_image(ref: ImageRef) -> LoadedImage:
     """Decode one image; raise ``UserError`` naming the file when it cannot be read."""
     where = describe(ref)
@@ -146,19 +174,17 @@ def load_image(ref: ImageRef) -> LoadedImage:
                     f"{where}: the file ends before this image does ({len(buf)} of {width * height} bytes)"
                 )
             arr = np.frombuffer(buf, dtype=np.uint8).reshape(height, width).copy()
+        elif ref.box is not None:
+            # Many particles are cut from one collage, one after the other: decode it once.
+            arr = _decode_whole(ref.path, ref.members, ref.page, _stamp(ref.path))
         else:
-            data = read_bytes(ref)
-            name = (ref.members[-1] if ref.members else ref.path).lower()
-            if Path(name).suffix in TIFF_SUFFIXES:
-                arr = _decode_tiff(data, ref, where)
-            else:
-                arr = _decode_pillow(data, ref, where)
+            arr = _decode(ref, where)
         if ref.box is not None:
             x, y, w, h = ref.box
             H, W = arr.shape[-2:]
             if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > W or y + h > H:
                 raise UserError(f"{where}: the box lies outside the {W}x{H} image")
-            arr = np.ascontiguousarray(arr[..., y : y + h, x : x + w])
+            arr = arr[..., y : y + h, x : x + w].copy()  # a copy: the decoded collage is shared
     except UserError:
         raise
     except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:

@@ -138,3 +138,17 @@ def test_a_missing_collage_is_one_problem_naming_it(run_copy):
     assert scan.images == []
     bad = [p for p in scan.problems if p.kind == "bad_file"]
     assert len(bad) == 1 and f"{RUN}_000001.tif" in bad[0].message
+
+
+def test_a_collage_changed_on_disk_is_decoded_again(tmp_path):
+    from aqqua_packer.sources.base import ImageRef
+
+    path = tmp_path / "c.png"
+    Image.fromarray(np.full((10, 20), 7, dtype=np.uint8)).save(path)
+    ref = ImageRef(name="p", path=str(path), box=(2, 3, 4, 5))
+    first = load_image(ref).array
+    assert first.shape == (5, 4) and (first == 7).all()
+    first[:] = 0  # the caller's copy; the cached collage is untouched
+    assert (load_image(ref).array == 7).all()
+    Image.fromarray(np.full((10, 21), 9, dtype=np.uint8)).save(path)
+    assert (load_image(ref).array == 9).all()
