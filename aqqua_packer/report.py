@@ -190,13 +190,22 @@ class Report:
         if self.images == 0:
             return "No images were found."
         if self.all_ready:
-            return f"All {self.images:,} images are ready."
-        reasons = []
+            return (
+                "The image is ready."
+                if self.images == 1
+                else f"All {self.images:,} images are ready."
+            )
+        by_reason: dict[tuple[str, int], list[str]] = {}
         for f in self.fields:
             if not f.required:
                 continue
-            for k, n in sorted(f.reasons.items(), key=lambda kv: -kv[1]):
-                reasons.append((n, f"{f.name}: {KIND_WORDS.get(k, k)} ({n:,})"))
+            for k, n in f.reasons.items():
+                by_reason.setdefault((k, n), []).append(f.name)
+        # "latitude, longitude: 0,0 default position (3)", not the same images twice
+        reasons = [
+            (n, f"{', '.join(names)}: {KIND_WORDS.get(k, k)} ({n:,})")
+            for (k, n), names in by_reason.items()
+        ]
         unreadable = sum(1 for p in self.problems if p.kind == "unreadable_image")
         if unreadable:
             reasons.append((unreadable, f"image does not decode ({unreadable:,})"))

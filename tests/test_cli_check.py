@@ -59,6 +59,7 @@ def test_a_saved_profile_gives_the_same_report_next_time(tmp_path, capsys):
     assert saved["fields"]["pixel_size"] == {"column": "Aufloesung", "unit": "mm"}
     assert main(["check", str(src), "-q", "--json", "--profile", str(prof)]) == 0
     second = json.loads(capsys.readouterr().out)
+
     def counts(d):
         return {f["field"]: (f["ready"], f["missing"], f["invalid"]) for f in d["fields"]}
 
@@ -81,3 +82,24 @@ def test_problems_can_be_written_to_a_csv_for_a_spreadsheet(tmp_path, capsys):
         out.read_text(encoding="utf-8-sig").splitlines()[0]
         == "severity,kind,field,file,row,value,message"
     )
+
+
+def test_a_planktoscope_data_folder_at_0_0_is_reported_not_packed_unless_confirmed(
+    tmp_path, capsys
+):
+    """The PlanktoScope reader's own folder layout (built by tests/sources/ecotaxa_builders.py)."""
+    sys.path.insert(0, str(Path(__file__).parent / "sources"))
+    from ecotaxa_builders import planktoscope_data
+
+    data = planktoscope_data(tmp_path / "data", lat=0.0, lon=0.0)
+    assert main(["check", str(data), "-q", "--json", "--set", "timezone=UTC"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ready"] == 0 and report["images"] > 0
+    assert any(
+        p["kind"] == "default_position" and p["severity"] == "error" for p in report["problems"]
+    )
+    flags = ["--set", "timezone=UTC", "--set", "zero_position_confirmed=yes"]
+    assert main(["check", str(data), "-q", "--json", *flags]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ready"] == report["images"]
+    assert not any(p["kind"] == "default_position" for p in report["problems"])

@@ -1011,9 +1011,8 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     per_scan: list[list[Item]] = []
     used_rows: dict[int, tuple[Scan, set[int]]] = {}
     for i, s in enumerate(scans):
-        tz_given = (tz := per_scan_mapping[i].get("timezone")) is not None and tz.origin == "given"
-        # A reader's "which time zone?" is answered once the user gives one.
-        problems.extend(p for p in s.problems if not (tz_given and p.kind == "needs_timezone"))
+        answered = _answered_questions(per_scan_mapping[i])
+        problems.extend(p for p in s.problems if p.kind not in answered)
         for a in s.set_aside:
             kept = f"; {a.kept} is packed instead" if a.kept else ""
             problems.append(
@@ -1133,6 +1132,22 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
                 )
     task.finish(f"{int(ready.sum())} of {n} images ready")
     return Mapped(scans, mapping, items, converted, ready, problems, states, per_scan_mapping)
+
+
+def _answered_questions(mapping: Mapping) -> set[str]:
+    """A reader's question (which time zone? is 0,0 real?) is answered once the user gives it;
+    whether the answer is usable is then this module's to report."""
+
+    def given(name: str) -> bool:
+        spec = mapping.get(name)
+        return spec is not None and spec.origin == "given" and spec.has_source
+
+    out = set()
+    if given("timezone"):
+        out.add("needs_timezone")
+    if given("zero_position_confirmed") or given("latitude") or given("longitude"):
+        out.add("default_position")
+    return out
 
 
 def _expects_rows(scan: Scan, mapping: Mapping) -> bool:
