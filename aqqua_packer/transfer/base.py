@@ -95,6 +95,11 @@ class SendOptions:
         return self.password
 
     def warn(self, message: str) -> None:
+        """Tell the user once per send (a reconnect does not repeat it)."""
+        given = self.__dict__.setdefault("_warned", set())
+        if message in given:
+            return
+        given.add(message)
         log.warning(message)
         if self.on_warning is not None:
             self.on_warning(message)

@@ -134,6 +134,12 @@ def _default_keys() -> list[paramiko.PKey]:
     return keys
 
 
+def _raise_if_link_failed(t: paramiko.Transport, exc: Exception) -> None:
+    """An authentication that timed out or lost its connection is the link's fault, not the key's."""
+    if not t.is_active() or "timeout" in str(exc).lower():
+        raise TransientError(f"the connection failed during login ({exc})") from None
+
+
 class SFTPSession(Session):
     name = "sftp"
     can_hash_remotely = True
@@ -154,6 +160,7 @@ class SFTPSession(Session):
         sec.ciphers = tuple(c for c in _PREFERRED_CIPHERS if c in sec.ciphers) + tuple(
             c for c in sec.ciphers if c not in _PREFERRED_CIPHERS
         )
+        t.auth_timeout = t.banner_timeout = options.timeout
         t.start_client(timeout=options.timeout)
         check_host_key(
             target.host, target.port, t.get_remote_server_key(), options
@@ -182,8 +189,8 @@ class SFTPSession(Session):
             t.auth_none(user)
         except paramiko.BadAuthenticationType as exc:
             allowed = list(exc.allowed_types)
-        except paramiko.AuthenticationException:
-            pass
+        except paramiko.AuthenticationException as exc:
+            _raise_if_link_failed(t, exc)
         if t.is_authenticated():
             return
         keys = [_load_identity(self.options.identity)] if self.options.identity else _default_keys()
@@ -191,7 +198,8 @@ class SFTPSession(Session):
             for key in keys:
                 try:
                     t.auth_publickey(user, key)
-                except paramiko.AuthenticationException:
+                except paramiko.AuthenticationException as exc:
+                    _raise_if_link_failed(t, exc)
                     continue
                 if t.is_authenticated():
                     return
@@ -209,7 +217,8 @@ class SFTPSession(Session):
             )
         try:
             t.auth_password(user, password)
-        except paramiko.AuthenticationException:
+        except paramiko.AuthenticationException as exc:
+            _raise_if_link_failed(t, exc)
             raise AuthenticationFailed(
                 f"The server {where} refused the password for user '{user}'. Nothing was sent. Check the "
                 "password (and the user name) and send again; it was not retried, so the account is not locked."

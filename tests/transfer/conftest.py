@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -81,19 +82,35 @@ def big_package(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sshd(tmp_path_factory):
+def server_root():
+    """Server-side folders live outside pytest's private (mode 700) temporary folders: sshd reads
+    authorized_keys and writes uploads as the unprivileged test user."""
+    root = Path(tempfile.mkdtemp(prefix="aqqua-transfer-tests-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def srv_tmp(server_root, request) -> Path:
+    """A fresh folder under ``server_root`` for one test."""
+    return Path(tempfile.mkdtemp(prefix=request.node.name[:40] + "-", dir=server_root))
+
+
+@pytest.fixture(scope="session")
+def sshd(server_root):
     if os.geteuid() != 0:
         pytest.skip("starting sshd with a test user needs root")
     ensure_test_user()
-    server = SSHServer(Path(tmp_path_factory.mktemp("sshd"))).start()
+    server = SSHServer(server_root / "sshd").start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def remote_dir(tmp_path_factory) -> Path:
+def remote_dir(srv_tmp) -> Path:
     """A fresh folder at the 'server' that the test user owns."""
-    return user_dir(tmp_path_factory.mktemp("srv"), "incoming")
+    return user_dir(srv_tmp, "incoming")
 
 
 @pytest.fixture

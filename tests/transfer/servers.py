@@ -51,16 +51,21 @@ def ensure_test_user() -> pwd.struct_passwd:
     return entry
 
 
+def traversable(path: Path) -> None:
+    """Let other users (sshd reading as the test user) pass through ``path`` and its parents."""
+    p = path
+    while p != p.parent:
+        if p.exists():
+            os.chmod(p, os.stat(p).st_mode | 0o011)
+        p = p.parent
+
+
 def user_dir(base: Path, name: str) -> Path:
     """A folder the test user owns, reachable through world-traversable parents."""
     entry = ensure_test_user()
     d = base / name
     d.mkdir(parents=True, exist_ok=True)
-    p = d
-    while p != p.parent:
-        if p.exists():
-            os.chmod(p, os.stat(p).st_mode | 0o011)
-        p = p.parent
+    traversable(d)
     os.chown(d, entry.pw_uid, entry.pw_gid)
     return d
 
@@ -72,6 +77,7 @@ class SSHServer:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
+        traversable(self.root)
         self.port = port or free_port()
         self.extra_config = extra_config
         self.host_key = self.root / "host_ed25519"
@@ -115,7 +121,7 @@ PermitRootLogin no
 AllowUsers {TEST_USER}
 MaxStartups 100
 MaxSessions 20
-LogLevel ERROR
+LogLevel VERBOSE
 Subsystem sftp internal-sftp
 {self.extra_config}
 """
@@ -267,6 +273,7 @@ class Relay:
         self.up_bytes = 0  # client -> server, everything forwarded
         self.cuts = 0
         self.stalls = 0
+        self.connections = 0  # accepted on the main port
         self._budget = drop_after() if drop_after else None
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
@@ -290,6 +297,8 @@ class Relay:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if forever:
+                self.connections += 1
             try:
                 server = socket.create_connection(("127.0.0.1", target_port))
             except OSError:
