@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from aqqua_packer.cli import main
 
 
@@ -104,3 +106,31 @@ def test_scan_of_a_missing_path_is_one_clear_line(tmp_path, capsys):
         capsys.readouterr().err.strip()
         == f"aqqua-packer: {tmp_path / 'nope'}: no such file or folder"
     )
+
+
+@pytest.mark.slow
+def test_scan_check_and_pack_accept_the_same_zip_and_single_file(shared_fixtures, tmp_path, capsys):
+    import zipfile
+
+    z = tmp_path / "scope.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(shared_fixtures / "microscopy" / "s_1_t_1_c_1_z_1.ome.tiff", "s1.ome.tiff")
+    adc = shared_fixtures / "ifcb" / "D20130526T095207_IFCB013.adc"
+    user = [
+        "latitude=41.3",
+        "longitude=-70.5",
+        "depth=4",
+        "pixel_size=3.4",
+        "pixel_size.unit=px/um",
+        "timezone=UTC",
+    ]
+    sets = [a for s in user for a in ("--set", s)]
+    for src, n in ((z, 1), (adc, 19)):
+        code, out = _json(capsys, src)
+        assert code == 0 and out["images"] == n
+        assert main(["check", "--quiet", "--json", str(src), *sets]) == 0
+        assert json.loads(capsys.readouterr().out)["images"] == n
+        pkg = tmp_path / f"pkg-{src.stem}"
+        assert main(["pack", str(src), "--out", str(pkg), "--workers", "1", "--quiet", *sets]) == 0
+        assert main(["verify", str(pkg)]) == 0
+        capsys.readouterr()

@@ -76,13 +76,14 @@ COLS = {
 def _is_lst(path: str) -> bool:
     try:
         with open(path, "rb") as fh:
-            head = fh.read(200).decode("latin-1")
+            head = fh.read(2000).decode("latin-1")
     except OSError:
         return False
     lines = head.replace("\r", "\n").split("\n")
     if len(lines) < 2 or not lines[0].strip().isdigit():
         return False
-    return lines[1].startswith("num-fields|") or lines[1].count(":") > 20
+    # Older lists: two header lines, then ':'-separated rows of 44 or 47 values.
+    return lines[1].startswith("num-fields|") or (len(lines) > 2 and lines[2].count(":") >= 43)
 
 
 def _is_csv_export(path: str) -> bool:
@@ -159,9 +160,9 @@ def read_lst(path: Path, where: str) -> pd.DataFrame:
         first = 2 + n
         delim = "|"
     else:
-        first = 1
+        first = 2
         delim = ":"
-        width = lines[1].count(":") + 1
+        width = lines[2].count(":") + 1 if len(lines) > 2 else 0
         names = (
             OLD_47
             if width == 47

@@ -185,6 +185,8 @@ def read_meta(ref: ImageRef) -> dict[str, str]:
 
 def detect(path: Path) -> Detection:
     path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        return _detect_zip(path)
     if path.is_file():
         candidates = [path] if path.suffix.lower() in TIFF else []
     elif path.is_dir():
@@ -218,6 +220,28 @@ def detect(path: Path) -> Detection:
                 0.5, f"{c.name} records its pixel size ({meta['microscopy:pixel_size_source']})"
             )
     return Detection(0.0, "no TIFF that records a pixel size (OME-XML, ImageJ, resolution tags)")
+
+
+def _detect_zip(path: Path) -> Detection:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.lower().endswith(TIFF)]
+    except (OSError, zipfile.BadZipFile):
+        return Detection(0.0, "not a readable zip")
+    ome = [n for n in names if n.lower().endswith((".ome.tif", ".ome.tiff"))]
+    for n in ome[:1] or names[:MAX_DETECT]:
+        try:
+            meta = read_meta(ImageRef(name=n, path=str(path), members=(n,)))
+        except Exception:
+            continue
+        if "ome:PhysicalSizeX" in meta or "imagej:unit" in meta:
+            return Detection(
+                0.65,
+                f"{path.name} › {n} is a microscope TIFF ({meta['microscopy:pixel_size_source']})",
+            )
+    return Detection(0.0, "no microscope TIFF in the zip")
 
 
 def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
-from ..problems import UserError
+from ..problems import Problem, UserError
 from ..progress import Task, null_task
 from .base import TABLE_COL, Detection, ImageRef, Scan
 
@@ -135,6 +135,38 @@ def _under(child: Path, seen: set[str]) -> bool:
     return any(p == c or p.startswith(c + os.sep) for p in seen)
 
 
+def _report_loose_images(path: Path, scans: list[Scan], seen: set[str]) -> None:
+    """Images lying directly in ``path`` that no part read: say so rather than drop them quietly."""
+    from .pixels import IMAGE_SUFFIXES
+
+    loose = []
+    try:
+        with os.scandir(path) as it:
+            for e in it:
+                dot = e.name.rfind(".")
+                if (
+                    dot > 0
+                    and e.name[dot:].lower() in IMAGE_SUFFIXES
+                    and not e.name.startswith(".")
+                ):
+                    if os.path.normpath(e.path) not in seen:
+                        loose.append(e.name)
+    except OSError:
+        return
+    if loose and scans:
+        loose.sort()
+        more = f" and {len(loose) - 3} more" if len(loose) > 3 else ""
+        scans[0].problems.append(
+            Problem(
+                "not_read",
+                f"{len(loose)} image(s) here are not part of the {scans[0].kind} data and will not be "
+                f"packed: {', '.join(loose[:3])}{more}; scan them on their own (--kind generic) if they should be",
+                file=str(path),
+                severity="warning",
+            )
+        )
+
+
 def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) -> list[Scan]:
     """Scan one folder, zip or file with the best reader (or the one named by ``kind``).
 
@@ -166,6 +198,7 @@ def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) 
             hit = _confident(child)
             if hit and hit[0] != name:
                 scans.extend(_scan_with(hit[0], hit[1], child, task))
+        _report_loose_images(path, scans, _covered(scans))
         return scans
     parts = find_parts(path, task)
     if not parts:

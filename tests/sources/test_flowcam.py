@@ -152,3 +152,27 @@ def test_a_collage_changed_on_disk_is_decoded_again(tmp_path):
     assert (load_image(ref).array == 7).all()
     Image.fromarray(np.full((10, 21), 9, dtype=np.uint8)).save(path)
     assert (load_image(ref).array == 9).all()
+
+
+def test_an_old_colon_separated_list_is_read_by_position(run_copy):
+    rows = _lst_rows(run_copy / f"{RUN}.lst")[:3]
+    (run_copy / f"{RUN}.lst").unlink()
+    lines = ["016", "0"]
+    for rec in rows:
+        v = dict(zip(flowcam.OLD_47, ["0"] * 47, strict=True))
+        v.update(
+            id=rec[0],
+            cal_const=rec[11],
+            collage_file=rec[63],
+            image_x=rec[1],
+            image_y=rec[2],
+            image_w=rec[3],
+            image_h=rec[4],
+        )
+        lines.append(":".join(v[k] for k in flowcam.OLD_47))
+    (run_copy / "old.lst").write_text("\n".join(lines) + "\n")
+    assert flowcam.detect(run_copy).confidence >= 0.9
+    (scan,) = flowcam.scan(run_copy, null_task())
+    assert [im.box for im in scan.images] == [tuple(int(x) for x in r[1:5]) for r in rows]
+    assert scan.rows["flowcam:pixel_size_um"].tolist() == ["1.813"] * 3
+    assert scan.rows["__row__"].tolist() == [3, 4, 5]

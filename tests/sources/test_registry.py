@@ -84,3 +84,13 @@ def test_a_folder_without_images_names_what_is_missing(tmp_path):
     (scan,) = scan_path(tmp_path)
     (p,) = [p for p in scan.problems if p.kind == "no_images"]
     assert p.file == str(tmp_path) and "no images found" in p.message
+
+
+def test_loose_images_beside_a_recognised_bin_are_reported_not_dropped_quietly(
+    shared_fixtures, tmp_path
+):
+    top = _copy(shared_fixtures / "ifcb", tmp_path / "bins")
+    Image.fromarray(np.zeros((5, 5), dtype=np.uint8)).save(top / "deck.png")
+    (scan,) = scan_path(top)
+    (p,) = [p for p in scan.problems if p.kind == "not_read"]
+    assert "deck.png" in p.message and p.file == str(top) and p.severity == "warning"
