@@ -195,6 +195,7 @@ class FTPServer:
         Handler.authorizer = auth
         Handler.passive_ports = None
         Handler.timeout = 30
+        Handler.auth_failed_timeout = 0.1
         self.port = free_port()
         self.server = ThreadedFTPServer(("127.0.0.1", self.port), Handler)
         self.server.max_cons = 64
