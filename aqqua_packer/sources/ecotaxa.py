@@ -196,9 +196,9 @@ def list_tree(root: Path, task: Task, *, open_zips: bool = True, skip: Iterable[
             tree.root = root.parent
             tree.entries[root.name] = Entry(root.name, str(root), (), st.st_size)
         return tree
-    stack = [root]
+    stack: list[tuple[str, Path]] = [("", root)]
     while stack:
-        d = stack.pop()
+        rel_dir, d = stack.pop()
         try:
             with os.scandir(d) as it:
                 items = sorted(it, key=lambda e: e.name)
@@ -215,11 +215,11 @@ def list_tree(root: Path, task: Task, *, open_zips: bool = True, skip: Iterable[
         for e in items:
             if e.name.startswith("."):
                 continue
-            rel = os.path.relpath(e.path, root).replace(os.sep, "/")
+            rel = rel_dir + e.name
             try:
                 if e.is_dir(follow_symlinks=False):
-                    if "/" in rel or rel.lower() not in skip_set:
-                        stack.append(Path(e.path))
+                    if rel_dir or rel.lower() not in skip_set:
+                        stack.append((f"{rel}/", Path(e.path)))
                     continue
                 size = e.stat().st_size
             except OSError:
@@ -456,7 +456,10 @@ def read_tsv_text(
         raise UserError(f"{where}: the table is empty (no column names on line 1)")
     # One record per line, split on tabs: instruments do not quote, and a stray '"' in a value
     # (a 5" net) must not swallow the following lines.  Wholly quoted values are unquoted.
-    records = [[_unquote(v) for v in line.split("\t")] for line in lines]
+    records = [
+        [_unquote(v) for v in line.split("\t")] if '"' in line else line.split("\t")
+        for line in lines
+    ]
     header = _unique_header(records[0])
     n = len(header)
     body = records[1:]
@@ -558,8 +561,9 @@ def col(rows: pd.DataFrame, *names: str) -> str | None:
 
 
 def samples(rows: pd.DataFrame, column: str, k: int = 3) -> list[str]:
+    """Up to ``k`` distinct non-empty values of a column, in order of appearance."""
     vals = rows[column].astype(str).str.strip()
-    return list(dict.fromkeys(v for v in vals if v))[:k]
+    return [str(v) for v in pd.unique(vals[vals != ""].to_numpy(dtype=object))[:k]]
 
 
 def _rank(v: str) -> float:
@@ -573,6 +577,8 @@ def _resolve(tsv_dir: str, img: str) -> str | None:
     img = img.strip().replace("\\", "/")
     if not img:
         return None
+    if not img.startswith(("/", ".")) and "/." not in img and "//" not in img:
+        return f"{tsv_dir}/{img}" if tsv_dir else img  # the common case, without normpath
     joined = (
         posixpath.normpath(posixpath.join(tsv_dir, img)) if tsv_dir else posixpath.normpath(img)
     )
@@ -609,7 +615,9 @@ def join_tables(tree: Tree, tsvs: list[Entry], task: Task) -> Built:
         problems.extend(t.problems)
         tables.append(t)
         frames.append(t.rows)
-    if frames:
+    if len(frames) == 1:
+        rows = frames[0]
+    elif frames:
         rows = pd.concat(frames, ignore_index=True, sort=False)
         data_cols = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
         rows[data_cols] = rows[data_cols].fillna("")
