@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from ..problems import Problem
+from ..problems import Problem, UserError
 from ..progress import Task
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
 from .copies import set_aside_copies
@@ -217,12 +217,27 @@ def scan(
     root, images, tables, problems = collect(path, task, exclude=exclude)
     if table is not None:
         tables = [Path(table)]
+    if table is None and len(tables) > 1:
+        # A README.txt beside data.csv is not a second table.
+        proper = [t for t in tables if t.suffix.lower() not in (".txt",)]
+        tables = proper or tables
     rows = pd.DataFrame()
     if len(tables) == 1:
         t = tables[0]
-        rows = read_table(
-            t, name=os.path.relpath(t, root) if Path(t).is_relative_to(root) else str(t)
-        )
+        name = os.path.relpath(t, root) if Path(t).is_relative_to(root) else str(t)
+        try:
+            rows = read_table(t, name=name)
+        except UserError as exc:
+            if table is not None:
+                raise
+            problems.append(
+                Problem(
+                    "bad_table",
+                    f"cannot use it as the metadata table: {exc}",
+                    file=name,
+                    severity="warning",
+                )
+            )
     elif len(tables) > 1:
         problems.append(
             Problem(

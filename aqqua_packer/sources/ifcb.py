@@ -112,10 +112,12 @@ def detect(path: Path) -> Detection:
         return Detection(0.0, "not a folder")
     for d in _tree_dirs(path):
         bins = _bin_files(d)
-        full = [b for b, f in bins.items() if ".adc" in f and ".hdr" in f]
+        full = [b for b, f in bins.items() if ".adc" in f and (".hdr" in f or ".roi" in f)]
         if full:
             where = "" if d == str(path) else f" in {os.path.relpath(d, path)}"
-            return Detection(0.95, f"found IFCB bin {sorted(full)[0]} (.hdr + .adc){where}")
+            return Detection(
+                0.95, f"found IFCB bin {sorted(full)[0]} (.adc with .hdr or .roi){where}"
+            )
     return Detection(0.0, "no IFCB bins (.hdr + .adc + .roi named D…_IFCB… or IFCB…_YYYY_DDD_…)")
 
 

@@ -264,6 +264,17 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
                 )
             )
         task.advance(1, im.size)
+    for im, meta in zip(images, metas, strict=True):
+        pages = int(meta.get("microscopy:pages") or 1)
+        if pages > 1:
+            problems.append(
+                Problem(
+                    "extra_pages",
+                    f"the file holds {pages} pages (planes, channels or time points); only the first is packed",
+                    file=im.name,
+                    severity="warning",
+                )
+            )
     meta_df = pd.DataFrame(metas, dtype=object).fillna("") if metas else pd.DataFrame()
     meta_df.insert(0, "file", [im.name for im in images]) if len(images) else None
     # Join the user's table (if any) to the image rows by the column naming the images.

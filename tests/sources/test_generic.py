@@ -76,3 +76,16 @@ def test_the_walk_reports_progress_in_files(tmp_path):
     events: list[ProgressEvent] = []
     generic.collect(tmp_path, Task(on_event=events.append, min_interval=0))
     assert events[-1].done == 1100 and events[-1].unit == "files"
+
+
+def test_a_readme_beside_the_table_is_not_a_second_table_and_a_broken_table_is_named(tmp_path):
+    (tmp_path / "a.png").write_bytes(_png(1))
+    (tmp_path / "README.txt").write_text("Cruise notes\nsome, free, text, here\n")
+    (tmp_path / "meta.csv").write_text("file,lat\na.png,10\n")
+    (scan,) = generic.scan(tmp_path, null_task())
+    assert scan.tables == ["meta.csv"] and scan.suggested["fields"]["image"]["column"] == "file"
+    (tmp_path / "meta.csv").write_text("file,lat\na.png,10,11,12\n")
+    (scan,) = generic.scan(tmp_path, null_task())
+    assert len(scan.images) == 1 and scan.rows.empty
+    (p,) = scan.problems
+    assert p.kind == "bad_table" and p.file == "meta.csv" and "row 2" in p.message

@@ -106,3 +106,15 @@ def test_exif_time_and_offset_of_a_jpeg_become_datetime_and_timezone(tmp_path):
         [scan], parse_cli_mapping([], ["latitude=1", "longitude=1", "depth=1", "pixel_size=2"])
     )
     assert mapped.converted["image-datetime"].iloc[0] == pd.Timestamp("2021-07-01T10:00:00Z")
+
+
+def test_a_multi_page_stack_says_only_the_first_page_is_packed(tmp_path):
+    tifffile.imwrite(
+        tmp_path / "stack.tif",
+        np.zeros((3, 8, 8), dtype=np.uint16),
+        imagej=True,
+        metadata={"unit": "micron"},
+    )
+    (scan,) = microscopy.scan(tmp_path, null_task())
+    (p,) = [p for p in scan.problems if p.kind == "extra_pages"]
+    assert p.file == "stack.tif" and "3 pages" in p.message
