@@ -84,3 +84,24 @@ def test_microscopy_image_packs_with_16_bit_pixels_unchanged(shared_fixtures, tm
         assert pkg.meta["image-pixel-size-micrometers"].round(4).iloc[0] == 1.0833
         assert pkg.meta["image-datetime"].iloc[0] == pd.Timestamp("2019-06-27T16:33:40.619Z")
         assert pkg.raw["ome:PhysicalSizeX"].iloc[0] == "1.0833333333333333"
+
+
+def test_a_truncated_roi_still_packs_the_images_before_the_cut(shared_fixtures, tmp_path):
+    import shutil
+
+    src = tmp_path / "bin"
+    shutil.copytree(shared_fixtures / "ifcb", src)
+    roi = src / "D20130526T095207_IFCB013.roi"
+    roi.chmod(0o644)
+    roi.write_bytes(roi.read_bytes()[: 77472 + 100])  # cut inside target 99
+    user = [
+        "latitude=41.3",
+        "longitude=-70.5",
+        "depth=4",
+        "pixel_size=3.4",
+        "pixel_size.unit=px/um",
+    ]
+    pack_and_verify(src, tmp_path / "pkg", *[a for s in user for a in ("--set", s)])
+    with open_package(tmp_path / "pkg") as pkg:
+        assert len(pkg) == 16
+        assert not pkg.meta["image-filename"].str.endswith(("_00099", "_00102", "_00114")).any()
