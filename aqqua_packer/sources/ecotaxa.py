@@ -894,9 +894,16 @@ def build_scan(
         tsvs = sorted(tree.select(TSV_NAME), key=lambda e: e.name)
     problems = list(tree.problems)
     if not tree.entries and not problems:
-        problems.append(Problem("empty", "the folder is empty: no files in it", file=str(path)))
+        problems.append(
+            Problem(
+                "empty",
+                f"the {'zip' if path.is_file() else 'folder'} is empty: no files in it",
+                file=str(path),
+            )
+        )
     elif not tsvs:
         problems.append(Problem("missing_table", "no ecotaxa*.tsv table in it", file=str(path)))
+    task.status(f"Reading {len(tsvs)} EcoTaxa table(s) and joining their rows to the images")
     built = join_tables(tree, tsvs, task)
     problems.extend(built.problems)
     set_aside = built.set_aside + unnamed_images(tree, built)

@@ -110,7 +110,13 @@ def scan(path: Path, task: Task) -> list[Scan]:
     tree = ecotaxa.list_tree(path, task, skip=SKIP)
     problems = list(tree.problems)
     if not tree.entries and not problems:
-        problems.append(Problem("empty", "the folder is empty: no files in it", file=str(path)))
+        problems.append(
+            Problem(
+                "empty",
+                f"the {'zip' if path.is_file() else 'folder'} is empty: no files in it",
+                file=str(path),
+            )
+        )
     plain_tsvs = sorted(
         (e for e in tree.select(ecotaxa.TSV_NAME) if not e.members), key=lambda e: e.name
     )
