@@ -14,6 +14,7 @@ silent.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 
@@ -130,7 +131,9 @@ def scan(path: Path, task: Task) -> list[Scan]:
     if path.is_file() and PARTICLE_ZIP.match(path.name):
         return [_particle_only(path)]
     tree = tsvs = None
-    if path.is_dir():
+    if path.is_file() and path.suffix.lower() == ".zip":
+        tree = ecotaxa.list_tree(path, task)
+    elif path.is_dir():
         # Only UVP6 tables: other instruments' tables in the folder are left to their readers.
         tree = ecotaxa.list_tree(path, task)
         tsvs = sorted(
@@ -163,6 +166,23 @@ def scan(path: Path, task: Task) -> list[Scan]:
             continue
         s.rows = ecotaxa.add_header_columns(s.rows, header_values(sections), table=tbl)
         have_header = True
+    # UVPapp's compute_vignette.txt beside the table: how EcoTaxa is to draw the vignettes.
+    for tbl in s.tables if tree is not None else []:
+        cv = tree.find(posixpath.join(posixpath.dirname(tbl), "compute_vignette.txt"))
+        if cv is None:
+            continue
+        try:
+            sections = ecotaxa.read_ini_text(decode_text(cv.read(), cv.display), cv.display)
+        except UserError as exc:
+            s.problems.append(
+                Problem(
+                    "bad_file", str(exc).split(": ", 1)[-1], file=cv.display, severity="warning"
+                )
+            )
+            continue
+        s.rows = ecotaxa.add_header_columns(
+            s.rows, header_values(sections), prefix="vignette:", table=tbl
+        )
     _suggest(s, have_header)
     s.label = f"UVP6 {s.label}"
     return [s]

@@ -29,6 +29,7 @@ def test_uvp6_images_zip_is_recognised_as_uvp6_with_15_images(shared_fixtures):
     assert s.kind == "uvp6" and len(s.images) == 15
     assert s.sensor == "UVP6 000103lp"
     assert s.set_aside == [] and not [p for p in s.problems if p.severity == "error"]
+    assert s.rows["vignette:Pixel_Size"].eq("73").all()  # compute_vignette.txt kept as columns
 
 
 def test_uvp6_fixture_values_after_mapping(shared_fixtures):
