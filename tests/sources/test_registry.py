@@ -94,3 +94,10 @@ def test_loose_images_beside_a_recognised_bin_are_reported_not_dropped_quietly(
     (scan,) = scan_path(top)
     (p,) = [p for p in scan.problems if p.kind == "not_read"]
     assert "deck.png" in p.message and p.file == str(top) and p.severity == "warning"
+
+
+def test_the_shared_fixtures_folder_splits_into_one_part_per_instrument(shared_fixtures):
+    scans = scan_path(shared_fixtures)
+    counts = sorted((s.kind, len(s.images)) for s in scans)
+    assert counts == [("flowcam", 506), ("ifcb", 19), ("microscopy", 1), ("uvp6", 15), ("zooscan", 5)]
+    assert all(s.reason for s in scans)
