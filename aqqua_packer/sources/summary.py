@@ -91,12 +91,17 @@ def summarise(scans: list[Scan], sources: list[str] | None = None, **kw) -> dict
     }
 
 
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def render_text(summary: dict[str, Any], *, max_columns: int = 40, max_items: int = 10) -> str:
     """The summary for a person reading a terminal."""
     out: list[str] = []
     parts = summary["parts"]
     out.append(
-        f"{len(parts)} part{'s' if len(parts) != 1 else ''}, {summary['images']} images, {summary['set_aside']} set aside, {summary['problems']} problems"
+        f"{_n(len(parts), 'part')}, {_n(summary['images'], 'image')}, "
+        f"{summary['set_aside']} set aside, {_n(summary['problems'], 'problem')}"
     )
     for i, p in enumerate(parts, 1):
         out.append("")
