@@ -147,6 +147,11 @@ class Session:
         """The server's sha256 of the file, or None when the server cannot compute it."""
         return None
 
+    def start_sha256(self, rel: str, size: int) -> Callable[[], str | None]:
+        """Start hashing; the returned function gives the answer.  Targets that can hash while the
+        next file uploads (SFTP's exec channel) override this; others hash when asked."""
+        return lambda: self.sha256(rel, size)
+
     def read_range(self, rel: str, offset: int, n: int) -> bytes:
         raise NotImplementedError
 

@@ -191,6 +191,7 @@ class _Run:
             time.monotonic() + options.unattended_for if options.unattended_for else None
         )
         self.preflight_done = False
+        self.pending: list = []  # (file, temporary name, final name, hash answer) being verified
 
     # --- progress -----------------------------------------------------------------------------
     def _arrived(self, f: PackageFile) -> int:
@@ -227,6 +228,8 @@ class _Run:
         )
         files = self.pkg.all_files
         for f in files:
+            if f.path not in self.journal.files:
+                self.journal.record("file", f.path, size=f.size, sha256=f.sha256)
             self.shown[f.path] = self._arrived(f)
         self.task.start(
             "send",
@@ -327,8 +330,11 @@ class _Run:
         dirs = {posixpath.dirname(f"{pkg.name}/{f.path}") for f in remaining} | {pkg.name}
         for d in sorted(dirs):
             session.mkdirs(d)
+        self.pending = []
         for f in remaining:
             self._send_file(session, f)
+        while self.pending:
+            self._collect_one(session)
         # every data file must be where it belongs before the manifest says "complete"
         self.task.status("checking every file's size at the server")
         missing = [f for f in pkg.files if session.size(f"{pkg.name}/{f.path}") != f.size]
@@ -409,8 +415,29 @@ class _Run:
         if size != f.size:
             raise TransientError(f"{f.path}: the server holds {size} of its {f.size} bytes")
         self._confirm(f, size)
+        if session.can_hash_remotely and opts.verify == "auto" and f != pkg.manifest:
+            # the server hashes this file while the next one uploads; collected before the manifest
+            self.pending.append((f, tmp, final, session.start_sha256(tmp, f.size)))
+            while len(self.pending) > 2:
+                self._collect_one(session)
+            return
         task.status(f"verifying {f.path}")
-        how = self._verify(session, tmp, f)
+        self._arrive(session, f, tmp, final, self._verify(session, tmp, f))
+
+    def _collect_one(self, session: Session) -> None:
+        f, tmp, final, answer = self.pending.pop(0)
+        self.task.status(f"verifying {f.path}")
+        digest = answer()
+        if digest is not None:
+            how = "sha256" if digest == f.sha256 else None
+        else:
+            how = self._verify(session, tmp, f)
+        self._arrive(session, f, tmp, final, how)
+
+    def _arrive(
+        self, session: Session, f: PackageFile, tmp: str, final: str, how: str | None
+    ) -> None:
+        """Rename a checked file to its final name, or throw away a damaged one and send it again."""
         if how is None:
             session.remove(tmp)
             self.journal.record("reset", f.path)
@@ -424,7 +451,7 @@ class _Run:
             raise TransientError(f"{f.path}: the content at the server differs; sending it again")
         session.rename(tmp, final)
         self.journal.record("done", f.path, n=f.size, how=how)
-        task.advance(1)
+        self.task.advance(1)
 
     def _verify(self, session: Session, rel: str, f: PackageFile) -> str | None:
         """How the file was checked ("sha256", "ranges", "size"), or None if its content differs."""

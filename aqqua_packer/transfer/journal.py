@@ -5,7 +5,8 @@ One journal per (package content, target): ``$AQQUA_PACKER_HOME/transfers/<packa
 without secrets.  It lives outside the package so it is never sent and works for packages on
 read-only media; a re-packed package (new manifest) starts a new journal.
 
-Each line is one JSON record, appended and fsynced: ``confirmed`` (bytes the server acknowledged),
+Each line is one JSON record, appended and fsynced: ``file`` (its size and sha256, once),
+``confirmed`` (bytes the server acknowledged),
 ``done`` (arrived, verified, renamed to its final name), ``reset`` (the server lost it), ``attempt``
 (an upload (re)started at an offset) and ``complete``.  A line torn by a crash is ignored.  No
 password ever goes into it.

@@ -18,6 +18,7 @@ import posixpath
 import re
 import shlex
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
@@ -286,37 +287,56 @@ class SFTPSession(Session):
         except FileNotFoundError:
             pass
 
-    def sha256(self, rel: str, size: int) -> str | None:
+    def start_sha256(self, rel: str, size: int) -> Callable[[], str | None]:
+        """Start ``sha256sum`` at the server now (it runs while the next file uploads); the
+        returned function waits for its answer: the hex digest, or None if the server cannot."""
         if not self._hash_ok or self.transport is None:
+            return lambda: None
+        path = shlex.quote(self._p(rel))
+        chan = self._exec(f"sha256sum -- {path}", size)
+
+        def result() -> str | None:
+            digest = self._answer(chan) if chan is not None else None
+            if digest is None and self._hash_ok:  # no sha256sum (macOS, BSD): try shasum
+                other = self._exec(f"shasum -a 256 -- {path}", size)
+                digest = self._answer(other) if other is not None else None
+                if digest is None:
+                    self._hash_ok = (
+                        False  # no shell or no hashing tool: ranges are read back instead
+                    )
+            return digest
+
+        return result
+
+    def sha256(self, rel: str, size: int) -> str | None:
+        return self.start_sha256(rel, size)()
+
+    def _exec(self, command: str, size: int) -> paramiko.Channel | None:
+        assert self.transport is not None
+        try:
+            chan = self.transport.open_session(timeout=self.options.timeout)
+        except paramiko.ChannelException:  # the server allows SFTP only
+            self._hash_ok = False
             return None
-        path = self._p(rel)
-        for command in (
-            f"sha256sum -- {shlex.quote(path)}",
-            f"shasum -a 256 -- {shlex.quote(path)}",
-        ):
-            try:
-                chan = self.transport.open_session(timeout=self.options.timeout)
-            except paramiko.ChannelException:  # the server allows SFTP only
-                self._hash_ok = False
-                return None
-            try:
-                chan.settimeout(self.options.timeout + size / (20 << 20))
-                chan.exec_command(command)
-                chan.shutdown_write()
-                out = b""
-                while len(out) < 4096:
-                    data = chan.recv(4096)
-                    if not data:
-                        break
-                    out += data
-                status = chan.recv_exit_status()
-            finally:
-                chan.close()
-            m = _HEX64.match(out.decode("ascii", "replace"))
-            if status == 0 and m:
-                return m.group(1).lower()
-        self._hash_ok = False  # no shell or no sha256 tool: read ranges back instead
-        return None
+        chan.settimeout(self.options.timeout + size / (20 << 20))
+        chan.exec_command(command)
+        chan.shutdown_write()
+        return chan
+
+    @staticmethod
+    def _answer(chan: paramiko.Channel) -> str | None:
+        try:
+            out = b""
+            while len(out) < 4096:
+                data = chan.recv(4096)
+                if not data:
+                    break
+                out += data
+            status = chan.recv_exit_status()
+        finally:
+            chan.close()
+        m = _HEX64.match(out.decode("ascii", "replace"))
+        return m.group(1).lower() if status == 0 and m else None
 
     def read_range(self, rel: str, offset: int, n: int) -> bytes:
         with self.sftp.open(self._p(rel), "rb") as fh:
