@@ -99,5 +99,11 @@ def test_loose_images_beside_a_recognised_bin_are_reported_not_dropped_quietly(
 def test_the_shared_fixtures_folder_splits_into_one_part_per_instrument(shared_fixtures):
     scans = scan_path(shared_fixtures)
     counts = sorted((s.kind, len(s.images)) for s in scans)
-    assert counts == [("flowcam", 506), ("ifcb", 19), ("microscopy", 1), ("uvp6", 15), ("zooscan", 5)]
+    assert counts == [
+        ("flowcam", 506),
+        ("ifcb", 19),
+        ("microscopy", 1),
+        ("uvp6", 15),
+        ("zooscan", 5),
+    ]
     assert all(s.reason for s in scans)
