@@ -217,6 +217,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def _password_provider(args: argparse.Namespace, target, used: dict):
     """AQQUA_PASSWORD, else the keyring, else ask (only on a terminal); ``used`` says which gave it."""
+    from .transfer import secrets
 
     def provide() -> str | None:
         env = os.environ.get("AQQUA_PASSWORD")
@@ -226,12 +227,7 @@ def _password_provider(args: argparse.Namespace, target, used: dict):
         if args.password_from_env:
             return None
         if not args.no_keyring:
-            try:
-                import keyring
-
-                stored = keyring.get_password(target.key, target.user or "")
-            except Exception:  # no keyring backend on this machine: ask instead
-                stored = None
+            stored = secrets.get_password(target)
             if stored:
                 used["from"] = "keyring"
                 return stored
@@ -243,13 +239,8 @@ def _password_provider(args: argparse.Namespace, target, used: dict):
         used["from"] = "prompt"
         if password and not args.no_keyring:
             answer = input("Keep it in this computer's keyring so you are not asked again? [y/N] ").strip().lower()
-            if answer in ("y", "yes"):
-                try:
-                    import keyring
-
-                    keyring.set_password(target.key, target.user or "", password)
-                except Exception:
-                    print("aqqua-packer: no keyring is available here; the password was not kept.", file=sys.stderr)
+            if answer in ("y", "yes") and not secrets.set_password(target, password):
+                print("aqqua-packer: no keyring is available here; the password was not kept.", file=sys.stderr)
         return password
 
     return provide
@@ -303,12 +294,9 @@ def cmd_send(args: argparse.Namespace) -> int:
         result = send(args.package, args.target, options=options, task=make_task(args))
     except AuthenticationFailed:
         if used.get("from") == "keyring":  # a stale kept password: forget it so the next run asks
-            try:
-                import keyring
+            from .transfer import secrets
 
-                keyring.delete_password(target.key, target.user or "")
-            except Exception:
-                pass
+            secrets.forget_password(target)
         raise
     arrived = sum(1 for f in result.files if f.state == "arrived")
     for note in result.notes:
