@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 log = logging.getLogger("aqqua_packer.gui")
 
 PROJECT_VERSION = 1
+_SAVE_LOCK = threading.Lock()
+_save_seq = [0, 0]  # [last issued, last written]: an older autosave never overwrites a newer one
 SECRET_KEYS = {"password", "passphrase", "secret", "token"}
 
 
@@ -102,8 +105,32 @@ class Project:
     def save(self, path: Path | None = None) -> Path:
         path = path or project_path()
         self.saved_at = time.time()
-        write_json(path, self.to_dict())
+        _save_seq[0] += 1
+        with _SAVE_LOCK:
+            _save_seq[1] = _save_seq[0]
+            write_json(path, self.to_dict())
         return path
+
+    def save_in_background(self, path: Path | None = None) -> None:
+        """Autosave without making the UI wait for the disk (fsync on a busy ship computer can
+        take a while); saves are written in order, the newest last."""
+        path = path or project_path()
+        self.saved_at = time.time()
+        data = self.to_dict()
+        _save_seq[0] += 1
+        seq = _save_seq[0]
+
+        def run() -> None:
+            with _SAVE_LOCK:
+                if seq < _save_seq[1]:
+                    return
+                _save_seq[1] = seq
+                try:
+                    write_json(path, data)
+                except OSError as exc:
+                    log.warning("cannot save the project to %s: %s", path, exc)
+
+        threading.Thread(target=run, name="autosave", daemon=False).start()
 
     @classmethod
     def load(cls, path: Path | None = None) -> Project | None:

@@ -127,7 +127,12 @@ class Session(QObject):
             self.checking_changed.emit(False)
             return
         given = self.given_mapping()
-        w = Worker(lambda task: apply_mapping(scans, given, task), name="check", parent=self)
+        w = Worker(
+            lambda task: apply_mapping(scans, given, task),
+            name="check",
+            parent=self,
+            background=True,
+        )
         w.done.connect(self._check_done)
         w.failed.connect(self.check_failed)
         w.finished.connect(self._check_finished)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from ... import workflow
 from ...package.layout import STATE_DIR
 from ..widgets.progress import ProgressPanel, fmt_bytes
-from ..workers import Worker
+from ..workers import ProcessWorker, Worker
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -60,6 +60,22 @@ def describe_result(result) -> str:
     for sh in result.shards:
         lines.append(f"  shard {sh.index + 1}: {sh.images:,} images, {fmt_bytes(sh.bytes)}")
     return "\n".join(lines)
+
+
+def pack_job(request, out: Path, ready_only: bool, dataset, *, task):
+    """In the pack process: check the sources again (cheaper than shipping every row across) and
+    pack — exactly what ``aqqua-packer pack`` does with the same request."""
+    from ...package.write import PackOptions
+
+    return workflow.pack(
+        request, out, options=PackOptions(skip_incomplete=ready_only), dataset=dataset, task=task
+    )
+
+
+def verify_job(out: Path, *, task):
+    from ...package.verify import verify_package
+
+    return verify_package(out, task=task)
 
 
 class PackPage(Page):
@@ -231,9 +247,7 @@ class PackPage(Page):
         mapped = self.session.mapped
         if mapped is None:
             return
-        from ...package.write import PackOptions
-
-        options = PackOptions(skip_incomplete=self.session.project.ready_only)
+        ready_only = self.session.project.ready_only
         dataset = self.session.dataset_info()
         request = self.session.request()
         p = self.session.project
@@ -244,13 +258,8 @@ class PackPage(Page):
         self.verified = None
         self.summary.clear()
         log.info("packing %s into %s%s", len(mapped.items), out, " (resume)" if resumed else "")
-        w = Worker(
-            lambda task: workflow.pack(
-                request, out, options=options, dataset=dataset, task=task, mapped=mapped
-            ),
-            name="pack",
-            parent=self,
-        )
+
+        w = ProcessWorker(pack_job, (request, out, ready_only, dataset), name="pack", parent=self)
         w.progress.connect(self.progress.update_event)
         w.done.connect(self._packed)
         w.failed.connect(self._failed)
@@ -298,9 +307,8 @@ class PackPage(Page):
         if self.worker is not None:
             return
         out = Path(self.session.project.package or self.out.text().strip())
-        from ...package.verify import verify_package
 
-        w = Worker(lambda task: verify_package(out, task=task), name="verify", parent=self)
+        w = ProcessWorker(verify_job, (out,), name="verify", parent=self)
         w.progress.connect(self.progress.update_event)
         w.done.connect(self._verified)
         w.failed.connect(lambda msg: self.summary.appendPlainText(f"\nVerify failed: {msg}"))

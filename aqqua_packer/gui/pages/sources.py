@@ -168,7 +168,9 @@ class SourcesPage(Page):
             return self._next()
         self._current = src
         req = workflow.Request(sources=[Path(src)])
-        w = Worker(lambda task: workflow.scan(req, task), name=f"scan {src}", parent=self)
+        w = Worker(
+            lambda task: workflow.scan(req, task), name=f"scan {src}", parent=self, background=True
+        )
         w.progress.connect(self.progress.update_event)
         w.done.connect(lambda scans, s=src: self.session.set_scans(s, scans))
         w.failed.connect(lambda msg, s=src: self.session.set_scans(s, [], error=msg))
