@@ -90,3 +90,16 @@ def init_worker(parent_pid: int) -> None:
     blosc2.set_nthreads(1)
     if os.name == "posix":
         threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def serve_worker(conn, parent_pid: int, clevel: int) -> None:
+    """A pool process: receive lists of ImageRefs, send back their results, until None or EOF."""
+    init_worker(parent_pid)
+    while True:
+        try:
+            refs = conn.recv()
+        except (EOFError, OSError):
+            return
+        if refs is None:
+            return
+        conn.send(encode_batch(refs, clevel))

@@ -20,7 +20,6 @@ How a run survives kill -9 and power loss (docs/format.md, "Resume"):
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import errno
 import hashlib
 import json
@@ -50,7 +49,7 @@ from ..sources.base import ImageRef
 from ..sources.pixels import describe
 from . import frames, layout, metadata
 from .dataset import DatasetInfo
-from .worker import encode_batch, encode_one, image_uuid, init_worker
+from .worker import encode_one, image_uuid, serve_worker
 
 DEFAULT_SHARD_BYTES = 2 * 2**30
 _INDEX_DB = b"aqqua-pack-index"
@@ -159,7 +158,6 @@ def _fingerprint(
                 "format": layout.FORMAT_VERSION,
                 "shard_bytes": options.shard_bytes,
                 "clevel": options.clevel,
-                "skip": options.skip_incomplete,
             }
         ).encode()
     )
@@ -176,20 +174,26 @@ def _fingerprint(
 
 # --- errors from the disk ---------------------------------------------------------------------
 def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
-    """A clear message for a full or failing disk; None when ``exc`` is something else."""
+    """A clear message for a full or failing disk; None when ``exc`` is something else.
+
+    LMDB reports a full disk as ENOSPC or, after a short write, as EIO; so any write error with
+    little space left counts as "full"."""
+    if not isinstance(exc, OSError | lmdb.Error):
+        return None
     text = str(exc)
+    try:
+        free: int | None = shutil.disk_usage(out if out.exists() else out.parent).free
+    except OSError:
+        free = None
     full = (
         isinstance(exc, lmdb.MapFullError)
         or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
         or "No space left" in text
         or "Disk quota" in text
+        or (free is not None and free < 32 * 2**20)
     )
     if full:
-        try:
-            free = shutil.disk_usage(out).free
-            free_txt = f" ({free / 1e6:.1f} MB free)"
-        except OSError:
-            free_txt = ""
+        free_txt = f" ({free / 1e6:.1f} MB free)" if free is not None else ""
         return UserError(
             f"{out}: the disk is full{free_txt}. The {packed} images packed so far are kept. "
             "Free some space (or choose a folder on a larger disk for a new package), then run the same command again to continue.",
@@ -353,7 +357,12 @@ def _encoded(
     refs: list[tuple[int, ImageRef]], workers: int, clevel: int, task: Task
 ) -> Iterator[tuple[int, tuple]]:
     """(p, result) for every ref, in order; decoding runs on ``workers`` processes with a bounded
-    number of batches in flight (flat memory), and ``task.check()`` is called while waiting."""
+    number of batches in flight (flat memory), and ``task.check()`` is called while waiting.
+
+    A deliberately small pool: one pipe per worker, batches dealt round-robin, so results come
+    back in order without a scheduler; a worker that dies shows up as a closed pipe, and stopping
+    is terminating our own processes (nothing shared can hang).
+    """
     if workers <= 1 or len(refs) <= 4:
         for p, ref in refs:
             task.check()
@@ -372,51 +381,66 @@ def _encoded(
         if batch:
             yield batch
 
-    pool = cf.ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=_mp_context(),
-        initializer=init_worker,
-        initargs=(os.getpid(),),
-    )
-    inflight: deque = deque()
-    source = batches()
+    ctx = _mp_context()
+    workers = min(workers, max(1, len(refs) // 8))
+    conns, procs = [], []
     try:
+        for _ in range(workers):
+            mine, theirs = ctx.Pipe(duplex=True)
+            proc = ctx.Process(target=serve_worker, args=(theirs, os.getpid(), clevel), daemon=True)
+            proc.start()
+            theirs.close()
+            conns.append(mine)
+            procs.append(proc)
+        inflight: deque = deque()  # (worker index, batch), in submission order
+        source = batches()
+        turn = 0
 
         def fill() -> None:
-            while len(inflight) < 3 * workers:
+            nonlocal turn
+            while len(inflight) < 2 * workers:
                 b = next(source, None)
                 if b is None:
                     return
-                inflight.append((b, pool.submit(encode_batch, [r for _, r in b], clevel)))
+                conns[turn].send([r for _, r in b])
+                inflight.append((turn, b))
+                turn = (turn + 1) % workers
 
         fill()
         while inflight:
-            b, fut = inflight.popleft()
-            while True:
+            w, b = inflight.popleft()
+            while not conns[w].poll(0.1):
                 task.check()
-                try:
-                    results = fut.result(timeout=0.1)
-                    break
-                except cf.TimeoutError:
-                    continue
-                except cf.process.BrokenProcessPool:
+                if not procs[w].is_alive() and not conns[w].poll(0):
                     names = "; ".join(describe(r) for _, r in b)
                     raise UserError(
                         f"A worker process died while reading one of these images: {names}. Run again; if it happens again, move that image aside."
-                    ) from None
+                    )
+            try:
+                results = conns[w].recv()
+            except EOFError:
+                names = "; ".join(describe(r) for _, r in b)
+                raise UserError(
+                    f"A worker process died while reading one of these images: {names}. Run again; if it happens again, move that image aside."
+                ) from None
+            task.check()
             fill()
             for (p, _), res in zip(b, results, strict=True):
                 yield p, res
     finally:
-        for _, fut in inflight:
-            fut.cancel()
-        procs = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for pr in procs:  # stop promptly on cancel; the unfinished batches are simply redone
-            if pr.is_alive():
-                pr.terminate()
-        for pr in procs:
-            pr.join(timeout=5)
+        for c in conns:
+            try:
+                c.send(None)
+            except (OSError, ValueError):
+                pass
+        for proc in procs:  # stop promptly; unfinished batches are simply redone next run
+            proc.join(timeout=0.05)
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+        for c in conns:
+            c.close()
 
 
 # --- the writer -----------------------------------------------------------------------------------

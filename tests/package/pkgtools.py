@@ -111,11 +111,12 @@ def _decoded(shard):
 
 
 def _shape_of_names(path: Path) -> list[str]:
-    """File names with the {ID} replaced, so two packages' layouts compare."""
+    """File names with the prefix and {ID} replaced, so two packages' layouts compare."""
     import re
 
     out = []
     for p in Path(path).rglob("*"):
         if p.is_file():
-            out.append(re.sub(r"-\d{16}", "-{ID}", p.relative_to(path).as_posix()))
+            rel = p.relative_to(path).as_posix()
+            out.append(re.sub(r"^[a-z0-9-]+-(images|meta|raw)-\d{16}", r"{prefix}-\1-{ID}", rel))
     return out

