@@ -247,6 +247,10 @@ class SFTPSession(Session):
             try:
                 self.sftp.stat(path)
                 break
+            except PermissionError as exc:
+                raise UserError(
+                    f"{self.target}: the server does not let user '{self.target.user}' into {path}."
+                ) from exc
             except FileNotFoundError:
                 todo.append(path)
                 parent = posixpath.dirname(path)
@@ -276,7 +280,11 @@ class SFTPSession(Session):
     def rename(self, src: str, dst: str) -> None:
         try:
             self.sftp.posix_rename(self._p(src), self._p(dst))
-        except OSError:
+        except PermissionError as exc:
+            raise UserError(
+                f"{self.target}: the server does not let user '{self.target.user}' rename {self._p(src)}."
+            ) from exc
+        except OSError:  # no posix-rename@openssh.com: plain SFTP rename does not replace
             if self.size(dst) is not None:
                 self.sftp.remove(self._p(dst))
             self.sftp.rename(self._p(src), self._p(dst))

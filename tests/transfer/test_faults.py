@@ -51,7 +51,7 @@ def test_sftp_link_cut_at_random_points_resumes_to_identical_files(
     relay.close()
     assert result.complete, result.stopped
     assert_identical(big_package, remote_dir / big_package.name)
-    assert result.interruptions == relay.cuts >= 6
+    assert result.interruptions == relay.cuts >= 7, relay.cuts
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK
 
 
@@ -74,7 +74,7 @@ def test_sftp_stalled_link_is_given_up_after_the_timeout_and_resumed(
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK
 
 
-def test_sftp_throttled_link_respects_nothing_but_still_arrives(
+def test_sftp_over_a_throttled_link_arrives_without_interruptions(
     sshd, small_package, remote_dir, tmp_path
 ):
     relay = Relay(sshd.port, rate=4_000_000)
@@ -203,5 +203,5 @@ def test_ftp_link_cut_at_random_points_resumes_to_identical_files(ftpd, big_pack
     relay.close()
     assert result.complete, result.stopped
     assert_identical(big_package, ftpd.home / "in" / big_package.name)
-    assert result.interruptions == relay.cuts >= 5
+    assert result.interruptions == relay.cuts >= 6, relay.cuts
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK

@@ -295,3 +295,14 @@ def _sha(p: Path) -> str:
     import hashlib
 
     return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_a_folder_the_user_may_not_write_is_a_clear_message_not_endless_retries(
+    sshd, small_package, srv_tmp, known_hosts
+):
+    locked = srv_tmp / "root-only"
+    locked.mkdir(mode=0o755)  # owned by root: the test user may look but not write
+    t0 = time.monotonic()
+    with pytest.raises(UserError, match="does not let user|permission denied"):
+        send_package(small_package, sshd.url(f"{locked}/in"), key_options(sshd, known_hosts))
+    assert time.monotonic() - t0 < 10
