@@ -1,0 +1,74 @@
+"""The spliced blosc2 frames are byte for byte what blosc2's own API writes, for any image."""
+
+from __future__ import annotations
+
+import blosc2
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aqqua_packer.package import frames
+
+UUID = "0f8b3c2e-6a1d-5b7e-9c4f-2d8e1a3b5c7d"
+
+
+@st.composite
+def images(draw):
+    dtype = draw(st.sampled_from([np.uint8, np.uint16]))
+    channels = draw(st.sampled_from([0, 2, 3, 4]))
+    y, x = draw(st.integers(1, 300)), draw(st.integers(1, 300))
+    shape = (channels, y, x) if channels else (y, x)
+    kind = draw(st.sampled_from(["noise", "smooth", "constant", "zeros", "sparse"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    hi = np.iinfo(dtype).max
+    if kind == "noise":
+        arr = rng.integers(0, hi, shape, endpoint=True)
+    elif kind == "smooth":
+        arr = (np.indices(shape).sum(0) * draw(st.integers(1, 9))) % (hi + 1)
+    elif kind == "constant":
+        arr = np.full(shape, draw(st.integers(0, hi)))
+    elif kind == "zeros":
+        arr = np.zeros(shape)
+    else:
+        arr = np.zeros(shape)
+        arr.flat[rng.integers(0, arr.size, 3)] = hi
+    return arr.astype(dtype)
+
+
+@settings(max_examples=150, deadline=None)
+@given(images())
+def test_spliced_frame_equals_blosc2_asarray_to_cframe(arr):
+    meta_rest = (
+        {"image-channels": [{"name": f"c{i}", "kind": "color"} for i in range(arr.shape[0])]}
+        if arr.ndim == 3
+        else {}
+    )
+    want = blosc2.asarray(
+        arr,
+        chunks=arr.shape,
+        blocks=arr.shape,
+        cparams=frames.cparams_for(arr.dtype),
+        meta={"image-uuid": UUID, **meta_rest},
+    ).to_cframe()
+    got = frames.encode(arr, UUID, meta_rest)
+    assert got == want
+    back = blosc2.ndarray_from_cframe(got, True)
+    assert np.array_equal(back[()], arr)
+    assert back.schunk.meta["image-uuid"] == UUID
+
+
+def test_large_images_use_blosc2s_own_chunking_and_still_round_trip():
+    arr = (
+        np.random.default_rng(0).integers(0, 4096, (1, 2100, 4100)).astype(np.uint16)[0]
+    )  # > 16 MiB
+    got = frames.encode(arr, UUID)
+    assert np.array_equal(blosc2.ndarray_from_cframe(got, True)[()], arr)
+
+
+def test_codec_is_zstd_with_bitshuffle_for_8_bit_and_shuffle_for_16_bit():
+    for dtype, filt in ((np.uint8, blosc2.Filter.BITSHUFFLE), (np.uint16, blosc2.Filter.SHUFFLE)):
+        nd = blosc2.ndarray_from_cframe(
+            frames.encode(np.arange(600, dtype=dtype).reshape(20, 30), UUID), True
+        )
+        assert nd.schunk.cparams.codec == blosc2.Codec.ZSTD
+        assert filt in nd.schunk.cparams.filters
