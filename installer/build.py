@@ -128,8 +128,89 @@ def freeze(version: str) -> Path:
     if not frozen_exe(FROZEN).is_file():
         raise BuildError(f"PyInstaller finished but {frozen_exe(FROZEN)} is missing")
     if sys.platform.startswith("linux"):
+        prune_orphan_libraries(FROZEN)
         strip_symbols(FROZEN)
     return FROZEN
+
+
+def elf_needed(path: Path) -> list[str] | None:
+    """The sonames an ELF file links (its DT_NEEDED entries); None when it is not an ELF file."""
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"\x7fELF":
+            return None
+    out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def _elf_files(app_dir: Path) -> dict[Path, list[str]]:
+    found = {}
+    for p in sorted(app_dir.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            needed = elf_needed(p)
+            if needed is not None:
+                found[p] = needed
+    return found
+
+
+def prune_orphan_libraries(app_dir: Path) -> None:
+    """Remove system libraries nothing in the app links any more.
+
+    PyInstaller collects a plugin's dependencies before the spec drops the plugin, so dropping
+    Qt's GTK theme leaves GTK, Cairo and Pango behind.  Only libraries directly in _internal/
+    (where PyInstaller puts collected system libraries) are candidates; libpython is loaded by the
+    bootloader itself and stays.
+    """
+    if not shutil.which("readelf"):
+        log("not pruning libraries: `readelf` (binutils) is not installed")
+        return
+    internal = app_dir / "_internal"
+    elves = _elf_files(app_dir)
+    removed: list[str] = []
+    while True:
+        needed = {so for deps in elves.values() for so in deps}
+        orphans = [
+            p
+            for p in elves
+            if p.parent == internal
+            and p.name.startswith("lib")
+            and not p.name.startswith("libpython")
+            and p.name not in needed
+            and not any(
+                link.resolve() == p and link.name in needed
+                for link in internal.iterdir()
+                if link.is_symlink()
+            )
+        ]
+        if not orphans:
+            break
+        for p in orphans:
+            del elves[p]
+            p.unlink()
+            removed.append(p.name)
+    for link in internal.iterdir():
+        if link.is_symlink() and not link.exists():
+            link.unlink()
+    if removed:
+        log(f"removed {len(removed)} libraries nothing links: {', '.join(sorted(removed))}")
+
+
+def system_libraries(app_dir: Path) -> set[str]:
+    """The sonames the app expects from the operating system (linked, not bundled)."""
+    bundled = {p.name for p in app_dir.rglob("*")}
+    return {so for deps in _elf_files(app_dir).values() for so in deps if so not in bundled}
+
+
+def glibc_needed(app_dir: Path) -> tuple[int, int]:
+    """The newest GLIBC symbol version any bundled file asks for: the oldest glibc it runs on."""
+    best = (2, 17)
+    for p in app_dir.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            data = p.read_bytes()
+            if data[:4] != b"\x7fELF":
+                continue
+            for m in re.finditer(rb"GLIBC_2\.(\d+)(?:\.(\d+))?\x00", data):
+                best = max(best, (2, int(m.group(1))))
+    return best
 
 
 def strippable(path: Path) -> bool:
@@ -203,21 +284,20 @@ echo "AqQua Packer is now in your applications menu (it starts $here/aqqua-packe
 
 
 def desktop_entry(version: str, exec_line: str, icon: str, try_exec: str | None = None) -> str:
-    """A freedesktop.org menu entry (Desktop Entry Specification 1.5)."""
+    """A freedesktop.org menu entry (Desktop Entry Specification 1.4)."""
     lines = [
         "[Desktop Entry]",
         "Type=Application",
-        "Version=1.5",
+        "Version=1.4",
         f"Name={cfg.APP_NAME}",
         "GenericName=Plankton image packer",
         "Comment=Pack plankton images and their metadata for AqQua, and send them",
         f"Exec={exec_line}",
         f"Icon={icon}",
         "Terminal=false",
-        "Categories=Science;Biology;Utility;",
+        "Categories=Science;Biology;",
         "Keywords=plankton;images;AqQua;upload;PlanktoScope;UVP;FlowCam;IFCB;ZooScan;",
         "StartupNotify=true",
-        f"StartupWMClass={cfg.APP_ID}",
         f"X-AqQua-Version={version}",
     ]
     if try_exec:
@@ -288,26 +368,51 @@ Remove:  ./install-menu-entry.sh --remove, then delete this folder.
 
 
 # --- Linux: .deb --------------------------------------------------------------------------------
-# Libraries the frozen Qt expects from the system (PyInstaller leaves graphics and font stacks to
-# the distribution, where they match the machine's drivers).
-DEB_DEPENDS = [
-    "libc6 (>= 2.31)",
-    "libegl1",
-    "libgl1",
-    "libfontconfig1",
-    "libfreetype6",
-    "libdbus-1-3",
-    "libxkbcommon0",
-    "libxkbcommon-x11-0",
-    "libxcb-cursor0",
-    "libxcb-icccm4",
-    "libxcb-keysyms1",
-    "libxcb-shape0",
-    "libxcb-render-util0",
-    "libxcb-image0",
-    "libxcb-randr0",
-    "libxcb-xinerama0",
-]
+# The Debian packages behind the libraries the frozen app takes from the system: the C library,
+# and the graphics stack (OpenGL/EGL, X11's xcb, Wayland), which must match the machine's drivers
+# and so are never bundled.  A soname missing here fails the build (see deb_depends).
+SONAME_PACKAGES = {
+    "libc.so.6": "libc6",
+    "libm.so.6": "libc6",
+    "libdl.so.2": "libc6",
+    "libpthread.so.0": "libc6",
+    "librt.so.1": "libc6",
+    "libresolv.so.2": "libc6",
+    "libutil.so.1": "libc6",
+    "libcrypt.so.1": "libcrypt1",
+    "ld-linux-x86-64.so.2": "libc6",
+    "ld-linux-aarch64.so.1": "libc6",
+    "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1",
+    "libOpenGL.so.0": "libopengl0",
+    "libGLX.so.0": "libglx0",
+    "libxcb.so.1": "libxcb1",
+    "libwayland-client.so.0": "libwayland-client0",
+    "libwayland-cursor.so.0": "libwayland-cursor0",
+    "libwayland-egl.so.1": "libwayland-egl1",
+}
+# Only Qt's Wayland plugin links these; without them Qt runs through XWayland, so they are
+# recommended (apt installs them; `dpkg -i` does not insist).
+RECOMMENDED_PACKAGES = {"libwayland-client0", "libwayland-cursor0", "libwayland-egl1"}
+
+
+def deb_depends(
+    system_sonames: Iterable[str], glibc: tuple[int, int]
+) -> tuple[list[str], list[str]]:
+    """Depends: and Recommends: for the sonames the app takes from the system, with the glibc
+    it needs."""
+    unknown = sorted(so for so in system_sonames if so not in SONAME_PACKAGES)
+    if unknown:
+        raise BuildError(
+            f"the app links {', '.join(unknown)} from the system but installer/build.py does not "
+            "know which Debian package has it: add it to SONAME_PACKAGES (or bundle it)"
+        )
+    packages = {SONAME_PACKAGES[so] for so in system_sonames} | {"libc6"}
+    # Fonts: Qt renders with fontconfig's configuration and the system's fonts.
+    packages |= {"fontconfig-config", "fonts-dejavu-core | fonts-freefont-ttf | fonts-liberation"}
+    glibc_dep = f"libc6 (>= {glibc[0]}.{glibc[1]})"
+    depends = [glibc_dep if p == "libc6" else p for p in sorted(packages - RECOMMENDED_PACKAGES)]
+    return depends, sorted(packages & RECOMMENDED_PACKAGES)
 
 
 def deb_arch() -> str:
@@ -324,7 +429,9 @@ def deb_version(version: str) -> str:
     return re.sub(r"(\d)(a|b|rc|dev)(\d*)$", r"\1~\2\3", version.replace("-", "~"))
 
 
-def deb_control(version: str, arch: str, installed_kib: int) -> str:
+def deb_control(
+    version: str, arch: str, installed_kib: int, depends: list[str], recommends: list[str] = ()
+) -> str:
     """The DEBIAN/control file (Debian Policy 5.3)."""
     fields = [
         ("Package", cfg.APP_ID),
@@ -335,7 +442,8 @@ def deb_control(version: str, arch: str, installed_kib: int) -> str:
             os.environ.get("AQQUA_DEB_MAINTAINER", "AqQua Packer maintainers <packer@aqqua.life>"),
         ),
         ("Installed-Size", str(installed_kib)),
-        ("Depends", ", ".join(DEB_DEPENDS)),
+        ("Depends", ", ".join(depends)),
+        *([("Recommends", ", ".join(recommends))] if recommends else []),
         ("Section", "science"),
         ("Priority", "optional"),
         ("Homepage", cfg.HOMEPAGE),
@@ -401,7 +509,9 @@ def make_deb(app_dir: Path, version: str, icon: Path, small: bool = False) -> Pa
     shutil.copy2(icon, icons / f"{cfg.APP_ID}.png")
     debian = root / "DEBIAN"
     debian.mkdir()
-    (debian / "control").write_text(deb_control(version, arch, _tree_kib(root)), encoding="utf-8")
+    depends, recommends = deb_depends(system_libraries(app_dir), glibc_needed(app_dir))
+    control = deb_control(version, arch, _tree_kib(root), depends, recommends)
+    (debian / "control").write_text(control, encoding="utf-8")
     for name, text in (("postinst", DEB_POSTINST), ("postrm", DEB_POSTRM)):
         (debian / name).write_text(text, encoding="utf-8")
         (debian / name).chmod(0o755)
@@ -486,7 +596,9 @@ def unexpected_stderr(text: str) -> list[str]:
     ]
 
 
-def smoke_test(exe: Path, timeout: float = 600, platform_name: str | None = None) -> None:
+def smoke_test(
+    exe: Path, timeout: float = 600, platform_name: str | None = None, wrapper: list[str] = ()
+) -> None:
     """Start the frozen app's self-test; raise BuildError on a failure or unexpected stderr."""
     env = dict(os.environ)
     env["QT_QPA_PLATFORM"] = platform_name or env.get("QT_QPA_PLATFORM") or "offscreen"
@@ -496,10 +608,11 @@ def smoke_test(exe: Path, timeout: float = 600, platform_name: str | None = None
         for var in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"):
             env.pop(var, None)
         t0 = time.monotonic()
-        log(f"smoke test: {exe} --smoke-test (QT_QPA_PLATFORM={env['QT_QPA_PLATFORM']})")
+        shown = " ".join([*wrapper, str(exe)])
+        log(f"smoke test: {shown} --smoke-test (QT_QPA_PLATFORM={env['QT_QPA_PLATFORM']})")
         try:
             res = subprocess.run(
-                [str(exe), "--smoke-test"], env=env, capture_output=True, text=True,
+                [*wrapper, str(exe), "--smoke-test"], env=env, capture_output=True, text=True,
                 timeout=timeout, cwd=home,
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
@@ -517,6 +630,16 @@ def smoke_test(exe: Path, timeout: float = 600, platform_name: str | None = None
             f"smoke test of {exe} printed {len(bad)} unexpected line(s) on stderr (marked !)"
         )
     log(f"smoke test passed in {dt:.1f} s")
+
+
+def smoke_tests(exe: Path) -> None:
+    """Offscreen everywhere; on Linux also through X11 (Xvfb), the platform plugin users get."""
+    smoke_test(exe)
+    if sys.platform.startswith("linux"):
+        if shutil.which("xvfb-run"):
+            smoke_test(exe, platform_name="xcb", wrapper=["xvfb-run", "-a"])
+        else:
+            log("SKIPPED the X11 smoke test: xvfb-run is not installed (apt-get install xvfb)")
 
 
 # --- sizes --------------------------------------------------------------------------------------
@@ -570,12 +693,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.smoke_test_only:
-            smoke_test(args.smoke_test_only)
+            smoke_tests(args.smoke_test_only)
             return 0
         version = cfg.read_version(ROOT)
         icon = cfg.find_icon(ROOT)
         log(f"AqQua Packer {version} for {sys.platform}/{machine()}, icon {icon.relative_to(ROOT)}")
         t0 = time.monotonic()
+        for old in DIST.glob(f"{cfg.APP_ID}[-_]*"):  # earlier versions' downloads
+            if old.is_file():
+                old.unlink()
         app_dir = FROZEN if args.skip_freeze else freeze(version)
         if not frozen_exe(app_dir).is_file():
             raise BuildError(f"{frozen_exe(app_dir)} is missing: build without --skip-freeze first")
@@ -594,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
                 artifacts.append(make_dmg(version))
         report_sizes(app_dir, artifacts)
         if args.smoke_test:
-            smoke_test(frozen_exe(app_dir))
+            smoke_tests(frozen_exe(app_dir))
         print("Built:")
         print(f"  {frozen_exe(app_dir)}")
         for a in artifacts:

@@ -109,7 +109,7 @@ _DROP_BINARY_PATTERNS = [
     r"/plugins/(egldeviceintegrations|qmltooling|designer|sqldrivers|printsupport|"
     r"wayland-graphics-integration-server|vectorimageformats|multimedia|position|sensors|"
     r"scenegraph|renderers|geometryloaders|sceneparsers|texttospeech|qmllint|canbus|"
-    r"virtualkeyboard|webview|tls|networkinformation)/",
+    r"virtualkeyboard|webview|tls|networkinformation|generic)/",
     r"/plugins/imageformats/(lib)?qpdf\.",
     # The GTK theme plugin would drag in GTK, Cairo and Pango; Qt's own style is used instead.
     r"/plugins/platformthemes/(lib)?qgtk3\.",
