@@ -39,6 +39,16 @@ class LoopWatch:
     def stop(self) -> None:
         self.timer.stop()
 
+    def _rss(self) -> int:
+        """The app's memory: the window's process and the pack process with its workers."""
+        total = self.proc.memory_info().rss
+        for child in self.proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:  # a worker that just ended
+                pass
+        return total
+
     def _tick(self) -> None:
         now = time.monotonic()
         self.gaps.append(now - self._last)
@@ -47,7 +57,7 @@ class LoopWatch:
         self._last = now
         if now - self._last_rss > 0.2:
             self._last_rss = now
-            self.rss.append((self.fraction, self.proc.memory_info().rss))
+            self.rss.append((self.fraction, self._rss()))
 
 
 @pytest.mark.slow

@@ -388,3 +388,75 @@ def test_passwords_never_reach_the_project_or_the_settings(qtbot, window):
     assert (
         "pw@" not in project_path().read_text() and '"password"' not in project_path().read_text()
     )
+
+
+@pytest.fixture
+def ftp_server(tmp_path):
+    """pyftpdlib on 127.0.0.1, one user with a password."""
+    import socket
+    import threading
+
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import ThreadedFTPServer
+
+    home = tmp_path / "ftp-home"
+    home.mkdir()
+    auth = DummyAuthorizer()
+    auth.add_user("lab", "Zoo-pl4nkton-pw", str(home), perm="elradfmwMT")
+
+    class Handler(FTPHandler):
+        pass
+
+    Handler.authorizer = auth
+    Handler.auth_failed_timeout = 0.1
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedFTPServer(("127.0.0.1", port), Handler)
+    t = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+    t.start()
+    yield home, port
+    server.close_all()
+    t.join(5)
+
+
+@pytest.mark.slow
+def test_send_over_ftp_with_a_typed_password_that_is_never_saved(
+    qtbot, window, tmp_path, ftp_server
+):
+    home, port = ftp_server
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    w.wizard.next()
+    w.pages.preview.set_ready_only(True)
+    w.wizard.next()
+    _pack_through_gui(qtbot, w, tmp_path / "pkg")
+    assert w.wizard.next()
+    send = w.pages.send
+    send.set_destination(
+        {"kind": "ftp", "host": "127.0.0.1", "port": port, "user": "lab", "path": "inbox"}
+    )
+    assert send.target_label.text() == f"ftp://lab@127.0.0.1:{port}/~/inbox"
+    send.password.setText("wrong")
+    send.test_btn.click()
+    qtbot.waitUntil(
+        lambda: send.worker is None and "…" not in send.test_result.text(), timeout=30000
+    )
+    assert "Connected" not in send.test_result.text()
+    send.password.setText("Zoo-pl4nkton-pw")
+    send.test_btn.click()
+    qtbot.waitUntil(
+        lambda: send.worker is None and "Connected" in send.test_result.text(), timeout=30000
+    )
+    with qtbot.waitSignal(w.send_finished, timeout=60000) as sig:
+        send.send_btn.click()
+    assert sig.args[0].complete
+    assert (home / "inbox" / "pkg" / "manifest.sha256").exists()
+    w.save_project()
+    from aqqua_packer.gui.project import home_dir
+
+    for f in home_dir().rglob("*"):
+        if f.is_file():
+            assert b"Zoo-pl4nkton-pw" not in f.read_bytes(), f

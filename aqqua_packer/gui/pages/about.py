@@ -94,8 +94,7 @@ class AboutPage(Page):
         g.addRow("Instrument", self.instrument)
         g.addRow("Licence", lic)
         g.addRow("", self.interp)
-        self.volume_label = "Volume sampled"
-        g.addRow(self.volume_label, self.volume)
+        g.addRow("Volume sampled (L)", self.volume)
         g.addRow("Description", self.description)
         self._vol_row = g
 

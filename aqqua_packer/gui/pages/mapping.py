@@ -369,6 +369,14 @@ class MappingPage(Page):
         counts = field_counts(m)
         for name, row in self.rows.items():
             row.show_counts(counts.get(name), n, name in m.mapping.fields)
+        alt = self.rows["altitude"]
+        if "altitude" not in m.mapping.fields and any(
+            d in m.mapping.fields for d in ("depth", "depth_min", "depth_max")
+        ):
+            alt.conf.setText("from depth")
+            alt.conf.setToolTip(
+                "Altitude is minus the depth (plus the water surface altitude, for lakes)."
+            )
         ready = int(m.ready.sum())
         color = "#1b7a1b" if ready == n else "#b36b00"
         self.summary.setText(

@@ -244,14 +244,14 @@ class PreviewPage(Page):
         per_field = ", ".join(
             f"{BY_NAME[k].label}: {c.missing + c.invalid:,}"
             for k, c in fc.items()
-            if c.missing + c.invalid
+            if c.missing + c.invalid and (BY_NAME[k].required or c.invalid or k == "image")
         )
         kinds = Counter(p.kind for p in errors)
         color = "#1b7a1b" if ready == n else "#b36b00"
         self.counts_label.setText(
             f"<span style='font-size:13pt;color:{color}'><b>{ready:,} of {n:,} images ready to pack</b></span>"
             f" &nbsp; {n - ready:,} with problems · {len(errors):,} errors · {len(warnings):,} warnings"
-            + (f"<br>Gaps per field — {per_field}" if per_field else "")
+            + (f"<br>Images lacking a required field — {per_field}" if per_field else "")
             + (
                 "<br>Kinds — "
                 + ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in kinds.most_common())

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -102,9 +103,12 @@ class SendPage(Page):
         self.user = QLineEdit(placeholderText="your user name on the server")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("kept in memory only, never saved")
-        self.password.setToolTip(
-            "Used for this session only; AqQua Packer never writes it to disk or to the log."
+        self.password.setPlaceholderText("never written to a file")
+        self.password.setToolTip("AqQua Packer never writes it to its files or to the log.")
+        self.remember = QCheckBox("Remember it in the system keyring")
+        self.remember.setToolTip(
+            "Keep the password in the operating system's keyring (not in AqQua Packer's files), "
+            "so an interrupted upload resumes without asking."
         )
         self.key = QLineEdit(placeholderText="SSH key file (optional)")
         self.key_btn = QPushButton("…")
@@ -133,6 +137,7 @@ class SendPage(Page):
         self.form.addRow("Port", self.port)
         self.form.addRow("User", self.user)
         self.form.addRow("Password", self.password)
+        self.form.addRow("", self.remember)
         self.form.addRow("Key file", keyrow)
         self.form.addRow("Globus collection", self.endpoint)
         self.form.addRow("Remote folder", self.path)
@@ -263,6 +268,7 @@ class SendPage(Page):
             self.port: net,
             self.user: net,
             self.password: net,
+            self.remember: net,
             self.key.parentWidget(): kind == "sftp",
             self.endpoint: kind == "globus",
             self.path: net or kind == "globus",
@@ -279,6 +285,10 @@ class SendPage(Page):
         self.session.project.destination = self.destination()
         self.session.touch()
         if hasattr(self, "worker"):
+            if self.worker is None and self.isVisible():
+                self.progress.reset()
+                self.account.clear()
+                self.show_plan()
             self._update()
 
     def _choose_key(self) -> None:
@@ -327,7 +337,19 @@ class SendPage(Page):
         from ...transfer.target import parse_rate
 
         d = self.destination()
+        url = target_url(d)
+
+        def from_keyring():
+            from ...transfer.secrets import get_password
+            from ...transfer.target import parse_target
+
+            try:
+                return get_password(parse_target(url))
+            except Exception:  # an incomplete form: nothing kept
+                return None
+
         opts = SendOptions(
+            password_provider=from_keyring,
             bwlimit=parse_rate(d.get("bwlimit")) if d.get("bwlimit") else None,
             identity=Path(d["key_file"]) if d.get("key_file") else None,
             password=self.password.text() or None,
@@ -392,6 +414,14 @@ class SendPage(Page):
                 from ...transfer import plan
 
                 files = plan(Path(pkg), target_url(self.destination()) or "/nonexistent").files
+                if self.worker is None and files:
+                    # what the journal says about this destination decides Send / Resume / Send again
+                    if all(f.state == "arrived" for f in files):
+                        self.session.project.send_state = "done"
+                    elif any(f.state != "pending" for f in files):
+                        self.session.project.send_state = "interrupted"
+                    elif self.session.project.send_state != "running":
+                        self.session.project.send_state = ""
             except Exception as exc:  # a package still being written, or no target yet
                 log.info("cannot plan the send of %s: %s", pkg, exc)
                 try:
@@ -467,8 +497,19 @@ class SendPage(Page):
             self._last_message = ev.message
             self.show_plan()  # the journal moved on: show which files have arrived
 
+    def _keep_password(self) -> None:
+        if self.remember.isChecked() and self.password.text():
+            from ...transfer.secrets import set_password
+            from ...transfer.target import parse_target
+
+            if not set_password(parse_target(target_url(self.destination())), self.password.text()):
+                self.account.appendPlainText(
+                    "No system keyring is available here; the password was not kept."
+                )
+
     def _sent(self, result) -> None:
         self.result = result
+        self._keep_password()
         done = result.complete or result.handed_off
         self.session.project.send_state = "done" if done else "interrupted"
         self.session.touch()

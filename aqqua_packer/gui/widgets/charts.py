@@ -146,7 +146,7 @@ class PositionsMap(QWidget):
             QRectF(ox + 6, oy + 4, w - 12, 16),
             Qt.AlignmentFlag.AlignRight,
             f"{self.lon.size:,} positions"
-            + (f", {n_bad:,} of images with problems" if n_bad else ""),
+            + (f"; red rings: {n_bad:,} of images with problems" if n_bad else ""),
         )
         p.end()
 
