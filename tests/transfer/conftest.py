@@ -131,3 +131,24 @@ def ftpd(tmp_path_factory):
 def password_env(monkeypatch):
     monkeypatch.setenv("AQQUA_PASSWORD", TEST_PASSWORD)
     return TEST_PASSWORD
+
+
+INTERRUPTIONS: dict[str, int] = {}  # test name -> interruptions it survived (printed at the end)
+
+
+@pytest.fixture
+def survived(request):
+    """Record how many interruptions a fault test survived, for the summary at the end of the run."""
+
+    def record(n: int) -> None:
+        INTERRUPTIONS[request.node.name] = INTERRUPTIONS.get(request.node.name, 0) + n
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if INTERRUPTIONS:
+        total = sum(INTERRUPTIONS.values())
+        terminalreporter.write_line(
+            f"transfer: resumed after {total} interruptions in {len(INTERRUPTIONS)} fault tests"
+        )

@@ -62,7 +62,7 @@ def test_sending_a_package_into_itself_is_refused(small_package):
         send_package(small_package, str(small_package.parent))
 
 
-def test_cli_stops_cleanly_when_unattended_time_is_up_and_resumes(big_package, tmp_path):
+def test_cli_stops_cleanly_when_unattended_time_is_up_and_resumes(big_package, tmp_path, survived):
     """cron: --unattended-for ends the run with exit 75 ("run again"); the next run finishes."""
     drive = tmp_path / "drive"
     cmd = [
@@ -91,6 +91,7 @@ def test_cli_stops_cleanly_when_unattended_time_is_up_and_resumes(big_package, t
     )
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout.strip().splitlines()[-1])
+    survived(1)
     assert (
         summary["complete"]
         and summary["bytes_sent"] <= big_package_size(big_package) - p.bytes_arrived
@@ -102,7 +103,7 @@ def big_package_size(pkg: Path) -> int:
     return sum(p.stat().st_size for p in pkg.rglob("*") if p.is_file())
 
 
-def test_drive_copy_killed_with_sigkill_resumes(big_package, tmp_path):
+def test_drive_copy_killed_with_sigkill_resumes(big_package, tmp_path, survived):
     drive = tmp_path / "drive"
     cmd = [
         sys.executable,
@@ -124,6 +125,7 @@ def test_drive_copy_killed_with_sigkill_resumes(big_package, tmp_path):
     assert proc.returncode == -signal.SIGKILL
     before = plan(big_package, str(drive))
     result = send_package(big_package, str(drive), SendOptions())
+    survived(1)
     assert result.complete
     assert result.bytes_sent <= before.bytes_total - before.bytes_arrived + SendOptions().chunk_size
     assert_identical(big_package, drive / big_package.name)

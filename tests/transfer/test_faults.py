@@ -41,7 +41,7 @@ def fast_retries(**kw) -> SendOptions:
 
 
 def test_sftp_link_cut_at_random_points_resumes_to_identical_files(
-    sshd, big_package, remote_dir, tmp_path
+    sshd, big_package, remote_dir, tmp_path, survived
 ):
     relay = Relay(sshd.port, drop_after=random_drops(random.Random(11), 3_000_000, 9_000_000))
     opts = fast_retries(
@@ -52,11 +52,12 @@ def test_sftp_link_cut_at_random_points_resumes_to_identical_files(
     assert result.complete, result.stopped
     assert_identical(big_package, remote_dir / big_package.name)
     assert result.interruptions == relay.cuts >= 7, relay.cuts
+    survived(result.interruptions)
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK
 
 
 def test_sftp_stalled_link_is_given_up_after_the_timeout_and_resumed(
-    sshd, big_package, remote_dir, tmp_path
+    sshd, big_package, remote_dir, tmp_path, survived
 ):
     relay = Relay(
         sshd.port, drop_after=random_drops(random.Random(5), 12_000_000, 20_000_000), stall_every=1
@@ -71,6 +72,7 @@ def test_sftp_stalled_link_is_given_up_after_the_timeout_and_resumed(
     assert result.complete, result.stopped
     assert_identical(big_package, remote_dir / big_package.name)
     assert result.interruptions == relay.stalls >= 3
+    survived(result.interruptions)
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK
 
 
@@ -88,7 +90,7 @@ def test_sftp_over_a_throttled_link_arrives_without_interruptions(
 
 
 def test_client_killed_with_sigkill_mid_file_resumes_without_resending(
-    sshd, big_package, remote_dir, tmp_path
+    sshd, big_package, remote_dir, tmp_path, survived
 ):
     """Two runs of the CLI are killed (-9) in the middle of the 60 MB file; a third finishes it."""
     relay = Relay(sshd.port)
@@ -137,6 +139,7 @@ def test_client_killed_with_sigkill_mid_file_resumes_without_resending(
     assert (
         result.bytes_sent < 25_000_000
     )  # only the rest of the big file (and nothing that arrived)
+    survived(2)
     # what the killed runs put on the wire beyond the package, framing aside: at most a chunk per kill
     payload_killed = killed_bytes - 2 * overhead
     assert (
@@ -145,7 +148,7 @@ def test_client_killed_with_sigkill_mid_file_resumes_without_resending(
     )
 
 
-def test_server_restarted_mid_transfer_resumes(big_package, tmp_path, srv_tmp):
+def test_server_restarted_mid_transfer_resumes(big_package, tmp_path, srv_tmp, survived):
     server = SSHServer(srv_tmp / "sshd").start()
     remote = user_dir(srv_tmp, "in")
     known = tmp_path / "kh"
@@ -170,11 +173,14 @@ def test_server_restarted_mid_transfer_resumes(big_package, tmp_path, srv_tmp):
     assert (
         1 <= result.interruptions <= 4
     )  # the cut, then maybe refused connections while it restarts
+    survived(1)
     assert_identical(big_package, remote / big_package.name)
     assert result.bytes_sent - result.bytes_total <= CHUNK
 
 
-def test_cancel_then_resume_sends_each_byte_about_once(sshd, big_package, remote_dir, known_hosts):
+def test_cancel_then_resume_sends_each_byte_about_once(
+    sshd, big_package, remote_dir, known_hosts, survived
+):
     url = sshd.url(str(remote_dir))
     task = Task(on_event=lambda ev: ev.bytes_done > 30_000_000 and task.cancel())
     opts = SendOptions(identity=sshd.client_key, known_hosts=known_hosts)
@@ -187,13 +193,14 @@ def test_cancel_then_resume_sends_each_byte_about_once(sshd, big_package, remote
     assert {f.state for f in p.files} >= {"arrived", "partial"}
     result = send_package(big_package, url, opts)
     assert result.complete
+    survived(1)
     assert (
         result.bytes_sent <= p.bytes_total - p.bytes_arrived
     )  # resumes from the server's size, not the journal's
     assert_identical(big_package, remote_dir / big_package.name)
 
 
-def test_ftp_link_cut_at_random_points_resumes_to_identical_files(ftpd, big_package):
+def test_ftp_link_cut_at_random_points_resumes_to_identical_files(ftpd, big_package, survived):
     relay = Relay(
         ftpd.port, drop_after=random_drops(random.Random(3), 4_000_000, 10_000_000), ftp=True
     )
@@ -204,4 +211,5 @@ def test_ftp_link_cut_at_random_points_resumes_to_identical_files(ftpd, big_pack
     assert result.complete, result.stopped
     assert_identical(big_package, ftpd.home / "in" / big_package.name)
     assert result.interruptions == relay.cuts >= 6, relay.cuts
+    survived(result.interruptions)
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK
