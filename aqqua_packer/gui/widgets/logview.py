@@ -41,7 +41,10 @@ class LogView(QPlainTextEdit):
         self.setPlaceholderText("What the app does is logged here; send it with a support request.")
         self.handler = QtLogHandler()
         self.handler.relay.record.connect(self.appendPlainText)
-        logging.getLogger("aqqua_packer").addHandler(self.handler)
+        logger = logging.getLogger("aqqua_packer")
+        logger.addHandler(self.handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)  # the view is for support: show what the app did
 
     def detach(self) -> None:
         logging.getLogger("aqqua_packer").removeHandler(self.handler)
