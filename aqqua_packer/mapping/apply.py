@@ -996,8 +996,35 @@ def _map_scan(
         s = src(name)
         if s is not None:
             out[name] = _text(s)
+            if name == "object_id" and s.per_item:
+                problems.extend(_duplicates(s, out[name]))
     for r in out.values():
         problems.extend(r.problems)
+    return out
+
+
+def _duplicates(s: _Source, res: _Result) -> list[Problem]:
+    """Images whose object id another image already has (a warning: both are packed)."""
+    ids = pd.Series(res.values, dtype=object)
+    dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+    if not dup.any():
+        return []
+    first = {v: i for i, v in reversed(list(enumerate(res.values.tolist()))) if v is not None}
+    out = []
+    for i in np.flatnonzero(dup).tolist():
+        j = first[res.values[i]]
+        where = f"row {s.row[j]}" if s.row[j] is not None else str(s.file[j])
+        out.append(
+            Problem(
+                "duplicate_id",
+                f"another image has the same object id ({where})",
+                file=s.file[i],
+                row=s.row[i],
+                field="object_id",
+                value=res.values[i],
+                severity="warning",
+            )
+        )
     return out
 
 

@@ -482,3 +482,13 @@ def test_the_fast_path_for_many_distinct_values_agrees_with_the_parsers(tmp_path
                 got,
                 exp,
             )
+
+
+def test_two_images_with_the_same_object_id_are_a_warning_naming_both_rows(tmp_path):
+    header = ["file", "object_id", "lat", "lon", "datetime", "depth", "pixel_size"]
+    good = ["43", "7", "2021-06-01T10:00:00Z", "5", "1.5"]
+    rows = [["a.png", "o1", *good], ["b.png", "o2", *good], ["c.png", "o1", *good]]
+    mapped = check(Request([image_folder(tmp_path / "d", header, rows)]))
+    (p,) = [p for p in mapped.problems if p.field == "object_id"]
+    assert (p.kind, p.row, p.value, p.severity) == ("duplicate_id", 4, "o1", "warning")
+    assert "row 2" in p.message and mapped.ready.all()
