@@ -247,6 +247,11 @@ def frozen_exe(app_dir: Path) -> Path:
     return app_dir / (cfg.EXE_NAME + (".exe" if sys.platform == "win32" else ""))
 
 
+def app_bundle_exe() -> Path:
+    """macOS: the executable inside the .app, which is what users start."""
+    return DIST / f"{cfg.APP_NAME}.app" / "Contents" / "MacOS" / cfg.EXE_NAME
+
+
 def machine() -> str:
     """x86_64 / arm64, as people name their machines in download pages."""
     m = platform.machine().lower()
@@ -613,6 +618,7 @@ def smoke_test(
         try:
             res = subprocess.run(
                 [*wrapper, str(exe), "--smoke-test"], env=env, capture_output=True, text=True,
+                encoding="utf-8", errors="replace",
                 timeout=timeout, cwd=home,
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
@@ -720,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
                 artifacts.append(make_dmg(version))
         report_sizes(app_dir, artifacts)
         if args.smoke_test:
-            smoke_tests(frozen_exe(app_dir))
+            smoke_tests(app_bundle_exe() if sys.platform == "darwin" else frozen_exe(app_dir))
         print("Built:")
         print(f"  {frozen_exe(app_dir)}")
         for a in artifacts:

@@ -85,7 +85,6 @@ EXCLUDED_MODULES: list[str] = [
     "jinja2",
     "markupsafe",
     "yaml",
-    "psutil",
     "trio",
     "gi",
     "IPython",
@@ -95,15 +94,21 @@ EXCLUDED_MODULES: list[str] = [
     "openpyxl.tests",
 ]
 
-# Shared libraries and plugins to drop, matched against the path inside the frozen folder (with
-# forward slashes).  Qt plugins only load on demand, so a plugin we do not ship is simply absent.
-_DROP_BINARY_PATTERNS = [
-    # Qt libraries of modules we do not use (pulled in by plugins or hooks).
-    r"(^|/)(lib)?Qt6(Qml|Quick|Pdf|WebEngine|WebChannel|WebSockets|Multimedia|Spatial|3D|Charts|"
+_UNUSED_QT = (
+    r"Qml|Quick|Pdf|WebEngine|WebChannel|WebSockets|Multimedia|Spatial|3D|Charts|"
     r"DataVisualization|Graphs|Designer|Help|UiTools|Sql|Test|Bluetooth|Nfc|Positioning|Location|"
     r"Sensors|Serial|RemoteObjects|Scxml|StateMachine|HttpServer|NetworkAuth|VirtualKeyboard|"
     r"Lottie|Labs|ShaderTools|WaylandCompositor|WaylandEgl|WlShell|EglFS|EglFs|Concurrent|Xml|"
-    r"Network)",
+    r"Network"
+)
+
+# Shared libraries and plugins to drop, matched against the path inside the frozen folder (with
+# forward slashes).  Qt plugins only load on demand, so a plugin we do not ship is simply absent.
+_DROP_BINARY_PATTERNS = [
+    # Qt libraries of modules we do not use (pulled in by plugins or hooks): libQt6Quick.so.6 on
+    # Linux, Qt6Quick.dll on Windows, QtQuick.framework on macOS.
+    rf"(^|/)(lib)?Qt6({_UNUSED_QT})",
+    rf"(^|/)Qt({_UNUSED_QT})[^/]*\.framework/",
     # Qt platform plugins for kiosks and framebuffers; the desktop ones stay.
     r"/plugins/platforms/(lib)?q(eglfs|linuxfb|minimal|minimalegl|vnc|vkkhrdisplay|direct2d)\.",
     r"/plugins/(egldeviceintegrations|qmltooling|designer|sqldrivers|printsupport|"
