@@ -345,7 +345,14 @@ def _open_aux_free(folder: Path) -> bool:
 
 # --- the worker pool ---------------------------------------------------------------------------
 def _mp_context():
+    """fork where it is safe (POSIX, Linux, no other threads: the CLI) since it starts workers at
+    once with every module already imported; else a forkserver (the GUI has Qt threads) or spawn."""
+    import sys
+    import threading
+
     methods = mp.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["aqqua_packer.package.worker"])
