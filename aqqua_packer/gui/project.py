@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,9 @@ class Project:
     volume_sampled: str = ""  # litres per image, when the data may be used for interpolation
     sources: list[str] = field(default_factory=list)
     mapping: dict[str, Any] = field(default_factory=dict)  # a mapping profile (given fields only)
+    unmapped: list[str] = field(
+        default_factory=list
+    )  # suggested fields the user set to "Not mapped"
     ready_only: bool = False  # pack only the ready images
     out_dir: str = ""
     pack_state: str = ""  # "", "running", "interrupted", "done"
@@ -194,3 +197,14 @@ class Settings:
         dests = self.destinations()
         dests.pop(name, None)
         self.set("destinations", dests)
+
+
+def without_suggestions(scans: list, names: list[str]) -> list:
+    """Copies of ``scans`` whose suggested mapping lacks ``names`` (no Qt: the pack process uses it)."""
+    if not names:
+        return scans
+    out = []
+    for s in scans:
+        fields = {k: v for k, v in (s.suggested or {}).get("fields", {}).items() if k not in names}
+        out.append(replace(s, suggested={**(s.suggested or {}), "fields": fields}))
+    return out

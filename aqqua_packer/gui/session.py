@@ -14,7 +14,7 @@ from ..package.dataset import DatasetInfo
 from ..problems import UserError
 from ..sources.base import Scan
 from ..workflow import Request
-from .project import Project, Settings
+from .project import Project, Settings, without_suggestions
 from .workers import Worker
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -48,6 +48,10 @@ class Session(QObject):
             out.extend(self.scans.get(src, []))
         return out
 
+    def effective_scans(self) -> list[Scan]:
+        """The scans with the suggestions the user turned down ("Not mapped") taken out."""
+        return without_suggestions(self.all_scans(), self.project.unmapped)
+
     def given_mapping(self) -> Mapping:
         try:
             m = Mapping.from_profile(self.project.mapping or {"fields": {}})
@@ -73,17 +77,22 @@ class Session(QObject):
         self.changed.emit()
 
     def set_mapping_field(self, name: str, spec: FieldSpec | None) -> None:
+        """``spec=None`` means "Not mapped": neither the user's choice nor a reader's suggestion."""
         fields = dict((self.project.mapping or {}).get("fields", {}))
+        unmapped = [u for u in self.project.unmapped if u != name]
         if spec is None:
             fields.pop(name, None)
+            unmapped.append(name)
         else:
             fields[name] = spec.to_dict()
+        self.project.unmapped = unmapped
         self.project.mapping = {"aqqua-profile": 1, "fields": fields}
         self.touch()
         self.recheck()
 
     def set_mapping(self, mapping: Mapping) -> None:
         self.project.mapping = mapping.to_profile()
+        self.project.unmapped = []
         self.touch()
         self.recheck()
 
@@ -120,7 +129,7 @@ class Session(QObject):
             self._check_again = True
             self._check_worker.cancel()
             return
-        scans = self.all_scans()
+        scans = self.effective_scans()
         if not scans:
             self.mapped = None
             self.mapped_changed.emit()

@@ -460,3 +460,15 @@ def test_send_over_ftp_with_a_typed_password_that_is_never_saved(
     for f in home_dir().rglob("*"):
         if f.is_file():
             assert b"Zoo-pl4nkton-pw" not in f.read_bytes(), f
+
+
+def test_what_the_map_page_shows_is_what_the_check_uses_even_after_not_mapped(qtbot, window):
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    for name in ("label", "latitude"):
+        w.pages.mapping.rows[name].mode.setCurrentIndex(0)  # "Not mapped", as a user picks it
+        wait_checked(qtbot, w)
+        used = w.session.mapped.mapping.fields.get(name)
+        shown = w.pages.mapping.rows[name].spec()
+        assert (shown and shown.column) == (used and used.column), name

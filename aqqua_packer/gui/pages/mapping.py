@@ -223,6 +223,8 @@ class FieldRow:
     def _show_widgets(self) -> None:
         i = self.mode.currentIndex()
         setting = self.field.kind == "setting"
+        self.fmt.setVisible(self.fmt.count() > 0 and i != 0)
+        self.unit.setVisible(self.unit.count() > 0 and i != 0)
         self.column.setVisible(not setting and i == 1)
         self.text.setVisible((setting and i == 1) or (not setting and i in (2, 3)))
         self.text.setPlaceholderText(
@@ -287,6 +289,10 @@ class MappingPage(Page):
         bar.addWidget(self.load_btn)
         bar.addWidget(self.save_btn)
         self.outer.addLayout(bar)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color:#8a5300")
+        self.outer.addWidget(self.note)
 
         inner = QWidget()
         grid = QGridLayout(inner)
@@ -321,7 +327,7 @@ class MappingPage(Page):
 
     # --- populate from scans and the mapping ------------------------------------------------
     def effective(self) -> Mapping:
-        return effective_mapping(self.session.all_scans(), self.session.given_mapping())
+        return effective_mapping(self.session.effective_scans(), self.session.given_mapping())
 
     def populate(self) -> None:
         scans = self.session.all_scans()
@@ -343,6 +349,15 @@ class MappingPage(Page):
 
     def field_edited(self, name: str, spec: FieldSpec | None) -> None:
         self.session.set_mapping_field(name, spec)
+        self.note.setText("")
+        if spec is None:
+            still = self.effective().get(name)
+            if still is not None:  # the matcher suggests it again from the column names
+                self.rows[name].set_spec(still)
+                self.note.setText(
+                    f"“{self.rows[name].field.label}” is suggested from {still.describe()} and this version "
+                    "cannot leave a suggested field out; choose another column or a constant instead."
+                )
         self.completeChanged.emit()
 
     def set_field(self, name: str, spec: FieldSpec | None) -> None:

@@ -62,14 +62,17 @@ def describe_result(result) -> str:
     return "\n".join(lines)
 
 
-def pack_job(request, out: Path, ready_only: bool, dataset, *, task):
-    """In the pack process: check the sources again (cheaper than shipping every row across) and
-    pack — exactly what ``aqqua-packer pack`` does with the same request."""
+def pack_job(request, out: Path, ready_only: bool, dataset, unmapped: list[str], *, task):
+    """In the pack process: scan and check the sources again (cheaper than shipping every row
+    across) and pack — what ``aqqua-packer pack`` does with the same request, less the
+    suggestions the user turned down."""
     from ...package.write import PackOptions
+    from ..project import without_suggestions
 
-    return workflow.pack(
-        request, out, options=PackOptions(skip_incomplete=ready_only), dataset=dataset, task=task
-    )
+    scans = without_suggestions(workflow.scan(request, task), unmapped)
+    mapped = workflow.check(request, task, scans=scans)
+    options = PackOptions(skip_incomplete=ready_only)
+    return workflow.pack(request, out, options=options, dataset=dataset, task=task, mapped=mapped)
 
 
 def verify_job(out: Path, *, task):
@@ -259,7 +262,12 @@ class PackPage(Page):
         self.summary.clear()
         log.info("packing %s into %s%s", len(mapped.items), out, " (resume)" if resumed else "")
 
-        w = ProcessWorker(pack_job, (request, out, ready_only, dataset), name="pack", parent=self)
+        w = ProcessWorker(
+            pack_job,
+            (request, out, ready_only, dataset, list(self.session.project.unmapped)),
+            name="pack",
+            parent=self,
+        )
         w.progress.connect(self.progress.update_event)
         w.done.connect(self._packed)
         w.failed.connect(self._failed)
