@@ -344,7 +344,7 @@ def make_tarball(app_dir: Path, version: str, icon: Path, small: bool = False) -
     for name, (text, mode) in files.items():
         (extras / name).write_text(text, encoding="utf-8")
         (extras / name).chmod(mode)
-    shutil.copy2(icon, extras / "aqqua-packer.png")
+    shutil.copy2(cfg.icon_sizes(ROOT).get(256, icon), extras / "aqqua-packer.png")
     (extras / "aqqua-packer.png").chmod(0o644)
 
     log(f"writing {out.name}")
@@ -509,9 +509,14 @@ def make_deb(app_dir: Path, version: str, icon: Path, small: bool = False) -> Pa
     (apps / f"{cfg.APP_ID}.desktop").write_text(
         desktop_entry(version, f"{exe} gui", icon=cfg.APP_ID, try_exec=exe), encoding="utf-8"
     )
-    icons = root / "usr" / "share" / "icons" / "hicolor" / "256x256" / "apps"
-    icons.mkdir(parents=True)
-    shutil.copy2(icon, icons / f"{cfg.APP_ID}.png")
+    hicolor = root / "usr" / "share" / "icons" / "hicolor"
+    for size, png in cfg.icon_sizes(ROOT).items():
+        (hicolor / f"{size}x{size}" / "apps").mkdir(parents=True)
+        shutil.copy2(png, hicolor / f"{size}x{size}" / "apps" / f"{cfg.APP_ID}.png")
+    svg = ROOT / "resources" / "icons" / f"{cfg.APP_ID}.svg"
+    if svg.is_file():
+        (hicolor / "scalable" / "apps").mkdir(parents=True)
+        shutil.copy2(svg, hicolor / "scalable" / "apps" / f"{cfg.APP_ID}.svg")
     debian = root / "DEBIAN"
     debian.mkdir()
     depends, recommends = deb_depends(system_libraries(app_dir), glibc_needed(app_dir))

@@ -173,12 +173,23 @@ def read_version(root: Path) -> str:
 
 
 def find_icon(root: Path) -> Path:
-    """The app icon as PNG: the GUI's drawn icon when it exists, else the installer's placeholder.
+    """The app icon as one large PNG: the GUI's drawn icon, else the installer's placeholder.
 
     PyInstaller turns a PNG into the .ico (Windows) and .icns (macOS) it needs, with Pillow.
     """
     icons = root / "resources" / "icons"
-    for name in ("aqqua-packer.png", "app.png", "app-256.png", "icon.png"):
+    for name in ("aqqua-packer-512.png", "aqqua-packer-256.png", "aqqua-packer.png"):
         if (icons / name).is_file():
             return icons / name
     return root / "installer" / "placeholder-icon.png"
+
+
+def icon_sizes(root: Path) -> dict[int, Path]:
+    """The drawn icon's PNG per pixel size (resources/icons/aqqua-packer-SIZE.png), for the
+    freedesktop icon theme (hicolor/SIZExSIZE/apps); falls back to the one icon at 256."""
+    found = {}
+    for p in (root / "resources" / "icons").glob("aqqua-packer-*.png"):
+        size = p.stem.rsplit("-", 1)[-1]
+        if size.isdigit():
+            found[int(size)] = p
+    return dict(sorted(found.items())) or {256: find_icon(root)}

@@ -134,6 +134,9 @@ def test_version_and_icon_come_from_the_source_tree():
     assert cfg.read_version(ROOT) == aqqua_packer.__version__
     icon = cfg.find_icon(ROOT)
     assert icon.is_file() and icon.suffix == ".png"
+    if (ROOT / "resources" / "icons" / "aqqua-packer-512.png").is_file():
+        assert icon == ROOT / "resources" / "icons" / "aqqua-packer-512.png"  # the drawn one
+        assert 256 in cfg.icon_sizes(ROOT) and 16 in cfg.icon_sizes(ROOT)
 
 
 def test_spec_and_hooks_name_what_exists():
@@ -362,6 +365,7 @@ def test_deb_installs_into_opt_with_a_menu_entry_and_a_command(tmp_path, monkeyp
     assert "./opt/aqqua-packer/_internal/lib.txt" in contents
     assert "./usr/share/applications/aqqua-packer.desktop" in contents
     assert "./usr/share/icons/hicolor/256x256/apps/aqqua-packer.png" in contents
+    assert "./usr/share/icons/hicolor/48x48/apps/aqqua-packer.png" in contents
     assert "./usr/bin/aqqua-packer -> /opt/aqqua-packer/aqqua-packer" in contents
     field = subprocess.run(["dpkg-deb", "--field", str(deb), "Package", "Version", "Depends"], capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "Package: aqqua-packer" in field and "Version: 1.2.3" in field and "libc6" in field
