@@ -279,7 +279,11 @@ def _many_images(folder: Path, n: int, size: int = 24) -> None:
 
 
 @pytest.mark.slow
-def test_cancel_really_stops_the_pack_and_resume_finishes_it(qtbot, window, tmp_path):
+def test_cancel_really_stops_the_pack_and_resume_after_reopening_the_app_finishes_it(
+    qtbot, window, tmp_path
+):
+    from aqqua_packer.gui.main_window import MainWindow
+
     _many_images(tmp_path / "src", 1500)
     w = window
     _to_map_page(qtbot, w, [tmp_path / "src"])
@@ -300,14 +304,31 @@ def test_cancel_really_stops_the_pack_and_resume_finishes_it(qtbot, window, tmp_
     pack.cancel_btn.click()
     qtbot.waitUntil(lambda: pack.worker is None, timeout=20000)
     assert worker.outcome == "cancelled"
+    assert not worker._proc.is_alive()  # the pack process really ended
     assert w.session.project.pack_state == "interrupted"
     assert pack.start_btn.text() == "Resume packing"
     assert not w.wizard.next_btn.isEnabled()
-    with qtbot.waitSignal(w.pack_finished, timeout=120000) as sig:
-        pack.start_btn.click()
+    done_before = worker.last_event.done
+    w.close()
+
+    # the next day: the app offers to continue, and the pack resumes where it stopped
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    w2.show()
+    assert "pack was interrupted" in w2.banner_text.text()
+    w2.continue_btn.click()
+    assert w2.wizard.index == 4
+    wait_scanned(qtbot, w2, timeout=60000)
+    wait_checked(qtbot, w2, timeout=60000)
+    qtbot.waitUntil(lambda: w2.pages.pack.start_btn.isEnabled(), timeout=20000)
+    assert w2.pages.pack.start_btn.text() == "Resume packing"
+    with qtbot.waitSignal(w2.pack_finished, timeout=120000) as sig:
+        w2.pages.pack.start_btn.click()
     result = sig.args[0]
     assert result.resumed and result.images == 1500
-    assert pack.verified.ok
+    assert w2.pages.pack.verified.ok
+    assert done_before < 1500
+    w2.close()
 
 
 # --- sending --------------------------------------------------------------------------------
