@@ -70,14 +70,14 @@ class SendOptions:
     """How to send.  ``password`` is held in memory only (never in repr, logs or the journal)."""
 
     bwlimit: int | None = None  # bytes per second
-    retries: int = 10  # consecutive failed attempts without progress before giving up for now
+    retries: int = 10  # failed attempts in a row without progress before giving up (not unattended)
     identity: Path | None = None  # SSH private key
     known_hosts: Path | None = None  # read and written instead of the defaults
     password: str | None = field(default=None, repr=False)
     password_provider: Callable[[], str | None] | None = field(default=None, repr=False)
     accept_new_host_key: bool = False
     confirm_host_key: Callable[[HostKeyInfo], bool] | None = None  # GUI/CLI prompt for a new host
-    unattended_for: float | None = None  # seconds; stop cleanly when they are over
+    unattended_for: float | None = None  # seconds; keep retrying, stop cleanly when they are over
     chunk_size: int = 4 * MiB  # unit of journal checkpoints, and the most data in flight
     timeout: float = 60.0  # seconds without progress before a connection counts as dead
     backoff_base: float = 2.0

@@ -277,7 +277,8 @@ class _Run:
                     progress = self.bytes_sent + sum(self.shown.values())
                     failures = 1 if progress > mark else failures + 1
                     mark = progress
-                    if failures > opts.retries:
+                    # unattended (cron) runs use their whole time window; others give up for now
+                    if failures > opts.retries and self.deadline is None:
                         stopped = (
                             f"gave up for now after {failures} attempts without progress ({reason})"
                         )

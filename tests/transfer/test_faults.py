@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,19 @@ def test_ftp_link_cut_at_random_points_resumes_to_identical_files(ftpd, big_pack
     assert result.interruptions == relay.cuts >= 6, relay.cuts
     survived(result.interruptions)
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK
+
+
+def test_unattended_run_keeps_trying_a_dead_server_until_its_time_is_up(small_package, srv_tmp):
+    """A dead link with --retries 1 still uses the whole window, then says "run again" (75)."""
+    from .servers import free_port
+
+    port = free_port()  # nothing listens there
+    t0 = time.monotonic()
+    result = send_package(
+        small_package,
+        f"sftp://someone@127.0.0.1:{port}/in",
+        SendOptions(retries=1, backoff_base=0.05, backoff_max=0.2, unattended_for=1.5),
+    )
+    took = time.monotonic() - t0
+    assert not result.complete and result.stopped == "time limit" and result.exit_code == 75
+    assert 1.4 < took < 5 and result.interruptions >= 5
