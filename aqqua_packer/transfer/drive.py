@@ -166,7 +166,7 @@ def write_readme(folder: Path) -> Path:
         "    shasum -a 256 -c manifest.sha256    (macOS)",
         "    aqqua-packer verify FOLDER          (anywhere AqQua Packer is installed)",
         "",
-        "Every line must say OK. Send the drive to AqQua; see https://aqqua.org for the address.",
+        "Every line must say OK. Then post the drive to the address AqQua gave you.",
         "",
     ]
     path = folder / "README.txt"
