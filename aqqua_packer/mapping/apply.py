@@ -115,7 +115,7 @@ def effective_mapping(scans: list[Scan], given: Mapping) -> Mapping:
 
 
 def _first_wins(per_scan: list[Mapping], given: Mapping) -> Mapping:
-    out = Mapping()
+    out = Mapping(unmapped=set(given.unmapped))
     for m in per_scan:
         for name, spec in m.fields.items():
             out.fields.setdefault(name, spec)

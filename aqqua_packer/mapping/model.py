@@ -142,12 +142,13 @@ class FieldSpec:
 @dataclass
 class Mapping:
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    # Fields the user turned down: not mapped, whatever a reader or a column name suggests.
+    unmapped: set[str] = field(default_factory=set)
 
     def to_profile(self) -> dict[str, Any]:
-        return {
-            "aqqua-profile": PROFILE_VERSION,
-            "fields": {k: v.to_dict() for k, v in self.fields.items()},
-        }
+        fields: dict[str, Any] = {k: v.to_dict() for k, v in self.fields.items()}
+        fields.update({k: None for k in sorted(self.unmapped) if k not in self.fields})
+        return {"aqqua-profile": PROFILE_VERSION, "fields": fields}
 
     @classmethod
     def from_profile(
@@ -159,15 +160,20 @@ class Mapping:
         for name, spec in data.get("fields", {}).items():
             if name not in BY_NAME:
                 raise UserError(f"{where}: unknown field {name!r}")
+            if spec is None:
+                out.unmapped.add(name)
+                continue
             out.fields[name] = FieldSpec.from_dict(spec, origin=origin)
         return out
 
     def merged(self, over: Mapping) -> Mapping:
-        """This mapping with ``over``'s fields replacing (or, for modifiers, adjusting) its own."""
-        out = dict(self.fields)
+        """This mapping with ``over``'s fields replacing (or, for modifiers, adjusting) its own,
+        and without the fields ``over`` turns down."""
+        out = {k: v for k, v in self.fields.items() if k not in over.unmapped}
         for name, spec in over.fields.items():
             out[name] = spec.over(out.get(name))
-        return Mapping(out)
+        unmapped = (self.unmapped - set(over.fields)) | over.unmapped
+        return Mapping(out, unmapped)
 
     def get(self, name: str) -> FieldSpec | None:
         return self.fields.get(name)
@@ -205,6 +211,7 @@ def parse_cli_mapping(maps: list[str], sets: list[str]) -> Mapping:
 
     ``--set FIELD.ATTR=VALUE`` sets one part of a field: ``--set latitude.format=ddmm``,
     ``--set depth.unit=dbar``, ``--set longitude.negate=yes``, ``--set datetime.pattern=REGEX``.
+    ``--map FIELD=`` (nothing after ``=``) turns a suggestion down: the field is not mapped.
     """
     out = Mapping()
     for flag, items, key in (("--map", maps, "column"), ("--set", sets, "constant")):
@@ -227,6 +234,10 @@ def parse_cli_mapping(maps: list[str], sets: list[str]) -> Mapping:
                 raise UserError(
                     f"{flag} {item!r}: unknown field {name!r}; known: {', '.join(BY_NAME)}"
                 )
+            if flag == "--map" and attr == "column" and not value.strip():
+                out.unmapped.add(name)  # --map FIELD= : do not map it, whatever is suggested
+                out.fields.pop(name, None)
+                continue
             spec = out.fields.get(name) or FieldSpec()
             if attr == "negate":
                 spec.negate = value.strip().lower() in ("1", "yes", "true", "y", "on")

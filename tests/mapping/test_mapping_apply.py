@@ -492,3 +492,13 @@ def test_two_images_with_the_same_object_id_are_a_warning_naming_both_rows(tmp_p
     (p,) = [p for p in mapped.problems if p.field == "object_id"]
     assert (p.kind, p.row, p.value, p.severity) == ("duplicate_id", 4, "o1", "warning")
     assert "row 2" in p.message and mapped.ready.all()
+
+
+def test_a_field_turned_down_stays_unmapped_whatever_is_suggested(tmp_path):
+    src = planktoscope_folder(tmp_path / "ps", "43", "7")
+    assert check(Request([src])).mapping.get("sample_id").column == "sample_id"
+    mapped = check(Request([src], maps=["sample_id="]))
+    assert mapped.mapping.get("sample_id") is None and "sample_id" in mapped.mapping.unmapped
+    assert "image-sample-id" not in mapped.converted.columns
+    again = Mapping.from_profile(mapped.mapping.to_profile())
+    assert again.unmapped == {"sample_id"} and again.to_profile()["fields"]["sample_id"] is None
