@@ -222,6 +222,7 @@ class _Run:
     def go(self) -> SendResult:
         t0 = time.monotonic()
         opts = self.options
+        self.journal.lock()
         self.journal.record(
             "begin",
             package=self.pkg.name,

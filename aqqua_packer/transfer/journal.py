@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..problems import UserError
 from .manifest import LocalPackage
 from .target import Target
 
@@ -106,7 +107,31 @@ class Journal:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
+    def lock(self) -> None:
+        """Make sure only one send of this package to this target runs (cron overlapping a person)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.with_suffix(".lock").open("a+")
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            raise UserError(
+                "Another `send` of this package to this target is already running (perhaps started by "
+                "cron). Let it finish or stop it, then run this again; nothing is lost either way."
+            ) from None
+        self._lock = fh
+
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        lock = self.__dict__.pop("_lock", None)
+        if lock is not None:
+            lock.close()  # closing releases the lock

@@ -159,3 +159,22 @@ def test_globus_without_a_shared_folder_says_how_to_find_it(small_package, monke
     monkeypatch.setattr("aqqua_packer.transfer.globus.GCP_PATHS", tmp_path / "absent")
     with pytest.raises(UserError, match="--globus-share"):
         send_package(small_package, "globus://aaaa-bbbb/in/", SendOptions())
+
+
+def test_a_second_send_of_the_same_package_to_the_same_place_waits_its_turn(
+    small_package, tmp_path
+):
+    import fcntl
+
+    from aqqua_packer.transfer.journal import journal_path
+    from aqqua_packer.transfer.manifest import read_package
+    from aqqua_packer.transfer.target import parse_target
+
+    drive = tmp_path / "drive"
+    lock = journal_path(read_package(small_package), parse_target(str(drive))).with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a+") as held:  # a send already running (another process, in real life)
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(UserError, match="already running"):
+            send_package(small_package, str(drive))
+    assert send_package(small_package, str(drive)).complete  # released: it runs

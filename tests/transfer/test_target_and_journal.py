@@ -111,3 +111,20 @@ def test_plan_lists_every_file_pending_before_anything_was_sent(tmp_path):
         ("manifest.sha256", "pending"),
     ]
     assert p.bytes_arrived == 0 and not p.complete
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_segment = st.sampled_from(["..", ".", "%2E%2E", "%2e.", "a", "b c", "~", "%2F", "", "x%00"])
+
+
+@given(st.sampled_from(["sftp", "ftp", "ftps"]), st.lists(_segment, max_size=6))
+def test_no_remote_folder_can_climb_out_of_the_folder_named(scheme, segments):
+    url = f"{scheme}://u@h/" + "/".join(segments)
+    try:
+        t = parse_target(url)
+    except UserError:
+        return
+    parts = t.path.split("/")
+    assert ".." not in parts and "\x00" not in t.path
