@@ -180,6 +180,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 # Prefixes instruments put before a field's name ("object_lat", "acq_pixel", "gpsLatitude").
 PREFIXES = (
+    "hdr",
     "object",
     "obj",
     "img",
@@ -263,10 +264,17 @@ def name_score(field_name: str, column: str) -> tuple[float, str]:
     syn = SYNONYMS.get(field_name, ())
     if n in syn:
         return 1.0, f"its name matches {field_name!r}"
-    stripped = n
+    # up to two prefixes: "object_lat", "hdr:object_lat" (a reader's header column)
     for p in PREFIXES:
-        if stripped.startswith(p) and stripped[len(p) :] in syn:
-            return 0.95, f"its name without {p!r} matches {field_name!r}"
+        if n.startswith(p):
+            rest = n[len(p) :]
+            if len(rest) < 3:  # "sample_id" is not an object id ("id")
+                continue
+            if rest in syn:
+                return 0.95, f"its name without {p!r} matches {field_name!r}"
+            for q in PREFIXES:
+                if rest.startswith(q) and rest[len(q) :] in syn:
+                    return 0.9, f"its name without {p + q!r} matches {field_name!r}"
     unitless = re.sub(
         r"(deg|dd|dec|m|cm|dbar|um|mm|utc|local|degn|dege|degrees|dpi|ppi|px|pxmm|pxum|umpx|mmpx|microns?|micrometers?)$",
         "",

@@ -129,7 +129,8 @@ def main() -> None:
             write_table(path, args.rows, worst=case == "worst")
             size = path.stat().st_size / 1e6
             base = min(
-                _timed(lambda p=path: pd.read_csv(p, sep="\t", dtype=str)) for _ in range(args.repeat)
+                _timed(lambda p=path: pd.read_csv(p, sep="\t", dtype=str))
+                for _ in range(args.repeat)
             )
             runs = [run_once(path, args.rows) for _ in range(args.repeat)]
             best = min(runs, key=lambda r: r["total"])

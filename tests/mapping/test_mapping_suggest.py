@@ -97,3 +97,10 @@ def test_a_datetime_column_makes_date_and_time_columns_unnecessary():
     assert (m.get("date").column, m.get("time").column) == ("date", "time") and m.get(
         "datetime"
     ) is None
+
+
+def test_instrument_prefixes_are_looked_through_but_not_into_other_fields():
+    assert name_score("latitude", "hdr:object_lat")[0] >= 0.9
+    assert name_score("object_id", "sample_id")[0] == 0
+    m = suggest_mapping(_scan({"sample_id": ["s1", "s2"]}))
+    assert m.get("sample_id").column == "sample_id" and m.get("object_id") is None
