@@ -103,3 +103,29 @@ def test_a_planktoscope_data_folder_at_0_0_is_reported_not_packed_unless_confirm
     report = json.loads(capsys.readouterr().out)
     assert report["ready"] == report["images"]
     assert not any(p["kind"] == "default_position" for p in report["problems"])
+
+
+def test_ifcb_bin_needs_position_depth_and_a_confirmed_pixel_size(shared_fixtures, capsys):
+    src = str(shared_fixtures / "ifcb")
+    assert main(["check", src, "-q"]) == 1
+    out = capsys.readouterr().out
+    assert "19 images: 0 ready" in out and "The reader offers, to confirm" in out
+    flags = [
+        "--set",
+        "pixel_size=3.4",
+        "--set",
+        "pixel_size.unit=px/um",
+        "--set",
+        "latitude=41°31.5'N",
+    ]
+    flags += ["--set", "longitude=70°40'W", "--set", "depth=4"]
+    assert main(["check", src, "-q", "--json", *flags]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["images"] == data["ready"] == 19
+    assert data["mapping"]["pixel_size"] == {
+        "constant": "3.4",
+        "unit": "px/um",
+        "source": "constant",
+        "origin": "given",
+        "confidence": None,
+    }

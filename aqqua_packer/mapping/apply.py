@@ -1075,10 +1075,12 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
                 "datetime": " (or date and time)",
                 "altitude": " (or depth; for lakes also surface_altitude)",
             }.get(name, "")
+            offer = _offer(scans, name)
             problems.append(
                 Problem(
                     "not_mapped",
-                    f"nothing is mapped to {name}{alt}: choose a column with --map {name}=COLUMN or give one value with --set {name}=VALUE",
+                    f"nothing is mapped to {name}{alt}: choose a column with --map {name}=COLUMN or give one value with --set {name}=VALUE"
+                    + (f". The reader offers, to confirm: {offer}" if offer else ""),
                     field=name,
                 )
             )
@@ -1159,6 +1161,15 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
                 )
     task.finish(f"{int(ready.sum())} of {n} images ready")
     return Mapped(scans, mapping, items, converted, ready, problems, states, per_scan_mapping)
+
+
+def _offer(scans: list[Scan], name: str) -> str:
+    """What a reader offers for a field but will not apply by itself (``suggested['to_confirm']``)."""
+    for s in scans:
+        spec = ((s.suggested or {}).get("to_confirm") or {}).get(name)
+        if isinstance(spec, dict):
+            return str(spec.get("reason") or spec)
+    return ""
 
 
 def _answered_questions(mapping: Mapping) -> set[str]:
