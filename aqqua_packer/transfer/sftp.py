@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import errno
 import hashlib
 import logging
 import os
@@ -23,7 +22,6 @@ from pathlib import Path
 
 import paramiko
 from paramiko.sftp import CMD_STATUS, CMD_WRITE, SFTPError, int64
-from paramiko.util import ClosingContextManager
 
 from ..problems import UserError
 from .base import (
@@ -369,7 +367,7 @@ class _PipelinedWriter(Writer):
     def __init__(
         self,
         sftp: paramiko.SFTPClient,
-        fh: ClosingContextManager,
+        fh: paramiko.SFTPFile,
         offset: int,
         piece: int,
         window: int,
@@ -399,14 +397,8 @@ class _PipelinedWriter(Writer):
         num, end = self.reqs.popleft()
         try:
             t, _msg = self.sftp._read_response(num)
-        except OSError as exc:
-            if getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM):
-                raise UserError(f"the server refused a write: {exc}") from exc
-            if isinstance(exc, socket.timeout):
-                raise
-            if getattr(exc, "errno", None) is None and not isinstance(exc, ConnectionError):
-                raise TransientError(f"the server failed to write ({exc})") from exc
-            raise
+        except PermissionError as exc:
+            raise UserError(f"the server refused a write: {exc}") from exc
         if t != CMD_STATUS:
             raise SFTPError("expected a status reply to a write")
         self.confirmed = end
