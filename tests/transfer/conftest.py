@@ -152,3 +152,29 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"transfer: resumed after {total} interruptions in {len(INTERRUPTIONS)} fault tests"
         )
+
+
+class ManifestLastWatcher:
+    """An on_event callback that looks at the arrived folder on every progress event: whenever
+    manifest.sha256 is there, every other file must already be there in full."""
+
+    def __init__(self, package: Path, arrived: Path):
+        self.sizes = {
+            p.relative_to(package).as_posix(): p.stat().st_size
+            for p in package.rglob("*")
+            if p.is_file()
+        }
+        self.arrived = arrived
+        self.looks = 0
+        self.violations: list[str] = []
+        self.saw_manifest = False
+
+    def __call__(self, _event) -> None:
+        self.looks += 1
+        if not (self.arrived / "manifest.sha256").exists():
+            return
+        self.saw_manifest = True
+        for rel, size in self.sizes.items():
+            p = self.arrived / rel
+            if rel != "manifest.sha256" and (not p.exists() or p.stat().st_size != size):
+                self.violations.append(rel)

@@ -22,7 +22,7 @@ import pytest
 from aqqua_packer.progress import Cancelled, Task
 from aqqua_packer.transfer import SendOptions, send_package
 
-from .conftest import assert_identical
+from .conftest import ManifestLastWatcher, assert_identical
 from .servers import TEST_PASSWORD, Relay, SSHServer, random_drops, user_dir
 
 CHUNK = SendOptions().chunk_size
@@ -48,12 +48,16 @@ def test_sftp_link_cut_at_random_points_resumes_to_identical_files(
     opts = fast_retries(
         identity=sshd.client_key, known_hosts=relay_known_hosts(sshd, relay.port, tmp_path)
     )
-    result = send_package(big_package, sshd.url(str(remote_dir), port=relay.port), opts)
+    watch = ManifestLastWatcher(big_package, remote_dir / big_package.name)
+    result = send_package(
+        big_package, sshd.url(str(remote_dir), port=relay.port), opts, Task(on_event=watch)
+    )
     relay.close()
     assert result.complete, result.stopped
     assert_identical(big_package, remote_dir / big_package.name)
     assert result.interruptions == relay.cuts >= 7, relay.cuts
     survived(result.interruptions)
+    assert watch.looks > 20 and watch.saw_manifest and watch.violations == []
     assert result.bytes_sent - result.bytes_total <= result.interruptions * CHUNK
 
 
