@@ -178,3 +178,15 @@ def test_a_second_send_of_the_same_package_to_the_same_place_waits_its_turn(
         with pytest.raises(UserError, match="already running"):
             send_package(small_package, str(drive))
     assert send_package(small_package, str(drive)).complete  # released: it runs
+
+
+@pytest.mark.skipif(not Path("/proc/mounts").exists(), reason="reads Linux's mount table")
+def test_the_file_system_of_a_drive_is_read_from_the_mount_table(tmp_path):
+    from aqqua_packer.transfer.drive import filesystem_type
+
+    assert filesystem_type(Path("/proc/self")) == "proc"
+    expected = subprocess.run(
+        ["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True
+    ).stdout.strip()
+    got = filesystem_type(tmp_path)
+    assert got and (got == expected or got.startswith(expected[:3]) or expected.startswith(got[:3]))
