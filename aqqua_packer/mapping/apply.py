@@ -11,6 +11,7 @@ can re-apply the mapping on every edit.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -172,9 +173,10 @@ def _join(
             dup_rows.append((pos, first))
     short: dict[str, int] | None = None  # rows by file name and by stem, built only when needed
     items = []
+    get = full.get
     for im in scan.images:
         n = im.name.lower()
-        pos = full.get(n)
+        pos = get(n)
         if pos is None:
             if short is None:
                 short = {}
@@ -536,28 +538,29 @@ _DMS_FAST = (
     r"^([+-]?)(\d{1,3})°\s*(\d{1,2}(?:\.\d+)?)(?:(?:\s*['′]\s*|\s+)(\d{1,2}(?:\.\d+)?)(?:\s*(?:\"|″|''))?)?"
     r"\s*['′]?\s*([NSEWnsew]?)$"
 )
+_DMS_RX = re.compile(_DMS_FAST)
 
 
 def _dms_numbers(u: np.ndarray, axis: str) -> np.ndarray:
-    strs = pd.Series(u, dtype=object).map(lambda x: x.strip() if isinstance(x, str) else "")
-    e = strs.str.extract(_DMS_FAST)
+    match = _DMS_RX.match
+    wrong = "EW" if axis == "lat" else "NS"
     out = np.full(len(u), np.nan)
-    hit = e[1].notna().to_numpy()
-    if not hit.any():
-        return out
-    e = e[hit]
-    d = e[1].astype(float).to_numpy()
-    mins = e[2].astype(float).to_numpy()
-    has_s = e[3].notna().to_numpy()
-    secs = e[3].fillna("0").astype(float).to_numpy()
-    hemi = e[4].fillna("").str.upper().to_numpy(dtype=object)
-    ok = (mins < 60) & (secs < 60) & ~(has_s & e[2].str.contains(".", regex=False).to_numpy())
-    wrong = np.isin(hemi, ["E", "W"] if axis == "lat" else ["N", "S"])
-    v = d + mins / 60 + np.where(has_s, secs / 3600, 0.0)
-    neg = (e[0] == "-").to_numpy() | np.isin(hemi, ["S", "W"])
-    v = np.where(neg, -v, v)
-    v[~ok | wrong] = np.nan
-    out[hit] = v
+    for i, x in enumerate(u.tolist()):
+        if not isinstance(x, str):
+            continue
+        m = match(x.strip())
+        if m is None:
+            continue
+        sign, d, mins, secs, hemi = m.groups()
+        hemi = hemi.upper()
+        if hemi and hemi in wrong or (secs is not None and "." in mins):
+            continue
+        mi = float(mins)
+        se = float(secs) if secs is not None else 0.0
+        if mi >= 60 or se >= 60:
+            continue
+        v = float(d) + mi / 60 + (se / 3600 if secs is not None else 0.0)
+        out[i] = -v if sign == "-" or hemi in ("S", "W") else v
     return out
 
 
