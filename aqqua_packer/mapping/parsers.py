@@ -429,7 +429,11 @@ def parse_date(raw: str | None, fmt: str | None = None, dayfirst: bool | None = 
             d = _parse_doy(t).date()
         elif fl in ("auto", "iso"):
             m = _ISO.fullmatch(t)
-            if m and m["H"] is None and not m["z"]:
+            midnight = m is not None and (
+                m["H"] is None or {m["H"], m["M"], m["S"] or "00"} == {"00"}
+            )
+            if m and midnight and not m["z"] and not (m["f"] or "").strip("0"):
+                # a spreadsheet's date cell often reads "2014-04-20 00:00:00"
                 d = _build(m["Y"], m["m"], m["d"]).date()
             elif fl == "iso":
                 raise ParseError("not a date (expected YYYY-MM-DD)")

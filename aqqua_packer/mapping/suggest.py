@@ -394,7 +394,9 @@ def column_dayfirst(values: list[str]) -> bool | None:
     return _dayfirst(values)
 
 
-def _checker(field_name: str, column: str, kind: str) -> tuple[Callable[[str], object], dict]:
+def _checker(
+    field_name: str, column: str, kind: str, sample: list[str]
+) -> tuple[Callable[[str], object], dict]:
     """A parse function for sample values, and the format/unit the column's name or values imply."""
     extra: dict = {}
     u = unit_hint(column)
@@ -417,7 +419,11 @@ def _checker(field_name: str, column: str, kind: str) -> tuple[Callable[[str], o
     if field_name == "volume_sampled":
         return _non_negative, extra
     if field_name == "time":
-        return (lambda v: parsers.parse_time(v)), extra
+        # clock times, or a spreadsheet's fraction of a day (0.4270833 = 10:15)
+        fmt, _ = _best_format(sample, lambda f: lambda v: parsers.parse_time(v, f), [None, "excel"])
+        if fmt:
+            extra["format"] = fmt
+        return (lambda v, f=fmt: parsers.parse_time(v, f)), extra
     return (lambda v: v), extra
 
 
@@ -480,8 +486,9 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
                     continue  # e.g. a "time" column of clock times, not instants
                 spec.format = fmt
             else:
-                check, extra = _checker(fname, col, kind)
+                check, extra = _checker(fname, col, kind, sample)
                 spec.unit = extra.get("unit")
+                spec.format = extra.get("format")
                 ok = _ok_fraction(sample, check) if sample else 0.0
             # An exact name is suggested even when its values are bad: the report then says why.
             conf = round(score * (0.5 + 0.5 * ok) if sample else score * 0.5, 2)

@@ -502,3 +502,22 @@ def test_a_field_turned_down_stays_unmapped_whatever_is_suggested(tmp_path):
     assert "image-sample-id" not in mapped.converted.columns
     again = Mapping.from_profile(mapped.mapping.to_profile())
     assert again.unmapped == {"sample_id"} and again.to_profile()["fields"]["sample_id"] is None
+
+
+def test_spreadsheet_dates_at_midnight_and_excel_fractions_of_a_day(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["file", "lat", "lon", "date", "time", "depth", "pixel_size"])
+    ws.append(["a.png", 43.5, 7.25, datetime(2014, 4, 20), 0.4270833333333333, 5, 1.5])
+    root = tmp_path / "x"
+    root.mkdir()
+    wb.save(root / "meta.xlsx")
+    from PIL import Image
+
+    Image.new("L", (4, 4)).save(root / "a.png")
+    mapped = check(Request([root]))
+    assert mapped.mapping.get("time").format == "excel"
+    assert mapped.ready.all(), [str(p) for p in mapped.problems]
+    assert mapped.converted["image-datetime"][0] == pd.Timestamp("2014-04-20T10:15:00Z")
