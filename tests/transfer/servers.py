@@ -170,6 +170,9 @@ class FTPServer:
     def __init__(
         self, home: Path, *, tls: bool = False, tls_required: bool = False, cert: Path | None = None
     ):
+        import logging
+
+        logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
         from pyftpdlib.authorizers import DummyAuthorizer
         from pyftpdlib.handlers import FTPHandler
         from pyftpdlib.servers import ThreadedFTPServer
