@@ -114,6 +114,27 @@ def _pack_and_verify(tmp: Path) -> None:
     _say(f"verify: {report.summary()}")
 
 
+def _in_worker_thread(fn, *args) -> None:
+    """Run ``fn`` off the main thread, as the wizard packs: with threads running, the packer
+    starts its worker processes by forkserver (or spawn), the start methods a frozen app must
+    support, instead of a plain fork."""
+    import threading
+
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # re-raised on the main thread with its traceback
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="smoke-pack")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+
+
 def run_smoke_test() -> int:
     """Exit status 0 when the window opens and the sample data packs and verifies; 1 otherwise."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -130,7 +151,7 @@ def run_smoke_test() -> int:
         window = _open_main_window(app)
         _import_everything()
         with tempfile.TemporaryDirectory(prefix="aqqua-smoke-") as tmp:
-            _pack_and_verify(Path(tmp))
+            _in_worker_thread(_pack_and_verify, Path(tmp))
         window.close()
         app.processEvents()
     except Exception:
