@@ -130,7 +130,8 @@ _DROP_BINARY_RE = re.compile("|".join(f"(?:{p})" for p in _DROP_BINARY_PATTERNS)
 # Data files to drop: translations (the app is in English), headers, tests, type stubs, sources.
 _DROP_DATA_PATTERNS = [
     r"/Qt/translations/",
-    r"/translations/qt.*\.qm$",
+    r"^PySide6/translations/",  # Windows and macOS wheels keep them there
+    r"/translations/[^/]*\.qm$",
     r"/Qt/qml/",
     r"/Qt/metatypes/",
     r"/Qt/typesystems/",
