@@ -95,8 +95,8 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="folders, zips or files to read")
     p.add_argument("--table", type=Path, help="the metadata table (CSV, TSV, XLSX) to join to the images")
     p.add_argument("--kind", help="force a source kind instead of recognising it (see `scan`)")
-    p.add_argument("--map", dest="maps", action="append", default=[], metavar="FIELD=COLUMN", help="take FIELD from COLUMN")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE", help="FIELD is VALUE for every image")
+    p.add_argument("--map", dest="maps", action="append", default=[], metavar="FIELD=COLUMN", help="take FIELD from COLUMN (FIELD= : leave it unmapped)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE", help="FIELD is VALUE for every image; FIELD.format=, FIELD.unit=, FIELD.negate=yes, FIELD.pattern= set one part (docs/mapping.md)")
     p.add_argument("--profile", type=Path, help="a saved mapping profile (JSON)")
 
 
