@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..problems import UserError
 from ..progress import Task
@@ -85,6 +86,7 @@ class SendOptions:
     verify: str = "auto"  # "auto": sha256 where the server allows, else sampled ranges; "size"
     ftps_ca: Path | None = None  # a CA or certificate file to trust for ftps://
     on_warning: Callable[[str], None] | None = None
+    on_file: Callable[[Any], None] | None = None  # gets an engine.FileState as a file progresses
     globus_share: Path | None = None  # the folder Globus Connect Personal shares
     globus_source_endpoint: str | None = None  # the contributor's own (GCP) endpoint id
     copy_mode: str = "auto"  # Globus staging: "auto" (hard link where possible), "copy", "link"

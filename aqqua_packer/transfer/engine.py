@@ -193,6 +193,7 @@ class _Run:
         )
         self.preflight_done = False
         self.last_checkpoint = 0.0
+        self.file_event_at = 0.0
         self.pending: list = []  # (file, temporary name, final name, hash answer) being verified
 
     # --- progress -----------------------------------------------------------------------------
@@ -207,6 +208,20 @@ class _Run:
         if delta:
             self.shown[f.path] = confirmed
             self.task.advance(0, delta)
+            now = time.monotonic()
+            if self.options.on_file is not None and (
+                now - self.file_event_at >= 0.1 or confirmed in (0, f.size)
+            ):
+                self.file_event_at = now
+                self.options.on_file(
+                    FileState(
+                        f.path, f.size, f.sha256, "partial" if confirmed else "pending", confirmed
+                    )
+                )
+
+    def _arrived_event(self, f: PackageFile, how: str) -> None:
+        if self.options.on_file is not None:
+            self.options.on_file(FileState(f.path, f.size, f.sha256, "arrived", f.size, how))
 
     def _confirm(self, f: PackageFile, n: int) -> None:
         rec = self.journal.files.get(f.path)
@@ -376,6 +391,7 @@ class _Run:
             how = self._verify(session, final, f)
             if how:
                 self.journal.record("done", f.path, n=f.size, how=how)
+                self._arrived_event(f, how)
                 self._show(f, f.size)
                 task.advance(1)
                 return
@@ -466,6 +482,7 @@ class _Run:
             raise TransientError(f"{f.path}: the content at the server differs; sending it again")
         session.rename(tmp, final)
         self.journal.record("done", f.path, n=f.size, how=how)
+        self._arrived_event(f, how)
         self.task.advance(1)
 
     def _verify(self, session: Session, rel: str, f: PackageFile) -> str | None:

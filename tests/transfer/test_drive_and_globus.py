@@ -190,3 +190,16 @@ def test_the_file_system_of_a_drive_is_read_from_the_mount_table(tmp_path):
     ).stdout.strip()
     got = filesystem_type(tmp_path)
     assert got and (got == expected or got.startswith(expected[:3]) or expected.startswith(got[:3]))
+
+
+def test_per_file_progress_reaches_the_caller_for_the_gui(small_package, tmp_path):
+    seen = []
+    result = send_package(small_package, str(tmp_path / "d"), SendOptions(on_file=seen.append))
+    assert result.complete
+    arrived = [s.path for s in seen if s.state == "arrived"]
+    assert (
+        sorted(arrived) == sorted(f.path for f in result.files) and arrived[-1] == "manifest.sha256"
+    )
+    big = [s for s in seen if s.path == "cruise-42-images-000.lmdb/data.mdb"]
+    assert big[-1].state == "arrived" and big[-1].verified_by == "sha256"
+    assert any(s.state == "partial" and 0 < s.confirmed for s in big)
