@@ -23,7 +23,7 @@ from ..fields import BY_NAME, REQUIRED_COLUMNS
 from ..problems import Problem
 from ..progress import Task, null_task
 from ..sources.base import ROW_COL, TABLE_COL, ImageRef, Scan
-from . import parsers
+from . import bulk, parsers
 from .model import FieldSpec, Mapping
 from .suggest import column_dayfirst, suggest_mapping
 
@@ -374,8 +374,6 @@ def _extract(spec: FieldSpec) -> Callable[[str | None], str | None]:
     """The pattern's match in the value (group ``value``, else the last group), or the value."""
     if not spec.pattern:
         return lambda v: v
-    import re
-
     rx = re.compile(spec.pattern)
 
     def ex(v: str | None) -> str | None:
@@ -506,117 +504,6 @@ def _convert(
     return _Result(values, status, kind, problems)
 
 
-def _plain_numbers(u: np.ndarray) -> np.ndarray:
-    """The distinct values that are plain numbers (``12.5``, ``-3``, ``1e3``) as floats, else nan."""
-    num = pd.to_numeric(pd.Series(u, dtype=object), errors="coerce")
-    v = np.array(num.to_numpy(dtype=float, na_value=np.nan), dtype=float)  # a writable copy
-    v[np.isin(v, list(parsers.NUMBER_SENTINELS))] = np.nan
-    return v
-
-
-def _fast_coordinate(axis: str, fmt: str | None, negate: bool):
-    if (fmt or "auto").lower() not in ("auto", "decimal", "dms"):
-        return None
-    limit = 90.0 if axis == "lat" else 180.0
-
-    def fast(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v = _plain_numbers(u)
-        rest = ~np.isfinite(v)
-        if rest.any():
-            v[rest] = _dms_numbers(u[rest], axis)
-        if negate:
-            v = -v
-        v = v + 0.0
-        return v, np.isfinite(v) & (np.abs(v) <= limit)
-
-    return fast
-
-
-# Degrees, minutes, seconds as UVP and EcoTaxa write them (43°0 0, 43°30'15.5", 12°30.5'W); any
-# other form goes to parsers.parse_coordinate, which this must agree with (tests check it does).
-_DMS_FAST = (
-    r"^([+-]?)(\d{1,3})°\s*(\d{1,2}(?:\.\d+)?)(?:(?:\s*['′]\s*|\s+)(\d{1,2}(?:\.\d+)?)(?:\s*(?:\"|″|''))?)?"
-    r"\s*['′]?\s*([NSEWnsew]?)$"
-)
-_DMS_RX = re.compile(_DMS_FAST)
-
-
-def _dms_numbers(u: np.ndarray, axis: str) -> np.ndarray:
-    match = _DMS_RX.match
-    wrong = "EW" if axis == "lat" else "NS"
-    out = np.full(len(u), np.nan)
-    for i, x in enumerate(u.tolist()):
-        if not isinstance(x, str):
-            continue
-        m = match(x.strip())
-        if m is None:
-            continue
-        sign, d, mins, secs, hemi = m.groups()
-        hemi = hemi.upper()
-        if hemi and hemi in wrong or (secs is not None and "." in mins):
-            continue
-        mi = float(mins)
-        se = float(secs) if secs is not None else 0.0
-        if mi >= 60 or se >= 60:
-            continue
-        v = float(d) + mi / 60 + (se / 3600 if secs is not None else 0.0)
-        out[i] = -v if sign == "-" or hemi in ("S", "W") else v
-    return out
-
-
-def _fast_scaled(
-    factor: float | None, lo: float, hi: float, negate: bool = False, invert: bool = False
-):
-    """Plain numbers times a unit's factor (or factor / number), kept when within [lo, hi]."""
-    if factor is None:
-        return None
-
-    def fast(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        v = _plain_numbers(u)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = factor / v if invert else v * factor
-        if negate:
-            v = -v
-        return v, np.isfinite(v) & (v >= lo) & (v <= hi)
-
-    return fast
-
-
-def _fast_pixel_size(unit: str | None, kind: str | None):
-    u = (unit or "um").lower().replace("pixel", "px").replace("micrometers", "um").replace(" ", "")
-    lo, hi = parsers.PIXEL_SIZE_RANGES.get((kind or "").lower(), (0.001, 100_000))
-    lo, hi = max(lo, 0.001), min(hi, 100_000)
-    if u in parsers._PIXEL_UNITS:
-        return _fast_scaled(parsers._PIXEL_UNITS[u], lo, hi)
-    if u in parsers._PER_LENGTH:
-        return _fast_scaled(parsers._PER_LENGTH[u], lo, hi, invert=True)
-    return None
-
-
-def _fast_time(fmt: str | None, width: int | None):
-    """Times written as digits (HMM, HHMM, HHMMSS without leading zeros), all at once."""
-    f = (fmt or "auto").lower()
-    if f not in ("auto", "hhmm", "hmm", "hhmmss"):
-        return None
-    fixed = {"hhmm": 4, "hmm": 4, "hhmmss": 6}.get(f) or width
-
-    def fast(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        strs = pd.Series(u, dtype=object).map(lambda x: x.strip() if isinstance(x, str) else "")
-        digits = strs.str.fullmatch(r"[0-9]{1,6}").fillna(False).to_numpy(dtype=bool)
-        lens = strs.str.len().to_numpy()
-        iv = np.zeros(len(u), dtype=np.int64)
-        iv[digits] = strs[digits].astype(np.int64).to_numpy()
-        w = np.full(len(u), fixed) if fixed else np.where(lens <= 4, 4, 6)
-        six = w == 6
-        h = np.where(six, iv // 10000, iv // 100)
-        mi = np.where(six, iv // 100 % 100, iv % 100)
-        sec = np.where(six, iv % 100, 0)
-        ok = digits & (lens <= w) & (h < 24) & (mi < 60) & (sec < 60)
-        return (h * 3600 + mi * 60 + sec).astype(float), ok
-
-    return fast
-
-
 def _date_and_time(
     s_d: _Source,
     s_t: _Source,
@@ -640,7 +527,7 @@ def _date_and_time(
         [s_t],
         lambda t: parsers.parse_time(t, tfmt, width),
         "float",
-        fast=_fast_time(tfmt, width),
+        fast=bulk.fast_time(tfmt, width),
     )
     ok = (dres.status == OK) & (tres.status == OK)
     m = len(ok)
@@ -871,7 +758,7 @@ def _map_scan(
                 [s],
                 lambda v, a=axis, f=fmt, n=neg: parsers.parse_coordinate(v, a, f, n),
                 "float",
-                fast=_fast_coordinate(axis, fmt, neg),
+                fast=bulk.fast_coordinate(axis, fmt, neg),
             )
 
     # a position of exactly 0,0 is an instrument's default unless the user confirmed it
@@ -911,7 +798,7 @@ def _map_scan(
 
     def depth_fast(spec: FieldSpec):
         factor = parsers.LENGTH_UNITS.get((spec.unit or "m").lower())
-        return _fast_scaled(factor, 0.0, 11_100.0, negate=spec.negate)
+        return bulk.fast_scaled(factor, 0.0, 11_100.0, negate=spec.negate)
 
     s_depth, s_dmin, s_dmax = src("depth"), src("depth_min"), src("depth_max")
     for name, s in (("depth_min", s_dmin), ("depth_max", s_dmax)):
@@ -955,7 +842,7 @@ def _map_scan(
             [s_alt],
             alt_fn,
             "float",
-            fast=_fast_scaled(factor, -11_100.0, 9_000.0, negate=spec.negate),
+            fast=bulk.fast_scaled(factor, -11_100.0, 9_000.0, negate=spec.negate),
         )
     elif "depth" in out:
         d = out["depth"]
@@ -975,7 +862,7 @@ def _map_scan(
             [s],
             lambda v: parsers.check_pixel_size(parsers.parse_pixel_size(v, unit), kind),
             "float",
-            fast=_fast_pixel_size(unit, kind),
+            fast=bulk.fast_pixel_size(unit, kind),
         )
 
     s = src("volume_sampled")
