@@ -12,6 +12,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import shutil
 import sys
 import time
@@ -42,6 +43,29 @@ def filesystem_type(path: Path) -> str:
         return best[1].lower()
     except ImportError:
         pass
+    if os.name == "nt":
+        import ctypes
+
+        root = os.path.splitdrive(str(path))[0] + "\\"
+        buf = ctypes.create_unicode_buffer(64)
+        ok = ctypes.windll.kernel32.GetVolumeInformationW(  # type: ignore[attr-defined]
+            ctypes.c_wchar_p(root), None, 0, None, None, None, buf, len(buf)
+        )
+        return buf.value.lower() if ok else ""
+    if sys.platform == "darwin":  # `mount` says "/dev/disk4s1 on /Volumes/USB (msdos, local, …)"
+        import subprocess
+
+        best = ("", "")
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(["mount"], capture_output=True, text=True, timeout=10).stdout
+            for line in out.splitlines():
+                m = re.match(r"^.+? on (.+) \(([^,)]+)", line)
+                if m and (
+                    str(path) == m.group(1) or str(path).startswith(m.group(1).rstrip("/") + "/")
+                ):
+                    if len(m.group(1)) > len(best[0]):
+                        best = (m.group(1), m.group(2))
+        return best[1].lower()
     if sys.platform.startswith("linux"):
         best = ("", "")
         with contextlib.suppress(OSError), open("/proc/mounts", encoding="utf-8") as fh:
