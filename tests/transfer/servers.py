@@ -70,6 +70,14 @@ def user_dir(base: Path, name: str) -> Path:
     return d
 
 
+def _penalties_off() -> str:
+    """OpenSSH >= 9.8 refuses an address for a while after failed logins or cut connections
+    (PerSourcePenalties); the tests do both on purpose from 127.0.0.1, so switch it off there."""
+    out = subprocess.run([SSHD, "-V"], capture_output=True, text=True)
+    m = re.search(r"OpenSSH_(\d+)\.(\d+)", out.stderr + out.stdout)
+    return "PerSourcePenalties no" if m and (int(m.group(1)), int(m.group(2))) >= (9, 8) else ""
+
+
 class SSHServer:
     """OpenSSH's sshd on 127.0.0.1 with its own config, host key and port."""
 
@@ -123,6 +131,7 @@ MaxStartups 100
 MaxSessions 20
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
+{_penalties_off()}
 {self.extra_config}
 """
         )
