@@ -679,12 +679,15 @@ def _map_scan(
     st: _Settings,
     now: datetime,
     problems: list[Problem],
+    task: Task | None = None,
 ) -> dict[str, _Result]:
     ctx = _ScanContext.of(scan, items)
     m = len(items)
     out: dict[str, _Result] = {}
 
     def src(name: str) -> _Source | None:
+        if task is not None:
+            task.check()  # between fields: the GUI cancels a check when the user edits again
         spec = mapping.get(name)
         if spec is None or not spec.has_source or name == "image":
             return None
@@ -949,7 +952,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     field_problems: list[Problem] = []
     for si, (scan, its) in enumerate(zip(scans, per_scan, strict=True)):
         task.check()
-        res = _map_scan(scan, its, per_scan_mapping[si], st, now, field_problems)
+        res = _map_scan(scan, its, per_scan_mapping[si], st, now, field_problems, task)
         present |= set(res)
         m = len(its)
         for k in names:

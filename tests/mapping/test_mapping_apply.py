@@ -521,3 +521,19 @@ def test_spreadsheet_dates_at_midnight_and_excel_fractions_of_a_day(tmp_path):
     assert mapped.mapping.get("time").format == "excel"
     assert mapped.ready.all(), [str(p) for p in mapped.problems]
     assert mapped.converted["image-datetime"][0] == pd.Timestamp("2014-04-20T10:15:00Z")
+
+
+def test_a_check_cancelled_while_mapping_stops_with_cancelled(tmp_path):
+    from aqqua_packer.progress import Cancelled, Task
+
+    seen = []
+
+    def on_event(ev):
+        seen.append(ev.phase)
+        if ev.phase == "map":
+            task.cancel()
+
+    task = Task(on_event=on_event)
+    with pytest.raises(Cancelled):
+        check(Request([planktoscope_folder(tmp_path / "ps", "43", "7")]), task)
+    assert "map" in seen
