@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from .mapping.apply import OK, REQUIRED_FIELDS, Mapped
 from .mapping.model import FieldSpec, Mapping
 from .problems import Problem
 
+_ROW_REF = re.compile(r"\brow \d+\b")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 PROBLEM_COLUMNS = ("severity", "kind", "field", "file", "row", "value", "message")
 
@@ -121,10 +123,12 @@ class Report:
     def groups(self, max_examples: int = 3) -> list[ProblemGroup]:
         by: dict[tuple, ProblemGroup] = {}
         for p in self.problems:
-            key = (p.kind, p.field, p.severity, p.message)
+            # "same image as row 6" and "same image as row 9" are one kind of problem
+            msg = _ROW_REF.sub("row …", p.message)
+            key = (p.kind, p.field, p.severity, msg)
             g = by.get(key)
             if g is None:
-                by[key] = g = ProblemGroup(p.kind, p.field, p.severity, p.message, 0, [])
+                by[key] = g = ProblemGroup(p.kind, p.field, p.severity, msg, 0, [])
             g.count += 1
             if len(g.examples) < max_examples:
                 g.examples.append(p)

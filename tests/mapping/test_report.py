@@ -96,3 +96,15 @@ def test_all_ready_summary():
 
     assert Report(3, 3, [], [], {}).summary_text() == "All 3 images are ready."
     assert Report(0, 0, [], [], {}).summary_text() == "No images were found."
+
+
+def test_duplicate_rows_pointing_at_different_first_rows_are_one_group(tmp_path):
+    header = ["file", "lat", "lon", "datetime", "depth", "pixel_size"]
+    good = ["43", "7", "2021-06-01T10:00:00Z", "5", "1.5"]
+    rows = [[n, *good] for n in ("a.png", "b.png", "c.png", "a.png", "b.png", "c.png")]
+    report = build_report(check(Request([image_folder(tmp_path / "d", header, rows)])))
+    dups = [g for g in report.groups() if g.kind == "duplicate_id"]
+    assert len(dups) == 1 and dups[0].count == 3 and "row …" in dups[0].message
+    assert {p["message"] for p in report.problem_rows(kind="duplicate_id")} == {
+        f"this row names the same image as row {r}; the first row is used" for r in (2, 3, 4)
+    }
