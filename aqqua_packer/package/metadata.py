@@ -94,17 +94,15 @@ def converted_table(
 
 
 def raw_table(mapped: Mapped, items: list[int], uuids: list[str]) -> pa.Table:
-    """Every original value of every packed image's row, as text, with provenance."""
-    rows = [mapped.raw_row(i) for i in items]
-    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
-    cols: dict[str, None] = {}
-    for r in rows:
-        for k in r:
-            if k not in (TABLE_COL, ROW_COL):
-                cols.setdefault(k, None)
+    """Every original value of every packed image's row, as text, with provenance.
 
-    def out_name(k: str) -> str:
-        return f"{k} (original)" if k in reserved else k
+    Built column by column while walking the rows, so a shard of 40,000 rows never exists as
+    40,000 dicts at once."""
+    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
+    n = len(items)
+    tables: list[str | None] = [None] * n
+    rownums: list[int | None] = [None] * n
+    columns: dict[str, list[str | None]] = {}
 
     def row_number(v) -> int | None:
         try:
@@ -112,13 +110,24 @@ def raw_table(mapped: Mapped, items: list[int], uuids: list[str]) -> pa.Table:
         except (TypeError, ValueError):
             return None
 
+    for j, i in enumerate(items):
+        for k, v in mapped.raw_row(i).items():
+            if k == TABLE_COL:
+                tables[j] = v or None
+            elif k == ROW_COL:
+                rownums[j] = row_number(v)
+            else:
+                col = columns.get(k)
+                if col is None:
+                    col = columns[k] = [None] * n
+                col[j] = v
     data: dict[str, pa.Array] = {
         RAW_UUID: pa.array(uuids, pa.string()),
-        RAW_TABLE: pa.array([r.get(TABLE_COL) or None for r in rows], pa.string()),
-        RAW_ROW: pa.array([row_number(r.get(ROW_COL)) for r in rows], pa.int64()),
+        RAW_TABLE: pa.array(tables, pa.string()),
+        RAW_ROW: pa.array(rownums, pa.int64()),
     }
-    for k in cols:
-        data[out_name(k)] = pa.array([r.get(k) for r in rows], pa.string())
+    for k, values in columns.items():
+        data[f"{k} (original)" if k in reserved else k] = pa.array(values, pa.string())
     return pa.table(data)
 
 

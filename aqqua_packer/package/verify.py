@@ -226,6 +226,8 @@ def _check_shard(shard, res: VerifyResult, seen: set[str], task: Task) -> None:
                 res.images += 1
                 expected += 1
                 task.advance(1)
+                if expected % 512 == 0:
+                    layout.release_mapped(shard.images_path / "data.mdb")
         if meta is not None:
             for uid in set(rows) - uuids_here:
                 res.fail(

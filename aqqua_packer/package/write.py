@@ -168,7 +168,11 @@ def _fingerprint(
         )
     if len(work):
         sub = mapped.converted.iloc[work]
-        h.update(pd.util.hash_pandas_object(sub.astype(str), index=False).to_numpy().tobytes())
+        for col in sub.columns:  # column by column: no text copy of the whole table at once
+            h.update(str(col).encode())
+            h.update(
+                pd.util.hash_pandas_object(sub[col].astype(str), index=False).to_numpy().tobytes()
+            )
     return h.hexdigest()
 
 
@@ -220,7 +224,10 @@ def _estimate(frame_len: int) -> int:
 
 
 class _OpenShard:
-    """The LMDB environment being filled, with its resume record in the same transactions."""
+    """The LMDB environment being filled, with its resume record in the same transactions.
+
+    The index and skip records are also kept in memory, so closing the shard never reads them
+    back through LMDB's memory map (see ``layout.release_mapped``)."""
 
     def __init__(self, folder: Path, index: int, sid: int, first: int, map_size: int):
         self.index, self.id, self.first = index, sid, first
@@ -233,18 +240,8 @@ class _OpenShard:
         self.index_db = self.env.open_db(_INDEX_DB, integerkey=True)
         self.state_db = self.env.open_db(_STATE_DB)
         self.skip_db = self.env.open_db(_SKIP_DB, integerkey=True)
-        with self.env.begin() as txn:
-            raw = txn.get(b"state", db=self.state_db)
-        st = (
-            json.loads(raw)
-            if raw
-            else {"next": first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
-        )
-        self.next, self.count, self.est = st["next"], st["count"], st["est"]
-        self.channels: list[list[str]] = st["channels"]
         self.txn: lmdb.Transaction | None = None
-        self.pending = 0
-        self.pending_bytes = 0
+        self.reload()
 
     def _write_txn(self) -> lmdb.Transaction:
         if self.txn is None:
@@ -256,6 +253,7 @@ class _OpenShard:
         k = _key(self.count)
         txn.put(k, frame, db=self.images, append=True)
         txn.put(k, json.dumps([p, uid, sha]).encode(), db=self.index_db, append=True)
+        self.records.append((self.count, p, uid, sha))
         self.count += 1
         self.next = p + 1
         self.est += _estimate(len(frame)) + 160
@@ -267,6 +265,7 @@ class _OpenShard:
     def skip(self, p: int, reason: str) -> None:
         txn = self._write_txn()
         txn.put(_key(p), reason.encode(), db=self.skip_db)
+        self.skips.append((p, reason))
         self.next = p + 1
         self.pending += 1
 
@@ -282,6 +281,7 @@ class _OpenShard:
             self.reload()
             raise
         self.pending = self.pending_bytes = 0
+        layout.release_mapped(self.path / "data.mdb")
 
     def abort(self) -> None:
         if self.txn is not None:
@@ -290,41 +290,39 @@ class _OpenShard:
         self.reload()
 
     def reload(self) -> None:
-        """Forget uncommitted work: back to what the disk holds."""
+        """Back to what the disk holds (at open, and to forget uncommitted work)."""
         self.txn = None
         with self.env.begin() as txn:
             raw = txn.get(b"state", db=self.state_db)
-        st = (
-            json.loads(raw)
-            if raw
-            else {"next": self.first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
-        )
-        self.next, self.count, self.est, self.channels = (
-            st["next"],
-            st["count"],
-            st["est"],
-            st["channels"],
-        )
+            records = []
+            with txn.cursor(db=self.index_db) as cur:
+                for k, v in cur:
+                    p, uid, sha = json.loads(v)
+                    records.append((struct.unpack("<Q", k)[0], p, uid, sha))
+            with txn.cursor(db=self.skip_db) as cur:
+                skips = [(struct.unpack("<Q", k)[0], bytes(v).decode()) for k, v in cur]
+        empty = {"next": self.first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
+        st = json.loads(raw) if raw else empty
+        self.next, self.count, self.est = st["next"], st["count"], st["est"]
+        self.channels: list[list[str]] = st["channels"]
+        self.records: list[tuple[int, int, str, str]] = records
+        self.skips: list[tuple[int, str]] = skips
         self.pending = self.pending_bytes = 0
+        layout.release_mapped(self.path / "data.mdb")
 
     def index_records(self) -> list[tuple[int, int, str, str]]:
         """(key, p, uuid, sha256) of every image, in key order."""
-        out = []
-        with self.env.begin() as txn, txn.cursor(db=self.index_db) as cur:
-            for k, v in cur:
-                p, uid, sha = json.loads(v)
-                out.append((struct.unpack("<Q", k)[0], p, uid, sha))
-        return out
+        return list(self.records)
 
     def skipped(self) -> list[tuple[int, str]]:
-        with self.env.begin() as txn, txn.cursor(db=self.skip_db) as cur:
-            return [(struct.unpack("<Q", k)[0], bytes(v).decode()) for k, v in cur]
+        return list(self.skips)
 
     def drop_aux(self) -> None:
         with self.env.begin(write=True) as txn:
             for db in (self.index_db, self.state_db, self.skip_db):
                 txn.drop(db, delete=True)
         self.env.sync(True)
+        layout.release_mapped(self.path / "data.mdb")
 
     def close(self) -> None:
         if self.txn is not None:
@@ -360,6 +358,20 @@ def _mp_context():
     return mp.get_context("spawn")
 
 
+class _Refs:
+    """(p, ImageRef) for the items still to pack, without a list of them all (flat memory)."""
+
+    def __init__(self, items: list, work: list[int], start: int):
+        self.items, self.work, self.start = items, work, start
+
+    def __len__(self) -> int:
+        return len(self.work) - self.start
+
+    def __iter__(self) -> Iterator[tuple[int, ImageRef]]:
+        for p in range(self.start, len(self.work)):
+            yield p, self.items[self.work[p]].image
+
+
 def _encoded(
     refs: list[tuple[int, ImageRef]], workers: int, clevel: int, task: Task
 ) -> Iterator[tuple[int, tuple]]:
@@ -388,10 +400,15 @@ def _encoded(
         if batch:
             yield batch
 
+    import gc
+
     ctx = _mp_context()
     workers = min(workers, max(1, len(refs) // 8))
     conns, procs = [], []
     try:
+        # With fork, keep the children's garbage collector off the parent's objects, or it would
+        # touch (and so copy) every page of the scan and the mapping in every worker.
+        gc.freeze()
         for _ in range(workers):
             mine, theirs = ctx.Pipe(duplex=True)
             proc = ctx.Process(target=serve_worker, args=(theirs, os.getpid(), clevel), daemon=True)
@@ -399,6 +416,7 @@ def _encoded(
             theirs.close()
             conns.append(mine)
             procs.append(proc)
+        gc.unfreeze()
         inflight: deque = deque()  # (worker index, batch), in submission order
         source = batches()
         turn = 0
@@ -602,7 +620,7 @@ class _Writer:
                     bytes_done=sum(items[i].image.size for i in self.work[:start]),
                     message=("Continuing: " if resumed else "") + f"{done} images packed so far",
                 )
-                refs = [(p, items[self.work[p]].image) for p in range(start, total)]
+                refs = _Refs(items, self.work, start)
                 workers = opts.workers or os.cpu_count() or 1
                 for p, res in _encoded(refs, workers, opts.clevel, task):
                     ref = items[self.work[p]].image

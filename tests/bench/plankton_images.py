@@ -17,7 +17,9 @@ def vignette(rng: np.random.Generator) -> np.ndarray:
     w = int(np.clip(h * rng.uniform(0.5, 2.0), 40, 600))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     bg = rng.uniform(200, 250)
-    img = np.full((h, w), bg, np.float32) + rng.normal(0, rng.uniform(0.8, 3.0), (h, w)).astype(np.float32)
+    img = np.full((h, w), bg, np.float32) + rng.normal(0, rng.uniform(0.8, 3.0), (h, w)).astype(
+        np.float32
+    )
     for _ in range(int(rng.integers(1, 4))):
         cy, cx = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w
         ry, rx = rng.uniform(0.1, 0.35) * h, rng.uniform(0.1, 0.35) * w
@@ -42,7 +44,9 @@ def vignette(rng: np.random.Generator) -> np.ndarray:
     grey = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     if rng.random() < 0.15:  # some colour cameras (FlowCam, PlanktoScope)
         tint = rng.uniform(0.85, 1.0, 3)
-        rgb = np.stack([np.clip(np.rint(grey * t + rng.normal(0, 1.0, grey.shape)), 0, 255) for t in tint], -1)
+        rgb = np.stack(
+            [np.clip(np.rint(grey * t + rng.normal(0, 1.0, grey.shape)), 0, 255) for t in tint], -1
+        )
         return rgb.astype(np.uint8)
     return grey
 
