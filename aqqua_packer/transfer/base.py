@@ -112,6 +112,12 @@ class Writer:
 
     confirmed: int
 
+    @property
+    def progress(self) -> int:
+        """What to show as sent: the confirmed bytes where the server acknowledges as it goes
+        (SFTP), the bytes handed over where it only tells at the end (FTP, a drive's fsync)."""
+        return self.confirmed
+
     def write(self, data: bytes) -> None:
         raise NotImplementedError
 

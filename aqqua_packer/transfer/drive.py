@@ -221,6 +221,10 @@ class _FileWriter(Writer):
         self.fh.truncate()
         self.pos = self.confirmed = offset
 
+    @property
+    def progress(self) -> int:
+        return self.pos
+
     def write(self, data: bytes) -> None:
         try:
             self.fh.write(data)

@@ -227,7 +227,8 @@ class _Run:
         rec = self.journal.files.get(f.path)
         if rec is None or rec.confirmed != n:
             self.journal.record("confirmed", f.path, n=n)
-        self._show(f, n)
+        if n > self.shown.get(f.path, 0):
+            self._show(f, n)
 
     def _check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -426,7 +427,7 @@ class _Run:
                         writer.write(buf)
                         pos += len(buf)
                         self.bytes_sent += len(buf)
-                        self._show(f, writer.confirmed)
+                        self._show(f, writer.progress)
                         if pos >= next_checkpoint:
                             next_checkpoint = pos + opts.chunk_size
                             # journal what the server confirmed at most once a second: an fsync per

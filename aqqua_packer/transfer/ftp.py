@@ -200,9 +200,15 @@ class _FTPWriter(Writer):
     def __init__(self, ftp: ftplib.FTP, conn: socket.socket, offset: int):
         self.ftp, self.conn = ftp, conn
         self.confirmed = offset  # FTP confirms nothing until the end: SIZE tells after a drop
+        self.sent = offset
+
+    @property
+    def progress(self) -> int:
+        return self.sent
 
     def write(self, data: bytes) -> None:
         self.conn.sendall(data)
+        self.sent += len(data)
 
     def finish(self) -> None:
         if isinstance(self.conn, ssl.SSLSocket):
