@@ -409,14 +409,22 @@ def _encoded(
         # With fork, keep the children's garbage collector off the parent's objects, or it would
         # touch (and so copy) every page of the scan and the mapping in every worker.
         gc.freeze()
-        for _ in range(workers):
-            mine, theirs = ctx.Pipe(duplex=True)
-            proc = ctx.Process(target=serve_worker, args=(theirs, os.getpid(), clevel), daemon=True)
-            proc.start()
-            theirs.close()
-            conns.append(mine)
-            procs.append(proc)
-        gc.unfreeze()
+        try:
+            for _ in range(workers):
+                mine, theirs = ctx.Pipe(duplex=True)
+                proc = ctx.Process(
+                    target=serve_worker, args=(theirs, os.getpid(), clevel), daemon=True
+                )
+                proc.start()
+                theirs.close()
+                conns.append(mine)
+                procs.append(proc)
+        except OSError as exc:
+            raise UserError(
+                f"Cannot start the worker processes ({exc}). Try --workers 1."
+            ) from None
+        finally:
+            gc.unfreeze()
         inflight: deque = deque()  # (worker index, batch), in submission order
         source = batches()
         turn = 0
@@ -427,7 +435,12 @@ def _encoded(
                 b = next(source, None)
                 if b is None:
                     return
-                conns[turn].send([r for _, r in b])
+                try:
+                    conns[turn].send([r for _, r in b])
+                except OSError:
+                    raise UserError(
+                        "A worker process stopped unexpectedly. Run the same command again to continue (or use --workers 1)."
+                    ) from None
                 inflight.append((turn, b))
                 turn = (turn + 1) % workers
 
@@ -443,7 +456,7 @@ def _encoded(
                     )
             try:
                 results = conns[w].recv()
-            except EOFError:
+            except (EOFError, OSError):
                 names = "; ".join(describe(r) for _, r in b)
                 raise UserError(
                     f"A worker process died while reading one of these images: {names}. Run again; if it happens again, move that image aside."
@@ -692,7 +705,7 @@ class _Writer:
             skipped_file = self.out / layout.SKIPPED
         else:
             (self.out / layout.SKIPPED).unlink(missing_ok=True)
-        toml = image_set_toml(self.dataset, self.state, self.mapped, self.work).encode("utf-8")
+        toml = image_set_toml(self.dataset, self.state, self.mapped, self.out).encode("utf-8")
         layout.write_atomic(self.out / layout.IMAGE_SET, toml)
         files[layout.IMAGE_SET] = hashlib.sha256(toml).hexdigest()
         layout.write_atomic(self.out / layout.MANIFEST, layout.manifest_text(files).encode("utf-8"))
@@ -748,7 +761,7 @@ def package_bytes(folder: Path) -> int:
     return total
 
 
-def image_set_toml(dataset: DatasetInfo, state: dict, mapped: Mapped, work: list[int]) -> str:
+def image_set_toml(dataset: DatasetInfo, state: dict, mapped: Mapped, folder: Path) -> str:
     """Dataset-level iFDO fields (docs/format.md, "image-set.toml")."""
     name = dataset.name or state["prefix"]
     meta: dict[str, Any] = {
@@ -763,15 +776,21 @@ def image_set_toml(dataset: DatasetInfo, state: dict, mapped: Mapped, work: list
     }
     packed = [s for s in state["shards"] if s["count"]]
     layouts = {tuple(c) for s in packed for c in s["channels"]}
-    conv = mapped.converted.iloc[work] if len(work) else mapped.converted.iloc[:0]
+    bounds: dict[str, list[float]] = {"image-latitude": [], "image-longitude": []}
+    for s in packed:  # the space covered by the images packed (read back, a column at a time)
+        t = pq.read_table(folder / layout.meta_name(state["prefix"], s["id"]), columns=list(bounds))
+        for col in bounds:
+            values = [v for v in t.column(col).to_pylist() if v is not None]
+            if values:
+                bounds[col] += [min(values), max(values)]
     for key, col, fn in (
-        ("image-set-min-latitude-degrees", "image-latitude", "min"),
-        ("image-set-max-latitude-degrees", "image-latitude", "max"),
-        ("image-set-min-longitude-degrees", "image-longitude", "min"),
-        ("image-set-max-longitude-degrees", "image-longitude", "max"),
+        ("image-set-min-latitude-degrees", "image-latitude", min),
+        ("image-set-max-latitude-degrees", "image-latitude", max),
+        ("image-set-min-longitude-degrees", "image-longitude", min),
+        ("image-set-max-longitude-degrees", "image-longitude", max),
     ):
-        if col in conv.columns and conv[col].notna().any():
-            meta[key] = float(getattr(pd.to_numeric(conv[col], errors="coerce"), fn)())
+        if bounds[col]:
+            meta[key] = float(fn(bounds[col]))
     if dataset.contributor or dataset.email:
         meta["image-set-pi"] = {
             "name": dataset.contributor or None,
