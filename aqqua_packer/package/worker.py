@@ -88,6 +88,12 @@ def init_worker(parent_pid: int) -> None:
     import blosc2
 
     blosc2.set_nthreads(1)
+    try:  # Ctrl-C is for the main process, which stops us; no traceback per worker
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass
     if os.name == "posix":
         threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 

@@ -631,7 +631,7 @@ class _Writer:
                     done=start,
                     bytes_total=sum(items[i].image.size for i in self.work),
                     bytes_done=sum(items[i].image.size for i in self.work[:start]),
-                    message=("Continuing: " if resumed else "") + f"{done} images packed so far",
+                    message=f"continuing after {done} images packed before" if resumed else "",
                 )
                 refs = _Refs(items, self.work, start)
                 workers = opts.workers or os.cpu_count() or 1
