@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None, *, demo: bool = False) -> int:
     app.setOrganizationName("AqQua")
     app.setWindowIcon(app_icon())
     install_file_log()
+    root = logging.getLogger()
+    if (
+        root.level > logging.INFO
+    ):  # unless -v: a terminal shows warnings only; the log view shows all
+        for h in root.handlers:
+            if isinstance(h, logging.StreamHandler) and h.level == logging.NOTSET:
+                h.setLevel(logging.WARNING)
     sys.excepthook = _excepthook
     log.info("AqQua Packer %s started%s", __version__, " (demo)" if demo else "")
     window = MainWindow(offer_continue=not demo)

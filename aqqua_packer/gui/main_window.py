@@ -42,7 +42,7 @@ from .pages.send import SendPage
 from .pages.sources import SourcesPage
 from .project import Project, Settings, home_dir, project_path
 from .session import Session
-from .widgets.logview import LogView, log_file
+from .widgets.logview import LogView, log_file, route_qt_messages
 from .workers import start_low_priority_process_server
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         # (default 5 ms, paid at every Python <-> Qt crossing) so the window never stutters.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         start_low_priority_process_server()
+        route_qt_messages()
         self.setWindowTitle("AqQua Packer")
         self.setWindowIcon(app_icon())
         self.settings = Settings()

@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -197,14 +197,3 @@ class Settings:
         dests = self.destinations()
         dests.pop(name, None)
         self.set("destinations", dests)
-
-
-def without_suggestions(scans: list, names: list[str]) -> list:
-    """Copies of ``scans`` whose suggested mapping lacks ``names`` (no Qt: the pack process uses it)."""
-    if not names:
-        return scans
-    out = []
-    for s in scans:
-        fields = {k: v for k, v in (s.suggested or {}).get("fields", {}).items() if k not in names}
-        out.append(replace(s, suggested={**(s.suggested or {}), "fields": fields}))
-    return out

@@ -14,7 +14,7 @@ from ..package.dataset import DatasetInfo
 from ..problems import UserError
 from ..sources.base import Scan
 from ..workflow import Request
-from .project import Project, Settings, without_suggestions
+from .project import Project, Settings
 from .workers import Worker
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -48,16 +48,13 @@ class Session(QObject):
             out.extend(self.scans.get(src, []))
         return out
 
-    def effective_scans(self) -> list[Scan]:
-        """The scans with the suggestions the user turned down ("Not mapped") taken out."""
-        return without_suggestions(self.all_scans(), self.project.unmapped)
-
     def given_mapping(self) -> Mapping:
         try:
             m = Mapping.from_profile(self.project.mapping or {"fields": {}})
         except UserError as exc:
             log.warning("saved mapping ignored: %s", exc)
             m = Mapping()
+        m.unmapped = set(m.unmapped) | {u for u in self.project.unmapped if u not in m.fields}
         if self.project.volume_sampled.strip() and "volume_sampled" not in m.fields:
             m.fields["volume_sampled"] = FieldSpec(
                 constant=self.project.volume_sampled.strip(), unit="L"
@@ -92,7 +89,7 @@ class Session(QObject):
 
     def set_mapping(self, mapping: Mapping) -> None:
         self.project.mapping = mapping.to_profile()
-        self.project.unmapped = []
+        self.project.unmapped = sorted(mapping.unmapped)
         self.touch()
         self.recheck()
 
@@ -129,7 +126,7 @@ class Session(QObject):
             self._check_again = True
             self._check_worker.cancel()
             return
-        scans = self.effective_scans()
+        scans = self.all_scans()
         if not scans:
             self.mapped = None
             self.mapped_changed.emit()

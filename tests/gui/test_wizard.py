@@ -493,3 +493,47 @@ def test_what_the_map_page_shows_is_what_the_check_uses_even_after_not_mapped(qt
         used = w.session.mapped.mapping.fields.get(name)
         shown = w.pages.mapping.rows[name].spec()
         assert (shown and shown.column) == (used and used.column), name
+
+
+def test_not_mapped_keeps_a_suggested_field_out_of_the_check_and_the_package_like_the_cli(
+    qtbot, window, tmp_path
+):
+    from aqqua_packer.gui.pages.pack import pack_job
+    from aqqua_packer.progress import Task
+
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    assert "label" in w.session.mapped.mapping.fields  # suggested from the taxon column
+    w.pages.mapping.rows["label"].mode.setCurrentIndex(0)  # "Not mapped", as a user picks it
+    wait_checked(qtbot, w)
+    assert "label" not in w.session.mapped.mapping.fields
+    w.pages.mapping.populate()
+    assert w.pages.mapping.rows["label"].mode.currentIndex() == 0
+    # what the pack process runs, and the CLI with --map label= (turned down) write the same
+    pack_job(w.session.request(), tmp_path / "gui", True, w.session.dataset_info(), task=Task())
+    args = [
+        "pack",
+        str(sample_data_dir()),
+        "--out",
+        str(tmp_path / "cli"),
+        "--skip-incomplete",
+        "--map",
+        "label=",
+    ]
+    for m in SAMPLE_CLI_MAPS:
+        args += ["--map", m]
+    args += [
+        "--name",
+        "Test dataset",
+        "--contributor",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.org",
+        "--institution",
+        "Analytical Engines Ltd",
+    ]
+    assert cli_main(args) == 0
+    meta = open_package(tmp_path / "gui").meta
+    assert "image-label" not in meta.columns or meta["image-label"].isna().all()
+    assert package_content(tmp_path / "gui") == package_content(tmp_path / "cli")

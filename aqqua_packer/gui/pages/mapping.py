@@ -327,7 +327,7 @@ class MappingPage(Page):
 
     # --- populate from scans and the mapping ------------------------------------------------
     def effective(self) -> Mapping:
-        return effective_mapping(self.session.effective_scans(), self.session.given_mapping())
+        return effective_mapping(self.session.all_scans(), self.session.given_mapping())
 
     def populate(self) -> None:
         scans = self.session.all_scans()

@@ -62,17 +62,13 @@ def describe_result(result) -> str:
     return "\n".join(lines)
 
 
-def pack_job(request, out: Path, ready_only: bool, dataset, unmapped: list[str], *, task):
-    """In the pack process: scan and check the sources again (cheaper than shipping every row
-    across) and pack — what ``aqqua-packer pack`` does with the same request, less the
-    suggestions the user turned down."""
+def pack_job(request, out: Path, ready_only: bool, dataset, *, task):
+    """In the pack process: scan, check and pack again from the request (cheaper than shipping
+    every row across) — exactly what ``aqqua-packer pack`` does with the same request."""
     from ...package.write import PackOptions
-    from ..project import without_suggestions
 
-    scans = without_suggestions(workflow.scan(request, task), unmapped)
-    mapped = workflow.check(request, task, scans=scans)
     options = PackOptions(skip_incomplete=ready_only)
-    return workflow.pack(request, out, options=options, dataset=dataset, task=task, mapped=mapped)
+    return workflow.pack(request, out, options=options, dataset=dataset, task=task)
 
 
 def verify_job(out: Path, *, task):
@@ -264,7 +260,7 @@ class PackPage(Page):
 
         w = ProcessWorker(
             pack_job,
-            (request, out, ready_only, dataset, list(self.session.project.unmapped)),
+            (request, out, ready_only, dataset),
             name="pack",
             parent=self,
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from logging.handlers import RotatingFileHandler
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QtMsgType, Signal, qInstallMessageHandler
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit
 
@@ -69,3 +70,31 @@ def install_file_log() -> logging.Handler | None:
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
     return h
+
+
+# Qt's own warnings that say nothing to a user (the offscreen platform cannot resize windows).
+HARMLESS_QT_MESSAGES = ("propagateSizeHints",)
+_qt_handler_installed = False
+
+
+def route_qt_messages() -> None:
+    """Qt's messages go to the log (view and file) instead of a terminal nobody sees; the few that
+    are known to be harmless are kept at debug level, so a clean run leaves stderr empty."""
+    global _qt_handler_installed
+    if _qt_handler_installed:
+        return
+    _qt_handler_installed = True
+    logger = logging.getLogger("aqqua_packer.qt")
+    previous = None
+
+    def handler(mode, context, message: str) -> None:
+        if any(h in message for h in HARMLESS_QT_MESSAGES):
+            logger.debug("%s", message)
+            return
+        logger.info("%s", message)
+        if previous is not None:
+            previous(mode, context, message)
+        elif mode in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+            sys.stderr.write(f"Qt: {message}\n")
+
+    previous = qInstallMessageHandler(handler)
