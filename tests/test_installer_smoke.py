@@ -37,6 +37,7 @@ def test_smoke_test_opens_the_window_packs_and_verifies_the_sample_data_quietly(
     assert "smoke: pack: 37 images packed, 3 skipped" in res.stdout  # the 3 deliberate gaps
     assert "smoke: verify: OK" in res.stdout
     assert _build_module().unexpected_stderr(res.stderr) == []
+    assert list(tmp_path.iterdir()) == [], "the check wrote into the user's settings folder"
 
 
 def test_smoke_test_fails_loudly_when_the_sample_data_is_missing(

@@ -30,9 +30,13 @@ def _open_main_window(app):
         _say("main window: aqqua_packer.gui.main_window does not exist yet; opened a bare window")
         window = QMainWindow()
     else:
+        import inspect
+
         from .main_window import MainWindow
 
-        window = MainWindow()
+        # Never offer to continue the user's last project: the check starts from nothing.
+        offers = "offer_continue" in inspect.signature(MainWindow).parameters
+        window = MainWindow(offer_continue=False) if offers else MainWindow()
     window.show()
     app.processEvents()
     if not window.isVisible():
@@ -136,27 +140,42 @@ def _in_worker_thread(fn, *args) -> None:
 
 
 def run_smoke_test() -> int:
-    """Exit status 0 when the window opens and the sample data packs and verifies; 1 otherwise."""
+    """Exit status 0 when the window opens and the sample data packs and verifies; 1 otherwise.
+
+    Runs in a temporary settings folder (AQQUA_PACKER_HOME), so a user's autosaved project,
+    settings and logs are never touched by the check.
+    """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t0 = time.monotonic()
-    try:
-        from PySide6.QtWidgets import QApplication
+    old_home = os.environ.get("AQQUA_PACKER_HOME")
+    window = None
+    with tempfile.TemporaryDirectory(prefix="aqqua-smoke-", ignore_cleanup_errors=True) as tmp:
+        os.environ["AQQUA_PACKER_HOME"] = str(Path(tmp) / "home")
+        try:
+            from PySide6.QtWidgets import QApplication
 
-        from .. import __version__
+            from .. import __version__
 
-        app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "aqqua-packer"])
-        _say(
-            f"AqQua Packer {__version__}, Qt platform {app.platformName()}, frozen={getattr(sys, 'frozen', False)}"
-        )
-        window = _open_main_window(app)
-        _import_everything()
-        with tempfile.TemporaryDirectory(prefix="aqqua-smoke-") as tmp:
+            app = QApplication.instance() or QApplication(
+                [sys.argv[0] if sys.argv else "aqqua-packer"]
+            )
+            frozen = getattr(sys, "frozen", False)
+            _say(f"AqQua Packer {__version__}, Qt platform {app.platformName()}, frozen={frozen}")
+            window = _open_main_window(app)
+            _import_everything()
             _in_worker_thread(_pack_and_verify, Path(tmp))
-        window.close()
-        app.processEvents()
-    except Exception:
-        print("smoke test FAILED:", file=sys.stderr)
-        traceback.print_exc()
-        return 1
+        except Exception:
+            print("smoke test FAILED:", file=sys.stderr)
+            traceback.print_exc()
+            return 1
+        finally:
+            if window is not None:
+                window.close()
+                window.deleteLater()
+                QApplication.processEvents()
+            if old_home is None:
+                os.environ.pop("AQQUA_PACKER_HOME", None)
+            else:
+                os.environ["AQQUA_PACKER_HOME"] = old_home
     _say(f"passed in {time.monotonic() - t0:.1f} s")
     return 0
