@@ -240,13 +240,25 @@ class ProcessWorker(Worker):
             name=self.name,
             daemon=False,
         )
-        log.info("%s: started in a separate process", self.name)
+        log.info("%s: starting in a separate process", self.name)
         self._started = True
-        self._proc.start()
-        self._lower_priority(self._proc.pid)
-        self._reader = threading.Thread(target=self._read, name=f"{self.name}-reader", daemon=True)
+        # Starting a process can wait for the fork server (its first imports take seconds), so it
+        # happens in the reader thread, never in the UI thread.
+        self._reader = threading.Thread(
+            target=self._launch_and_read, name=f"{self.name}-reader", daemon=True
+        )
         self._reader.start()
         return self
+
+    def _launch_and_read(self) -> None:
+        try:
+            self._proc.start()
+        except Exception as exc:
+            log.error("%s could not start:\n%s", self.name, traceback.format_exc())
+            self._emit_failed.emit(f"could not start the {self.name} process ({exc})")
+            return
+        self._lower_priority(self._proc.pid)
+        self._read()
 
     @staticmethod
     def _lower_priority(pid: int) -> None:
@@ -306,6 +318,10 @@ class ProcessWorker(Worker):
     def wait(self, ms: int = 30000) -> bool:
         if self._proc is None:
             return True
+        if self._reader is not None:
+            self._reader.join(min(5.0, ms / 1000))  # until the process has been started
+        if self._proc.pid is None:
+            return True
         self._proc.join(ms / 1000)
         if self._proc.is_alive():
             return False
@@ -316,6 +332,6 @@ class ProcessWorker(Worker):
     def _finish(self, outcome: str) -> None:
         self.outcome = outcome
         log.info("%s: %s", self.name, outcome + (f" ({self.error})" if self.error else ""))
-        if self._proc is not None:
+        if self._proc is not None and self._proc.pid is not None:
             self._proc.join(5)
         self.finished.emit()

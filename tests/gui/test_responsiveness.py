@@ -3,6 +3,7 @@ never stalls for more than 100 ms, and the app's memory stays flat."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import psutil
@@ -30,14 +31,24 @@ class LoopWatch:
         self.phase = ""
         self.stalls: list[tuple[float, str]] = []
         self._last = None
-        self._last_rss = 0.0
 
     def start(self) -> None:
         self._last = time.monotonic()
         self.timer.start()
+        self._sampling = True
+        # memory is sampled in its own thread, so that measuring does not itself stall the loop
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
 
     def stop(self) -> None:
         self.timer.stop()
+        self._sampling = False
+        self._sampler.join(5)
+
+    def _sample(self) -> None:
+        while self._sampling:
+            self.rss.append((self.fraction, self._rss()))
+            time.sleep(0.25)
 
     def _rss(self) -> int:
         """The app's memory: the window's process and the pack process with its workers."""
@@ -55,9 +66,6 @@ class LoopWatch:
         if now - self._last > 0.05:
             self.stalls.append((round(now - self._last, 3), self.phase))
         self._last = now
-        if now - self._last_rss > 0.2:
-            self._last_rss = now
-            self.rss.append((self.fraction, self._rss()))
 
 
 @pytest.mark.slow
