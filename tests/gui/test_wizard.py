@@ -471,9 +471,25 @@ def test_send_over_ftp_with_a_typed_password_that_is_never_saved(
     qtbot.waitUntil(
         lambda: send.worker is None and "Connected" in send.test_result.text(), timeout=30000
     )
+    # a slow link: pause part-way, then resume
+    send.bwlimit.setText("120K")
+    send.send_btn.click()
+    worker = send.worker
+    qtbot.waitUntil(
+        lambda: worker.last_event is not None and worker.last_event.bytes_done > 100_000,
+        timeout=30000,
+    )
+    send.pause_btn.click()
+    qtbot.waitUntil(lambda: send.worker is None, timeout=30000)
+    assert worker.outcome == "cancelled"
+    assert send.send_btn.text() == "Resume"
+    assert not (home / "inbox" / "pkg" / "manifest.sha256").exists()
+    send.bwlimit.setText("")
     with qtbot.waitSignal(w.send_finished, timeout=60000) as sig:
         send.send_btn.click()
-    assert sig.args[0].complete
+    result = sig.args[0]
+    assert result.complete
+    assert result.bytes_sent < result.bytes_total  # what had arrived was not sent again
     assert (home / "inbox" / "pkg" / "manifest.sha256").exists()
     w.save_project()
     from aqqua_packer.gui.project import home_dir
@@ -537,3 +553,35 @@ def test_not_mapped_keeps_a_suggested_field_out_of_the_check_and_the_package_lik
     meta = open_package(tmp_path / "gui").meta
     assert "image-label" not in meta.columns or meta["image-label"].isna().all()
     assert package_content(tmp_path / "gui") == package_content(tmp_path / "cli")
+
+
+def test_a_mapping_saved_as_a_profile_loads_into_the_next_project_and_the_cli(
+    qtbot, window, tmp_path
+):
+    w = window
+    _to_map_page(qtbot, w, [sample_data_dir()])
+    apply_mapping(qtbot, w, SAMPLE_MAPPING)
+    w.pages.mapping.rows["label"].mode.setCurrentIndex(0)
+    wait_checked(qtbot, w)
+    w.pages.mapping.save_profile(tmp_path / "profile.json")
+    saved = json.loads((tmp_path / "profile.json").read_text(encoding="utf-8"))
+    assert saved["fields"]["datetime"]["column"] == "date_time_utc"
+    assert saved["fields"]["label"] is None  # turned down, and it stays so
+
+    w.new_project()
+    w2 = w
+    fill_about(w2)
+    w2.wizard.next()
+    w2.add_sources([sample_data_dir()])
+    wait_scanned(qtbot, w2)
+    w2.wizard.next()
+    wait_checked(qtbot, w2)
+    w2.pages.mapping.load_profile(tmp_path / "profile.json")
+    wait_checked(qtbot, w2)
+    assert int(w2.session.mapped.ready.sum()) == 37
+    assert w2.pages.mapping.rows["datetime"].column.currentData() == "date_time_utc"
+    assert "label" not in w2.session.mapped.mapping.fields
+    assert (
+        cli_main(["check", str(sample_data_dir()), "--profile", str(tmp_path / "profile.json")])
+        == 1
+    )  # 3 gaps
