@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
-from paramiko.sftp import CMD_STATUS, CMD_WRITE, SFTPError, int64
+from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_STATUS, CMD_WRITE, SFTPError, int64
 
 from ..problems import UserError
 from .base import (
@@ -354,6 +354,25 @@ class SFTPSession(Session):
                     break
                 out += data
             return out
+
+    def free_bytes(self) -> int | None:
+        """Free space in the receiving folder (OpenSSH's statvfs@openssh.com), None if unknown."""
+        try:
+            t, msg = self.sftp._request(CMD_EXTENDED, "statvfs@openssh.com", self.base)
+            if t != CMD_EXTENDED_REPLY:
+                return None
+            _bsize, frsize, _blocks, _bfree, bavail = (msg.get_int64() for _ in range(5))
+            return frsize * bavail
+        except (OSError, paramiko.SSHException, EOFError):
+            return None
+
+    def preflight(self, package, remaining_bytes: int, largest: int) -> None:
+        free = self.free_bytes()
+        if free is not None and free < remaining_bytes:
+            raise UserError(
+                f"{self.target}: the server has {free / 1e9:.2f} GB free there but the package needs "
+                f"{remaining_bytes / 1e9:.2f} GB more. Nothing more was sent; tell AqQua."
+            )
 
     def close(self) -> None:
         if self.transport is not None:

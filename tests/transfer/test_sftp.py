@@ -302,3 +302,14 @@ def test_a_folder_the_user_may_not_write_is_a_clear_message_not_endless_retries(
     with pytest.raises(UserError, match="does not let user|permission denied"):
         send_package(small_package, sshd.url(f"{locked}/in"), key_options(sshd, known_hosts))
     assert time.monotonic() - t0 < 10
+
+
+def test_a_server_without_room_is_refused_before_sending(sshd, tmp_path, remote_dir, known_hosts):
+    pkg = make_package(tmp_path / "p", {"a.bin": 1000})
+    with (pkg / "huge.lmdb").open("wb") as fh:  # sparse: more than the server's disk holds
+        fh.truncate(1 << 43)
+    with (pkg / "manifest.sha256").open("a") as fh:
+        fh.write("0" * 64 + "  huge.lmdb\n")
+    with pytest.raises(UserError, match="GB free there but the package needs"):
+        send_package(pkg, sshd.url(str(remote_dir)), key_options(sshd, known_hosts))
+    assert list(remote_dir.iterdir()) == []
