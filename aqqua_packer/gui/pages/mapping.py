@@ -4,9 +4,11 @@ missing and invalid images per field as the user edits."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
+import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -68,12 +70,12 @@ UNIT_LABELS = {
 }
 
 
-def _sample_values(scans, column: str, k: int = 3) -> list[str]:
+def sample_values(scans, column: str, k: int = 3) -> list[str]:
+    """The first ``k`` distinct non-empty values of ``column`` (vectorised: fast on 100,000 rows)."""
     out: list[str] = []
     for s in scans:
         if column in s.rows.columns:
-            for v in s.rows[column].tolist():
-                v = "" if v is None else str(v).strip()
+            for v in pd.unique(s.rows[column].head(20000).astype(str).str.strip()):
                 if v and v not in out:
                     out.append(v)
                     if len(out) >= k:
@@ -134,12 +136,12 @@ class FieldRow:
         self.unit.currentIndexChanged.connect(self._edited)
 
     # --- reading and writing the spec --------------------------------------------------------
-    def set_columns(self, scans, columns: list[str]) -> None:
+    def set_columns(self, columns: list[tuple[str, list[str]]]) -> None:
+        """``columns``: (name, sample values) for every column of the tables."""
         self._loading = True
         cur = self.column.currentData()
         self.column.clear()
-        for c in columns:
-            samples = _sample_values(scans, c)
+        for c, samples in columns:
             self.column.addItem(
                 f"{c}  —  {', '.join(samples)}" if samples else f"{c}  —  (empty)", c
             )
@@ -324,10 +326,20 @@ class MappingPage(Page):
         session.checking_changed.connect(self._checking)
         session.scans_changed.connect(self.populate)
         self._populated_for: tuple = ()
+        self._effective_key: tuple | None = None
+        self._effective = Mapping()
 
     # --- populate from scans and the mapping ------------------------------------------------
     def effective(self) -> Mapping:
-        return effective_mapping(self.session.all_scans(), self.session.given_mapping())
+        """Suggestions merged with the user's choices; remembered until either changes (the
+        navigation asks often, and suggesting reads the tables)."""
+        scans = self.session.all_scans()
+        given = self.session.given_mapping()
+        key = (tuple(id(x) for x in scans), json.dumps(given.to_profile(), sort_keys=True))
+        if self._effective_key != key:
+            self._effective = effective_mapping(scans, given)
+            self._effective_key = key
+        return self._effective
 
     def populate(self) -> None:
         scans = self.session.all_scans()
@@ -337,8 +349,9 @@ class MappingPage(Page):
                 if c not in cols:
                     cols.append(c)
         eff = self.effective()
+        with_samples = [(c, sample_values(scans, c)) for c in cols]
         for name, row in self.rows.items():
-            row.set_columns(scans, cols)
+            row.set_columns(with_samples)
             row.set_spec(eff.get(name))
         self._show_counts()
         self.completeChanged.emit()
