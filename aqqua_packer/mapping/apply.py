@@ -52,7 +52,7 @@ _NAT = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One image to pack: which scan it is from, where its pixels are, which row describes it."""
 
@@ -130,10 +130,6 @@ def scan_mappings(scans: list[Scan], given: Mapping) -> list[Mapping]:
 
 
 # --- joining images and rows ----------------------------------------------------------------------
-def _key(v: object) -> str:
-    return str(v).strip().replace("\\", "/").lower()
-
-
 def _join(
     scan_i: int, scan: Scan, spec: FieldSpec | None, problems: list[Problem], used: set[int]
 ) -> list[Item]:
@@ -162,39 +158,36 @@ def _join(
             )
         )
         return [Item(scan_i, im, im.row) for im in scan.images]
+    vals = rows[col].tolist()
+    keys = [("" if v is None else str(v)).strip().replace("\\", "/").lower() for v in vals]
     full: dict[str, int] = {}
-    dup_rows: list[tuple[int, int]] = []
-    for pos, v in enumerate(rows[col].tolist()):
-        key = _key(v) if v is not None else ""
-        if not key:
-            continue
-        first = full.setdefault(key, pos)
-        if first != pos:
-            dup_rows.append((pos, first))
-    short: dict[str, int] | None = None  # rows by file name and by stem, built only when needed
-    items = []
+    for pos in range(len(keys) - 1, -1, -1):  # backwards, so the first row of a key wins
+        if keys[pos]:
+            full[keys[pos]] = pos
+    dup_rows = [(pos, full[k]) for pos, k in enumerate(keys) if k and full[k] != pos]
     get = full.get
-    for im in scan.images:
-        n = im.name.lower()
-        pos = get(n)
-        if pos is None:
-            if short is None:
-                short = {}
-                for key, p in full.items():
-                    base = key.rsplit("/", 1)[-1]
-                    short.setdefault(base, p)
-                    short.setdefault(os.path.splitext(base)[0], p)
-            base = n.rsplit("/", 1)[-1]
-            stem = os.path.splitext(base)[0]
-            for k in (n, base, stem):
-                pos = full.get(k)
-                if pos is None:
-                    pos = short.get(k)
-                if pos is not None:
-                    break
+    positions = [get(im.name.lower()) for im in scan.images]
+    short: dict[str, int] | None = None  # rows by file name and by stem, built only when needed
+    for i, pos in enumerate(positions):
         if pos is not None:
-            used.add(pos)
-        items.append(Item(scan_i, im, pos))
+            continue
+        if short is None:
+            short = {}
+            for key, p in sorted(full.items(), key=lambda kv: kv[1]):
+                base = key.rsplit("/", 1)[-1]
+                short.setdefault(base, p)
+                short.setdefault(os.path.splitext(base)[0], p)
+        n = scan.images[i].name.lower()
+        base = n.rsplit("/", 1)[-1]
+        for k in (n, base, os.path.splitext(base)[0]):
+            pos = full.get(k)
+            if pos is None:
+                pos = short.get(k)
+            if pos is not None:
+                positions[i] = pos
+                break
+    used.update(p for p in positions if p is not None)
+    items = [Item(scan_i, im, pos) for im, pos in zip(scan.images, positions, strict=True)]
     tab, rn = _provenance(scan)
     for pos, first in dup_rows:
         if first in used:
