@@ -127,7 +127,12 @@ class PositionsMap(QWidget):
             for mask, color, ring in ((self.ok, OK, False), (~self.ok, BAD, True)):
                 if not mask.any():
                     continue
-                pix = np.unique(np.stack([np.round(xs[mask]), np.round(ys[mask])], axis=1), axis=0)
+                # one dot per screen pixel: 100,000 positions cost what a few hundred do
+                key = np.unique(
+                    np.round(xs[mask]).astype(np.int64) * 65536
+                    + np.round(ys[mask]).astype(np.int64)
+                )
+                pix = np.stack([key // 65536, key % 65536], axis=1).astype(float)
                 r = 4.0 if len(pix) < 2000 else 2.0
                 if ring:  # images with problems: a red ring, so a blue point beneath stays visible
                     p.setPen(QPen(color, 2))
