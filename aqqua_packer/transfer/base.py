@@ -163,6 +163,10 @@ class Session:
     def read_range(self, rel: str, offset: int, n: int) -> bytes:
         raise NotImplementedError
 
+    def listdir(self, rel: str) -> list[str]:
+        """Names in a folder at the target (to tidy away temporary files of earlier attempts)."""
+        return []
+
     def preflight(self, package, remaining_bytes: int, largest: int) -> None:
         """Refuse early what cannot work (a full drive, FAT32 and a 5 GB file)."""
 

@@ -155,6 +155,9 @@ class DriveSession(Session):
             fh.seek(offset)
             return fh.read(n)
 
+    def listdir(self, rel: str) -> list[str]:
+        return os.listdir(self._p(rel))
+
     def preflight(self, package: LocalPackage, remaining_bytes: int, largest: int) -> None:
         free = shutil.disk_usage(self.base).free
         need = remaining_bytes + 1024 * 1024

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import posixpath
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ log = logging.getLogger("aqqua_packer.transfer")
 EXIT_INCOMPLETE = 75  # EX_TEMPFAIL: "not finished, run the same command again"
 RANGE = 64 * 1024
 CHECKPOINT_SECONDS = 1.0
+_PART = re.compile(r"^\..+\.[0-9a-f]{12}\.part$")  # ".NAME.<sha256 prefix>.part"
 
 
 @dataclass(frozen=True)
@@ -366,6 +368,7 @@ class _Run:
                 if self._done(pkg.manifest):
                     self.journal.record("reset", pkg.manifest.path)
                 self._send_file(session, pkg.manifest)
+            self._tidy(session)
             session.complete(pkg)
             self.journal.record("complete")
             return True
@@ -377,6 +380,23 @@ class _Run:
             self.task.advance(-1)
             self._show(f, 0)
         return False
+
+    def _tidy(self, session: Session) -> None:
+        """Remove temporary files that earlier attempts (of an earlier packing) left at the target;
+        best effort: a server that cannot list folders keeps them, and they harm nothing."""
+        folders = {posixpath.dirname(f"{self.pkg.name}/{f.path}") for f in self.pkg.all_files}
+        for folder in sorted(folders):
+            try:
+                names = session.listdir(folder)
+            except (OSError, EOFError, *_transient_errors()) as exc:
+                log.info("could not list %s to tidy it: %s", folder, exc)
+                continue
+            for name in names:
+                if _PART.match(name):
+                    try:
+                        session.remove(f"{folder}/{name}")
+                    except (OSError, EOFError, *_transient_errors()) as exc:
+                        log.info("could not remove %s/%s: %s", folder, name, exc)
 
     def _done(self, f: PackageFile) -> bool:
         rec = self.journal.files.get(f.path)

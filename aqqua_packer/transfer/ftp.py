@@ -182,6 +182,9 @@ class FTPSession(Session):
             pass
         return out
 
+    def listdir(self, rel: str) -> list[str]:
+        return [posixpath.basename(n.rstrip("/")) for n in self.ftp.nlst(self._p(rel))]
+
     def close(self) -> None:
         try:
             self.ftp.quit()

@@ -355,6 +355,9 @@ class SFTPSession(Session):
                 out += data
             return out
 
+    def listdir(self, rel: str) -> list[str]:
+        return self.sftp.listdir(self._p(rel))
+
     def free_bytes(self) -> int | None:
         """Free space in the receiving folder (OpenSSH's statvfs@openssh.com), None if unknown."""
         try:

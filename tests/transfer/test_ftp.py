@@ -102,3 +102,14 @@ def test_plain_ftp_address_upgrades_to_tls_when_the_server_offers_it(ftps_server
         SendOptions(password=TEST_PASSWORD, on_warning=warnings.append),
     )
     assert result.complete and warnings == []
+
+
+def test_ftp_leftovers_of_an_earlier_packing_are_tidied_away(ftpd, small_package):
+    stale = ftpd.home / "in" / small_package.name / ".cruise-42-meta-000.parquet.0123456789ab.part"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an older packing's half-sent shard")
+    assert send_package(
+        small_package, ftpd.url("/in"), SendOptions(password=TEST_PASSWORD)
+    ).complete
+    assert not stale.exists()
+    assert_identical(small_package, ftpd.home / "in" / small_package.name)

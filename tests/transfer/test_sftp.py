@@ -313,3 +313,18 @@ def test_a_server_without_room_is_refused_before_sending(sshd, tmp_path, remote_
     with pytest.raises(UserError, match="GB free there but the package needs"):
         send_package(pkg, sshd.url(str(remote_dir)), key_options(sshd, known_hosts))
     assert list(remote_dir.iterdir()) == []
+
+
+def test_sftp_leftovers_of_an_earlier_packing_are_tidied_away(
+    sshd, small_package, remote_dir, known_hosts
+):
+    folder = remote_dir / small_package.name / "cruise-42-images-000.lmdb"
+    folder.mkdir(parents=True)
+    stale = folder / ".data.mdb.0123456789ab.part"
+    stale.write_bytes(b"an older packing's half-sent shard")
+    subprocess.run(["chown", "-R", TEST_USER, str(remote_dir)], check=True)
+    assert send_package(
+        small_package, sshd.url(str(remote_dir)), key_options(sshd, known_hosts)
+    ).complete
+    assert not stale.exists()
+    assert_identical(small_package, remote_dir / small_package.name)
