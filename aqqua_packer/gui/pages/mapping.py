@@ -294,6 +294,7 @@ class MappingPage(Page):
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color:#8a5300")
+        self.note.hide()
         self.outer.addWidget(self.note)
 
         inner = QWidget()
@@ -363,6 +364,7 @@ class MappingPage(Page):
     def field_edited(self, name: str, spec: FieldSpec | None) -> None:
         self.session.set_mapping_field(name, spec)
         self.note.setText("")
+        self.note.hide()
         if spec is None:
             still = self.effective().get(name)
             if still is not None:  # the matcher suggests it again from the column names
@@ -371,6 +373,7 @@ class MappingPage(Page):
                     f"“{self.rows[name].field.label}” is suggested from {still.describe()} and this version "
                     "cannot leave a suggested field out; choose another column or a constant instead."
                 )
+                self.note.show()
         self.completeChanged.emit()
 
     def set_field(self, name: str, spec: FieldSpec | None) -> None:
