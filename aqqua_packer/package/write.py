@@ -529,37 +529,43 @@ class _Writer:
 
     def close_shard(self, shard: _OpenShard) -> None:
         """Parquets from the index, then drop the auxiliary data, then hash: each step repeatable."""
-        shard.commit()
-        recs = shard.index_records()
-        skipped = shard.skipped()
-        lmdb_name, meta_name, raw_name = self.names(shard.id)
-        files: dict[str, list] = {}
-        if recs:
-            work_items = [self.work[p] for _, p, _, _ in recs]
-            uuids = [u for _, _, u, _ in recs]
-            shas = [s for _, _, _, s in recs]
-            keys = [k for k, _, _, _ in recs]
-            for name, table in (
-                (meta_name, metadata.converted_table(self.mapped, work_items, uuids, shas, keys)),
-                (raw_name, metadata.raw_table(self.mapped, work_items, uuids)),
-            ):
-                data = metadata.parquet_bytes(table)
-                layout.write_atomic(self.out / name, data)
-                files[name] = [hashlib.sha256(data).hexdigest(), len(data)]
-        rec = {
-            "index": shard.index,
-            "id": shard.id,
-            "status": "closing",
-            "first": shard.first,
-            "next": shard.next,
-            "count": shard.count,
-            "skipped": skipped,
-            "channels": shard.channels,
-            "files": files,
-        }
-        self.set_shard_record(rec)
-        shard.drop_aux()
-        shard.close()
+        try:
+            shard.commit()
+            recs = shard.index_records()
+            _, meta_name, raw_name = self.names(shard.id)
+            files: dict[str, list] = {}
+            if recs:
+                work_items = [self.work[p] for _, p, _, _ in recs]
+                uuids = [u for _, _, u, _ in recs]
+                shas = [s for _, _, _, s in recs]
+                keys = [k for k, _, _, _ in recs]
+                for name, make in (
+                    (
+                        meta_name,
+                        lambda: metadata.converted_table(
+                            self.mapped, work_items, uuids, shas, keys
+                        ),
+                    ),
+                    (raw_name, lambda: metadata.raw_table(self.mapped, work_items, uuids)),
+                ):
+                    data = metadata.parquet_bytes(make())
+                    layout.write_atomic(self.out / name, data)
+                    files[name] = [hashlib.sha256(data).hexdigest(), len(data)]
+            rec = {
+                "index": shard.index,
+                "id": shard.id,
+                "status": "closing",
+                "first": shard.first,
+                "next": shard.next,
+                "count": shard.count,
+                "skipped": shard.skipped(),
+                "channels": shard.channels,
+                "files": files,
+            }
+            self.set_shard_record(rec)
+            shard.drop_aux()
+        finally:
+            shard.close()
         self.finish_close(rec)
 
     def finish_close(self, rec: dict) -> None:
@@ -640,7 +646,7 @@ class _Writer:
                     if res[0] == "error":
                         if not opts.skip_incomplete:
                             shard.commit()
-                            n = packed_before + shard.count
+                            n = sum(s["count"] for s in self.state["shards"]) + shard.count
                             raise UserError(
                                 f"{res[1]}\nThe {n} images before it are packed and kept. Replace or remove this file, "
                                 "or pack without it with --skip-incomplete, then run the same command again.",
@@ -658,7 +664,8 @@ class _Writer:
                             meta.pop("image-uuid", None)
                             frame = frames.encode(arr, uid, meta, opts.clevel)
                         if shard.count and shard.est + _estimate(len(frame)) > opts.shard_bytes:
-                            self.close_shard(shard)
+                            closing, shard = shard, None
+                            self.close_shard(closing)
                             next_index += 1
                             shard = self.open_shard(next_index, p)
                         shard.add(p, frame, uid, sha, channels)
@@ -668,21 +675,26 @@ class _Writer:
                     ):
                         shard.commit()
                     task.advance(1, ref.size)
-                self.close_shard(shard)
-                shard = None
+                closing, shard = shard, None
+                self.close_shard(closing)
         except BaseException as exc:
+            n = sum(s["count"] for s in self.state["shards"])
             if shard is not None:
                 try:
                     if isinstance(exc, OSError | lmdb.Error):
                         shard.abort()  # the disk failed: keep what was committed
                     elif not isinstance(exc, UserError):
                         shard.commit()  # cancelled or interrupted: the finished images count
-                except (OSError, lmdb.Error):
-                    shard.abort()
-                n = packed_before + shard.count
-                shard.close()
-            else:
-                n = sum(s["count"] for s in self.state["shards"])
+                except Exception:
+                    try:
+                        shard.abort()
+                    except Exception:
+                        pass
+                n += shard.count
+                try:
+                    shard.close()
+                except Exception:
+                    pass
             err = _disk_error(exc, self.out, n)
             if err is not None:
                 raise err from None
