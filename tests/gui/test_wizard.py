@@ -352,6 +352,22 @@ def test_send_to_a_folder_gives_an_account_of_what_arrived(qtbot, window, tmp_pa
     assert states == {"arrived, verified by sha256"}
     assert "Complete" in send.account.toPlainText()
     assert (tmp_path / "drive" / "pkg" / "manifest.sha256").exists()
+    # the Globus hand-off stages the package in the shared folder and says what happens next
+    (tmp_path / "share").mkdir()
+    send.set_destination(
+        {
+            "kind": "globus",
+            "endpoint": "aaaa-bbbb",
+            "path": "aqqua/incoming/",
+            "globus_share": str(tmp_path / "share"),
+        }
+    )
+    assert send.target_label.text() == "globus://aaaa-bbbb/aqqua/incoming/"
+    with qtbot.waitSignal(w.send_finished, timeout=60000) as sig:
+        send.send_btn.click()
+    assert sig.args[0].handed_off
+    assert (tmp_path / "share" / "pkg" / "manifest.sha256").exists()
+    assert "globus" in send.account.toPlainText().lower()
 
 
 def test_test_connection_to_a_folder_writes_and_removes_a_probe(qtbot, window, tmp_path):

@@ -120,6 +120,10 @@ class SendPage(Page):
         kh.addWidget(self.key_btn)
         self.path = QLineEdit(placeholderText="folder on the server (empty: your home folder)")
         self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
+        self.globus_share = QLineEdit(placeholderText="the folder Globus Connect Personal shares")
+        self.globus_share.setToolTip(
+            "The package is placed (hard-linked where possible) in this folder; Globus then moves it to AqQua."
+        )
         self.folder = QLineEdit(placeholderText="the drive or folder to copy the package to")
         self.folder_btn = QPushButton("…")
         self.folder_btn.setFixedWidth(36)
@@ -140,6 +144,7 @@ class SendPage(Page):
         self.form.addRow("", self.remember)
         self.form.addRow("Key file", keyrow)
         self.form.addRow("Globus collection", self.endpoint)
+        self.form.addRow("Shared folder", self.globus_share)
         self.form.addRow("Remote folder", self.path)
         self.form.addRow("Folder", folderrow)
         self.form.addRow("Bandwidth limit", self.bwlimit)
@@ -206,6 +211,7 @@ class SendPage(Page):
             self.key,
             self.path,
             self.endpoint,
+            self.globus_share,
             self.folder,
             self.bwlimit,
         ):
@@ -242,6 +248,8 @@ class SendPage(Page):
                 d["key_file"] = self.key.text().strip()
         elif kind == "globus":
             d.update(endpoint=self.endpoint.text().strip(), path=self.path.text().strip())
+            if self.globus_share.text().strip():
+                d["globus_share"] = self.globus_share.text().strip()
         else:
             d.update(folder=self.folder.text().strip())
         if self.bwlimit.text().strip():
@@ -257,6 +265,7 @@ class SendPage(Page):
         self.key.setText(d.get("key_file", ""))
         self.path.setText(d.get("path", ""))
         self.endpoint.setText(d.get("endpoint", ""))
+        self.globus_share.setText(d.get("globus_share", ""))
         self.folder.setText(d.get("folder", ""))
         self.bwlimit.setText(d.get("bwlimit", ""))
         self._kind_changed()
@@ -272,6 +281,7 @@ class SendPage(Page):
             self.remember: net,
             self.key.parentWidget(): kind == "sftp",
             self.endpoint: kind == "globus",
+            self.globus_share: kind == "globus",
             self.path: net or kind == "globus",
             self.folder.parentWidget(): kind == "folder",
         }
@@ -355,6 +365,7 @@ class SendPage(Page):
             identity=Path(d["key_file"]) if d.get("key_file") else None,
             password=self.password.text() or None,
             accept_new_host_key=self._accept_host,
+            globus_share=Path(d["globus_share"]) if d.get("globus_share") else None,
         )
         return opts
 
