@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
             "Save the list of problems as CSV",
         )
         f.addSeparator()
-        self._act(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._act(f, "&Quit", self.close, "Ctrl+Q")
         self.file_menu = f
 
         g = mb.addMenu("&Go")

@@ -601,3 +601,49 @@ def test_a_mapping_saved_as_a_profile_loads_into_the_next_project_and_the_cli(
         cli_main(["check", str(sample_data_dir()), "--profile", str(tmp_path / "profile.json")])
         == 1
     )  # 3 gaps
+
+
+def test_dropping_a_folder_on_the_sources_page_adds_and_scans_it(qtbot, window):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    w = window
+    fill_about(w)
+    w.wizard.next()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sample_data_dir()))])
+    ev = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    w.pages.sources.dropEvent(ev)
+    wait_scanned(qtbot, w)
+    assert w.session.project.sources == [str(sample_data_dir().resolve())]
+    assert w.pages.sources.image_count() == 40
+
+
+def test_menus_have_the_usual_shortcuts_and_the_about_box_names_the_version(window):
+    from aqqua_packer import __version__
+
+    shortcuts = {
+        a.shortcut().toString()
+        for m in window.menuBar().findChildren(type(window.file_menu))
+        for a in m.actions()
+    }
+    assert {"Ctrl+N", "Ctrl+O", "Ctrl+S", "Ctrl+Q", "Ctrl+L", "Alt+Right", "Alt+Left"} <= shortcuts
+    assert __version__ in window.about_text()
+    assert any(
+        a.text() == "&About AqQua Packer"
+        for m in window.menuBar().findChildren(type(window.file_menu))
+        for a in m.actions()
+    )
+
+
+def test_every_field_row_explains_itself_in_a_tooltip(window):
+    from aqqua_packer.fields import FIELDS
+
+    for f in FIELDS:
+        assert window.pages.mapping.rows[f.name].label.toolTip() == f.help
