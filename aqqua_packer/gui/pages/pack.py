@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ... import workflow
 from ...package.layout import STATE_DIR
+from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import ProcessWorker, Worker
 from .base import Page
@@ -60,21 +60,6 @@ def describe_result(result) -> str:
     for sh in result.shards:
         lines.append(f"  shard {sh.index + 1}: {sh.images:,} images, {fmt_bytes(sh.bytes)}")
     return "\n".join(lines)
-
-
-def pack_job(request, out: Path, ready_only: bool, dataset, *, task):
-    """In the pack process: scan, check and pack again from the request (cheaper than shipping
-    every row across) — exactly what ``aqqua-packer pack`` does with the same request."""
-    from ...package.write import PackOptions
-
-    options = PackOptions(skip_incomplete=ready_only)
-    return workflow.pack(request, out, options=options, dataset=dataset, task=task)
-
-
-def verify_job(out: Path, *, task):
-    from ...package.verify import verify_package
-
-    return verify_package(out, task=task)
 
 
 class PackPage(Page):
