@@ -223,6 +223,24 @@ def time_pack(folder: Path, out: Path, workers: int) -> tuple[float, PeakMemory]
     return dt, mem
 
 
+def peak_check(folder: Path) -> PeakMemory:
+    """Peak memory of `aqqua-packer check` on the same input: scanning and mapping alone, the
+    part of pack's peak that is not the packing."""
+    cmd = [sys.executable, "-m", "aqqua_packer", "check", str(folder), "-q", "--json"]
+    for m in MAPS:
+        cmd += ["--map", m]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    mem = PeakMemory(proc.pid)
+    proc.communicate()
+    mem.stop()
+    return mem
+
+
 def tree_bytes(folder: Path, suffix: str | None = None) -> int:
     return sum(
         p.stat().st_size
@@ -314,6 +332,11 @@ def main() -> int:
         help="also pack N2 images and compare peak memory",
     )
     ap.add_argument("--codecs", action="store_true", help="print the codec table and exit")
+    ap.add_argument(
+        "--check-memory",
+        action="store_true",
+        help="only: peak memory of `check` at --n and --scale",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the packages written")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each (best is kept; default 2)")
     args = ap.parse_args()
@@ -321,6 +344,11 @@ def main() -> int:
     folder = dataset(args.n, args.workers)
     if args.codecs:
         codec_table(folder)
+        return 0
+    if args.check_memory:
+        for n in (args.n, args.scale or args.n):
+            m = peak_check(dataset(n, args.workers))
+            print(f"check on {n} images: main RSS peak {m.main_rss / 2**20:.0f} MiB")
         return 0
     work = Path(tempfile.mkdtemp(prefix="aqqua-bench-"))
     try:
@@ -362,8 +390,11 @@ def main() -> int:
             print(
                 f"  memory ratio       : main {mem_big.main_rss / mem.main_rss:.2f}, tree {mem_big.tree_pss / mem.tree_pss:.2f}   (target <= 1.2)"
             )
+            small_check, big_check = peak_check(folder), peak_check(big)
             print(
-                f"  size ratio         : {tree_bytes(work / 'big') / tree_bytes(big, '.png'):.3f}"
+                f"  of which scan+map  : `check` alone peaks at {small_check.main_rss / 2**20:.0f} MiB ({args.n}) and "
+                f"{big_check.main_rss / 2**20:.0f} MiB ({args.scale}); packing adds "
+                f"{(mem.main_rss - small_check.main_rss) / 2**20:.0f} and {(mem_big.main_rss - big_check.main_rss) / 2**20:.0f} MiB"
             )
     finally:
         if not args.keep:
