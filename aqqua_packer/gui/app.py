@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None, *, demo: bool = False) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .. import __version__
-    from .main_window import MainWindow, app_icon
+    from .main_window import MainWindow, app_icon, demo_project_path
     from .widgets.logview import install_file_log
 
     argv = list(sys.argv if argv is None else [sys.argv[0] if sys.argv else "aqqua-packer", *argv])
@@ -59,9 +59,11 @@ def main(argv: list[str] | None = None, *, demo: bool = False) -> int:
                 h.setLevel(logging.WARNING)
     sys.excepthook = _excepthook
     log.info("AqQua Packer %s started%s", __version__, " (demo)" if demo else "")
-    window = MainWindow(offer_continue=not demo)
-    if demo:
+    if demo:  # a project of its own, so the user's saved project stays as it was
+        window = MainWindow(offer_continue=False, project_file=demo_project_path())
         window.load_sample_data()
+    else:
+        window = MainWindow()
     window.show()
     return int(app.exec())
 

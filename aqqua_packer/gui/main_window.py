@@ -48,6 +48,10 @@ from .workers import start_low_priority_process_server
 log = logging.getLogger("aqqua_packer.gui")
 
 
+def demo_project_path() -> Path:
+    return home_dir() / "demo-project.json"
+
+
 def app_icon() -> QIcon:
     icon = QIcon()
     d = resources_dir() / "icons"
@@ -203,7 +207,14 @@ class MainWindow(QMainWindow):
     pack_finished = Signal(object)
     send_finished = Signal(object)
 
-    def __init__(self, project: Project | None = None, *, offer_continue: bool = True, parent=None):
+    def __init__(
+        self,
+        project: Project | None = None,
+        *,
+        offer_continue: bool = True,
+        project_file: Path | None = None,
+        parent=None,
+    ):
         super().__init__(parent)
         # Background threads run Python too; hand the GIL back to the UI thread within 1 ms
         # (default 5 ms, paid at every Python <-> Qt crossing) so the window never stutters.
@@ -226,7 +237,7 @@ class MainWindow(QMainWindow):
 
         self._autosave = QTimer(self, singleShot=True, interval=400)
         self._autosave.timeout.connect(self.autosave)
-        self.project_file: Path = project_path()
+        self.project_file: Path = project_file or project_path()
         saved = Project.load() if (project is None and offer_continue) else None
         self._build(project or Project())
         self._make_menus()
@@ -275,6 +286,7 @@ class MainWindow(QMainWindow):
         self.pages.preview.fix_requested.connect(lambda: self.wizard.go_to(2))
         self.pages.pack.pack_finished.connect(self.pack_finished)
         self.pages.send.send_finished.connect(self.send_finished)
+        self.pages.sources.sample_requested.connect(self.start_demo)
         self.pages.sources.scanned.connect(
             lambda: self.statusBar().showMessage("Scan finished.", 5000)
         )
@@ -354,7 +366,7 @@ class MainWindow(QMainWindow):
         self._act(
             f,
             "&Try with sample data",
-            self.load_sample_data,
+            self.start_demo,
             None,
             "Run the whole flow on 40 bundled example images",
         )
@@ -413,6 +425,8 @@ class MainWindow(QMainWindow):
         """ "Try with sample data": example answers where the first page is empty, plus the
         bundled images; then the Sources page."""
         about = self.pages.about
+        if not about.contributor.text() or not about.email.text():
+            about.remember = False  # example answers are not the user's: do not remember them
         if not about.contributor.text():
             about.contributor.setText("Sample Contributor")
         if not about.email.text():
@@ -423,6 +437,14 @@ class MainWindow(QMainWindow):
             about.institution.setText("AqQua Packer demo")
         self.add_sources([sample_data_dir()])
         self.wizard.go_to(1, force=True)
+
+    def start_demo(self) -> None:
+        """A separate project on the sample data; the user's own project stays saved, untouched,
+        and is offered again at the next start."""
+        self.save_project()
+        self.project_file = demo_project_path()
+        self._build(Project())
+        self.load_sample_data()
 
     # --- project files ---------------------------------------------------------------------
     def autosave(self) -> None:

@@ -647,3 +647,33 @@ def test_every_field_row_explains_itself_in_a_tooltip(window):
 
     for f in FIELDS:
         assert window.pages.mapping.rows[f.name].label.toolTip() == f.help
+
+
+def test_trying_the_sample_data_leaves_the_users_own_project_and_answers_alone(
+    qtbot, window, tmp_path
+):
+    from aqqua_packer.gui.main_window import MainWindow, demo_project_path
+
+    w = window
+    (tmp_path / "cruise").mkdir()
+    w.add_sources([tmp_path / "cruise"])
+    wait_scanned(qtbot, w)
+    w.save_project()
+    mine = {
+        k: v
+        for k, v in json.loads(project_path().read_text(encoding="utf-8")).items()
+        if k != "saved_at"
+    }
+    w.pages.sources.sample_btn.click()  # "Try with sample data"
+    wait_scanned(qtbot, w)
+    assert w.pages.sources.image_count() == 40
+    w.wizard.next()
+    w.close()
+    after = json.loads(project_path().read_text(encoding="utf-8"))
+    assert {k: v for k, v in after.items() if k != "saved_at"} == mine
+    assert "sample-data" in demo_project_path().read_text(encoding="utf-8")
+    assert (Settings().get("about") or {}).get("contributor") != "Sample Contributor"
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert str(tmp_path / "cruise") in "".join(Project.load().sources)
+    w2.close()

@@ -102,6 +102,7 @@ class AboutPage(Page):
         self.outer.addWidget(data)
         self.outer.addStretch(1)
 
+        self.remember = True  # False while example answers fill the page (sample data)
         self._load()
         for w in (self.contributor, self.institution, self.email, self.name, self.volume):
             w.textChanged.connect(self._changed)
@@ -172,6 +173,8 @@ class AboutPage(Page):
         self.completeChanged.emit()
 
     def leave(self) -> None:
+        if not self.remember:
+            return
         info = self.info()
         self.session.settings.set("about", {k: info[k] for k in REMEMBERED})
 

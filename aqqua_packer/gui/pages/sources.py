@@ -35,6 +35,7 @@ class SourcesPage(Page):
         "Each is looked through in the background; nothing is changed in your files."
     )
     scanned = Signal()  # every queued source has been scanned
+    sample_requested = Signal()  # "Try with sample data": the window opens a demo project
 
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
@@ -82,7 +83,7 @@ class SourcesPage(Page):
         self.add_files_btn.clicked.connect(self._choose_files)
         self.remove_btn.clicked.connect(self.remove_selected)
         self.rescan_btn.clicked.connect(self.rescan_all)
-        self.sample_btn.clicked.connect(self.add_sample_data)
+        self.sample_btn.clicked.connect(self.sample_requested)
         self.cancel_btn.clicked.connect(self.cancel)
 
         self._queue: list[str] = []
