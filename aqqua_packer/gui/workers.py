@@ -178,8 +178,13 @@ def _child_main(fn, args: tuple, queue, cancel_event) -> None:
     """Runs in the child process: ``fn(*args, task=...)``, every event and the outcome queued."""
     task = Task(on_event=lambda ev: queue.put(("progress", ev)))
 
+    parent = os.getppid()
+
     def watch_cancel() -> None:
-        cancel_event.wait()
+        # stop when asked, or when the window's process is gone (killed): no orphan keeps packing
+        while not cancel_event.wait(1.0):
+            if os.getppid() != parent:
+                break
         task.cancel()
 
     threading.Thread(target=watch_cancel, name="cancel-watch", daemon=True).start()
