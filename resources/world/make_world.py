@@ -49,9 +49,14 @@ def main(argv: list[str]) -> int:
     shp = Path(argv[1])
     polys = [p for p in (thin(r) for r in read_polygons(shp)) if len(p) >= 4]
     out = Path(__file__).with_name("land-110m.json")
-    doc = {"source": "Natural Earth 1:110m countries, public domain (naturalearthdata.com)", "polygons": polys}
+    doc = {
+        "source": "Natural Earth 1:110m countries, public domain (naturalearthdata.com)",
+        "polygons": polys,
+    }
     out.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"{len(polys)} polygons, {sum(len(p) for p in polys)} points, {out.stat().st_size} bytes -> {out}")
+    print(
+        f"{len(polys)} polygons, {sum(len(p) for p in polys)} points, {out.stat().st_size} bytes -> {out}"
+    )
     return 0
 
 
