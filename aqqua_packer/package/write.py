@@ -106,6 +106,12 @@ def gap_summary(mapped: Mapped, limit: int = 5) -> str:
     lines = [
         f"{len(not_ready)} of {len(mapped.items)} images lack required metadata, so nothing was packed."
     ]
+    try:  # the gap report's one-paragraph view, when it is there
+        from ..report import build_report
+
+        lines.append(build_report(mapped).summary_text())
+    except Exception:  # the summary below says enough on its own
+        pass
     conv = mapped.converted
     for name in REQUIRED_FIELDS:
         col = BY_NAME[name].column
