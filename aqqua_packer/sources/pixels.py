@@ -57,13 +57,16 @@ def read_bytes(ref: ImageRef) -> bytes:
     """The encoded bytes of the file holding the image (following zip members)."""
     if not ref.members:
         return Path(ref.path).read_bytes()
-    zf = _zip(ref.path)
-    data = b""
-    for i, member in enumerate(ref.members):
-        data = zf.read(member)
-        if i < len(ref.members) - 1:
-            zf = zipfile.ZipFile(io.BytesIO(data))
-    return data
+    zf = _zip(ref.path) if len(ref.members) == 1 else _inner_zip(ref.path, ref.members[:-1])
+    return zf.read(ref.members[-1])
+
+
+@lru_cache(maxsize=4)
+def _inner_zip(path: str, chain: tuple[str, ...]) -> zipfile.ZipFile:
+    """A zip inside a zip (inside …), read into memory once and kept for the images after it:
+    re-reading the inner zip for every image would make a large nested export quadratic."""
+    zf = _zip(path) if len(chain) == 1 else _inner_zip(path, chain[:-1])
+    return zipfile.ZipFile(io.BytesIO(zf.read(chain[-1])))
 
 
 def _channels(n: int) -> list[dict[str, str]]:
