@@ -526,7 +526,7 @@ def preset_mapping(scan: Scan) -> Mapping:
     """The reader's own suggestion (an instrument preset), marked as suggested."""
     out = Mapping()
     for name, spec in ((scan.suggested or {}).get("fields") or {}).items():
-        if name not in BY_NAME:
+        if name not in BY_NAME or spec is None:  # None: the reader says "not in these files"
             continue
         try:
             fs = FieldSpec.from_dict(spec, origin="suggested")
@@ -545,7 +545,8 @@ def preset_mapping(scan: Scan) -> Mapping:
 def suggest_mapping(scan: Scan) -> Mapping:
     """Presets first; columns fill the fields the preset left open."""
     preset = preset_mapping(scan)
-    have = set(preset.fields)
+    declined = {n for n, v in ((scan.suggested or {}).get("fields") or {}).items() if v is None}
+    have = set(preset.fields) | declined
     if "datetime" in have:
         have |= {"date", "time"}
     if "date" in have:

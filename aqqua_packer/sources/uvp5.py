@@ -311,6 +311,10 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
         f["longitude"] = ecotaxa.spec(
             c, f"UVP5 header longitude, DD.MM: {sv(c)}", format="ddmm", confidence=0.85
         )
+    if "label" not in f and ecotaxa.col(rows, "Label"):
+        # The .pid's "Label" names the raw image an object was cut from, not a taxon: tell the
+        # matcher not to offer it (or any other column) as the label.
+        f["label"] = None
     if "date" not in f and "datetime" not in f:
         c = ecotaxa.col(rows, "Label")
         if c and all(re.match(r"^\d{14}", v) for v in ecotaxa.samples(rows, c, 20)):

@@ -380,6 +380,8 @@ def _finish(s: Scan, *, export: bool) -> None:
     f = s.suggested.setdefault("fields", {})
     if rows.empty:
         return
+    if "label" not in f and ecotaxa.col(rows, "Label"):
+        f["label"] = None  # the .pid's "Label" is the scan's name, not a taxon
     sample_values = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
     c = ecotaxa.col(rows, "hdr:latitude")
     if c and "latitude" not in f:

@@ -131,3 +131,16 @@ def test_a_zipped_project_is_read_in_place_and_dotdot_members_are_refused(tmp_pa
     m = apply_mapping([s], Mapping())
     assert m.ready.all()
     assert m.converted["image-latitude"].iloc[0] == pytest.approx(43 + 41.11 / 60)
+
+
+def test_the_pid_label_column_is_never_suggested_as_the_taxon_label(tmp_path):
+    """In a .pid, "Label" names the raw image an object was cut from; packing it as the
+    object's taxon would be wrong, so neither it nor a look-alike column is suggested."""
+    from aqqua_packer.mapping import Mapping, apply_mapping
+
+    src = uvp5_project(tmp_path / "uvp5_sn002zd_omer_2")
+    scans = scan_path(src)
+    pid_scans = [s for s in scans if "Label" in s.rows.columns]
+    assert pid_scans, "the generated project has .pid rows with a Label column"
+    mapped = apply_mapping(pid_scans, Mapping())
+    assert "label" not in mapped.mapping.fields
