@@ -440,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         if args.smoke_test:
-            from .gui.smoke import run_smoke_test  # the frozen app's self-test (starts Qt offscreen)
+            # the frozen app's self-test (starts Qt offscreen)
+            from .gui.smoke import run_smoke_test
 
             return run_smoke_test()
         if not args.command:

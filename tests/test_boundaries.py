@@ -21,3 +21,13 @@ def test_core_imports_without_qt():
         "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_ruff_finds_nothing_to_fix():
+    res = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "aqqua_packer", "tests", "installer"],
+        capture_output=True,
+        text=True,
+        cwd=__file__.rsplit("/tests/", 1)[0],
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
