@@ -17,25 +17,19 @@ from pathlib import Path
 
 from . import __version__
 from .problems import UserError
-from .progress import Cancelled, ProgressEvent, Task
+from .progress import Cancelled, ProgressEvent, Task, format_bytes
 
 log = logging.getLogger("aqqua_packer")
 
 
 # --- progress rendering ---------------------------------------------------------------------
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
 def _fmt_eta(s: float | None) -> str:
     if s is None:
         return ""
     s = int(s)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    return (
+        f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
 
 
 class ProgressPrinter:
@@ -65,8 +59,12 @@ class ProgressPrinter:
             bar = "[" + "#" * n + "-" * (30 - n) + f"] {frac * 100:5.1f}% "
         rate = f" {ev.rate:.0f} {ev.unit}/s" if ev.rate else ""
         if ev.byte_rate:
-            rate += f" {_fmt_bytes(ev.byte_rate)}/s"
-        eta = f" ETA {_fmt_eta(ev.eta_seconds)}" if ev.eta_seconds is not None and not ev.finished else ""
+            rate += f" {format_bytes(ev.byte_rate)}/s"
+        eta = (
+            f" ETA {_fmt_eta(ev.eta_seconds)}"
+            if ev.eta_seconds is not None and not ev.finished
+            else ""
+        )
         line = f"{ev.phase}: {bar}{ev.done}{total} {ev.unit}{rate}{eta}"
         if ev.message:
             line += f"  {ev.message}"
@@ -87,16 +85,38 @@ class ProgressPrinter:
 
 
 def make_task(args: argparse.Namespace) -> Task:
-    return Task(on_event=ProgressPrinter(json_lines=getattr(args, "json_progress", False), quiet=getattr(args, "quiet", False)))
+    return Task(
+        on_event=ProgressPrinter(
+            json_lines=getattr(args, "json_progress", False), quiet=getattr(args, "quiet", False)
+        )
+    )
 
 
 # --- shared argument groups -----------------------------------------------------------------
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="folders, zips or files to read")
-    p.add_argument("--table", type=Path, help="the metadata table (CSV, TSV, XLSX) to join to the images")
+    p.add_argument(
+        "sources", nargs="+", type=Path, metavar="SRC", help="folders, zips or files to read"
+    )
+    p.add_argument(
+        "--table", type=Path, help="the metadata table (CSV, TSV, XLSX) to join to the images"
+    )
     p.add_argument("--kind", help="force a source kind instead of recognising it (see `scan`)")
-    p.add_argument("--map", dest="maps", action="append", default=[], metavar="FIELD=COLUMN", help="take FIELD from COLUMN (FIELD= : leave it unmapped)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE", help="FIELD is VALUE for every image; FIELD.format=, FIELD.unit=, FIELD.negate=yes, FIELD.pattern= set one part (docs/mapping.md)")
+    p.add_argument(
+        "--map",
+        dest="maps",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="take FIELD from COLUMN (FIELD= : leave it unmapped)",
+    )
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="FIELD is VALUE for every image; FIELD.format=, FIELD.unit=, FIELD.negate=yes, FIELD.pattern= set one part (docs/mapping.md)",
+    )
     p.add_argument("--profile", type=Path, help="a saved mapping profile (JSON)")
 
 
@@ -180,7 +200,9 @@ def cmd_pack(args: argparse.Namespace) -> int:
         sensor_family=args.sensor_family or "",
         description=args.description or "",
     )
-    options = PackOptions(workers=args.workers, skip_incomplete=args.skip_incomplete, shard_bytes=args.shard_size)
+    options = PackOptions(
+        workers=args.workers, skip_incomplete=args.skip_incomplete, shard_bytes=args.shard_size
+    )
     if args.commit_every:
         options.commit_every = args.commit_every
     result = pack(_request(args), args.out, options=options, dataset=dataset, task=make_task(args))
@@ -191,7 +213,9 @@ def cmd_pack(args: argparse.Namespace) -> int:
         print(f"{result.path} is already complete: {result.images} images. Nothing to do.")
         return 0
     verb = "Finished" if result.resumed else "Packed"
-    print(f"{verb}: {result.images} images in {len(result.shards)} shards, {result.bytes / 1e6:.1f} MB, in {result.path}")
+    print(
+        f"{verb}: {result.images} images in {len(result.shards)} shards, {result.bytes / 1e6:.1f} MB, in {result.path}"
+    )
     if result.skipped:
         print(f"Skipped {result.skipped} images; the list is in {result.skipped_file}")
     return 0
@@ -238,9 +262,16 @@ def _password_provider(args: argparse.Namespace, target, used: dict):
         password = getpass.getpass(f"Password for {target.user}@{target.host}: ")
         used["from"] = "prompt"
         if password and not args.no_keyring:
-            answer = input("Keep it in this computer's keyring so you are not asked again? [y/N] ").strip().lower()
+            answer = (
+                input("Keep it in this computer's keyring so you are not asked again? [y/N] ")
+                .strip()
+                .lower()
+            )
             if answer in ("y", "yes") and not secrets.set_password(target, password):
-                print("aqqua-packer: no keyring is available here; the password was not kept.", file=sys.stderr)
+                print(
+                    "aqqua-packer: no keyring is available here; the password was not kept.",
+                    file=sys.stderr,
+                )
         return password
 
     return provide
@@ -257,7 +288,10 @@ def _confirm_host_key(args: argparse.Namespace):
             "  Compare it with the one AqQua gave you.",
             file=sys.stderr,
         )
-        return input("Is it the same? Trust this server from now on? [y/N] ").strip().lower() in ("y", "yes")
+        return input("Is it the same? Trust this server from now on? [y/N] ").strip().lower() in (
+            "y",
+            "yes",
+        )
 
     return confirm
 
@@ -302,14 +336,25 @@ def cmd_send(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"aqqua-packer: {note}", file=sys.stderr)
     if args.json_progress:
-        print(json.dumps({
-            "complete": result.complete, "handed_off": result.handed_off, "stopped": result.stopped,
-            "files": [f.__dict__ for f in result.files], "bytes_sent": result.bytes_sent,
-            "interruptions": result.interruptions, "journal": str(result.journal), "exit_code": result.exit_code,
-        }))
+        print(
+            json.dumps(
+                {
+                    "complete": result.complete,
+                    "handed_off": result.handed_off,
+                    "stopped": result.stopped,
+                    "files": [f.__dict__ for f in result.files],
+                    "bytes_sent": result.bytes_sent,
+                    "interruptions": result.interruptions,
+                    "journal": str(result.journal),
+                    "exit_code": result.exit_code,
+                }
+            )
+        )
     elif result.complete:
         how = sorted({f.verified_by for f in result.files})
-        print(f"All {arrived} files of {result.package.name} arrived at {result.target} and were verified ({', '.join(how)}).")
+        print(
+            f"All {arrived} files of {result.package.name} arrived at {result.target} and were verified ({', '.join(how)})."
+        )
     elif result.handed_off:
         print(f"{result.package.name} is ready for Globus; see the steps above.")
     else:
@@ -338,75 +383,162 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pack plankton images and their metadata into the AqQua Data Format and send them to AqQua.",
     )
     p.add_argument("--version", action="version", version=f"aqqua-packer {__version__}")
-    p.add_argument("--smoke-test", action="store_true", help="start, pack the bundled sample data offscreen, verify, exit")
+    p.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="start, pack the bundled sample data offscreen, verify, exit",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sp = sub.add_parser("scan", help="recognise what is in folders, zips or files")
     sp.add_argument("sources", nargs="+", type=Path, metavar="SRC")
     sp.add_argument("--kind", help="force a source kind instead of recognising it")
-    sp.add_argument("--json", action="store_true", help="print one JSON object (see docs/instruments.md)")
+    sp.add_argument(
+        "--json", action="store_true", help="print one JSON object (see docs/instruments.md)"
+    )
     sp.add_argument("--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_scan)
 
     sp = sub.add_parser("check", help="map metadata to the required fields and report every gap")
     _add_source_args(sp)
-    sp.add_argument("--save-profile", type=Path, metavar="F", help="save the mapping used as a profile")
+    sp.add_argument(
+        "--save-profile", type=Path, metavar="F", help="save the mapping used as a profile"
+    )
     sp.add_argument("--json", action="store_true", help="print one JSON object")
-    sp.add_argument("--problems-csv", type=Path, metavar="F", help="also write every problem to a CSV file")
+    sp.add_argument(
+        "--problems-csv", type=Path, metavar="F", help="also write every problem to a CSV file"
+    )
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_check)
 
     sp = sub.add_parser("pack", help="write a package in the AqQua Data Format (resumable)")
     _add_source_args(sp)
-    sp.add_argument("--out", type=Path, required=True, metavar="DIR", help="the package folder to write")
-    sp.add_argument("--workers", type=int, default=0, metavar="N", help="processes to use (default: every core)")
-    sp.add_argument("--skip-incomplete", action="store_true", help="pack the ready images; list the skipped ones")
+    sp.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="the package folder to write"
+    )
+    sp.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="processes to use (default: every core)"
+    )
+    sp.add_argument(
+        "--skip-incomplete",
+        action="store_true",
+        help="pack the ready images; list the skipped ones",
+    )
     sp.add_argument("--json-progress", action="store_true", help="progress as JSON lines on stderr")
     sp.add_argument("--json", action="store_true", help="print the result as one JSON object")
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    sp.add_argument("--shard-size", type=_size, default=2 * 2**30, metavar="SIZE", help="close a shard at this size (default 2G; fits FAT32)")
+    sp.add_argument(
+        "--shard-size",
+        type=_size,
+        default=2 * 2**30,
+        metavar="SIZE",
+        help="close a shard at this size (default 2G; fits FAT32)",
+    )
     g = sp.add_argument_group("about the dataset (written to image-set.toml)")
     g.add_argument("--name", help="dataset name (also names the files)")
     g.add_argument("--contributor", help="your name")
     g.add_argument("--email", help="your e-mail address")
     g.add_argument("--institution", help="your institution")
-    g.add_argument("--coauthor", action="append", metavar="NAME", help="a co-author (repeat for more)")
-    g.add_argument("--licence", "--license", default="CC-BY-4.0", choices=["CC-BY-4.0", "CC0-1.0"], help="licence of the images (default CC-BY-4.0)")
+    g.add_argument(
+        "--coauthor", action="append", metavar="NAME", help="a co-author (repeat for more)"
+    )
+    g.add_argument(
+        "--licence",
+        "--license",
+        default="CC-BY-4.0",
+        choices=["CC-BY-4.0", "CC0-1.0"],
+        help="licence of the images (default CC-BY-4.0)",
+    )
     g.add_argument("--sensor", help="instrument, e.g. UVP6, IFCB013")
     g.add_argument("--sensor-family", help="e.g. UVP, IFCB, FlowCam, ZooScan, microscope")
     g.add_argument("--description", help="a sentence about the dataset")
-    sp.add_argument("--commit-every", type=int, default=0, help=argparse.SUPPRESS)  # tests: many small commits
+    sp.add_argument(
+        "--commit-every", type=int, default=0, help=argparse.SUPPRESS
+    )  # tests: many small commits
     sp.set_defaults(func=cmd_pack)
 
-    sp = sub.add_parser("verify", help="check a package: checksums, every image decodes, rows and keys agree")
+    sp = sub.add_parser(
+        "verify", help="check a package: checksums, every image decodes, rows and keys agree"
+    )
     sp.add_argument("package", type=Path, metavar="DIR")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_verify)
 
-    sp = sub.add_parser("info", help="what a package holds: counts, bytes, fields, time and space covered")
+    sp = sub.add_parser(
+        "info", help="what a package holds: counts, bytes, fields, time and space covered"
+    )
     sp.add_argument("package", type=Path, metavar="DIR")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_info)
 
-    sp = sub.add_parser("send", help="upload a package (SFTP, FTP, FTPS) or copy it to a drive; resumable")
+    sp = sub.add_parser(
+        "send", help="upload a package (SFTP, FTP, FTPS) or copy it to a drive; resumable"
+    )
     sp.add_argument("package", type=Path, metavar="PACKAGE")
-    sp.add_argument("target", metavar="TARGET", help="sftp://user@host[:port]/path, ftp://…, ftps://… or a local folder")
+    sp.add_argument(
+        "target",
+        metavar="TARGET",
+        help="sftp://user@host[:port]/path, ftp://…, ftps://… or a local folder",
+    )
     sp.add_argument("--bwlimit", metavar="RATE", help="bytes per second, with K, M or G (500K, 8M)")
     sp.add_argument("--retries", type=int, default=10, metavar="N")
     sp.add_argument("--identity", type=Path, metavar="KEY", help="SSH private key file")
-    sp.add_argument("--known-hosts", type=Path, metavar="FILE", help="known_hosts file to verify the server against")
+    sp.add_argument(
+        "--known-hosts",
+        type=Path,
+        metavar="FILE",
+        help="known_hosts file to verify the server against",
+    )
     sp.add_argument("--json-progress", action="store_true")
-    sp.add_argument("--unattended-for", metavar="DURATION", help="for cron: stop cleanly after 6h, 90m, …; exit 75 = run again")
-    sp.add_argument("--accept-new-host-key", action="store_true", help="trust a server seen for the first time (check its fingerprint!)")
-    sp.add_argument("--password-from-env", action="store_true", help="take the password from AQQUA_PASSWORD only; never ask")
-    sp.add_argument("--no-keyring", action="store_true", help="neither read nor keep the password in the keyring")
-    sp.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds without progress before a connection counts as dead")
-    sp.add_argument("--ftps-ca", type=Path, metavar="FILE", help="a certificate to trust for ftps://")
-    sp.add_argument("--verify", choices=["auto", "size"], default="auto", help="auto: sha256 at the server where possible, else ranges read back")
-    sp.add_argument("--globus-share", type=Path, metavar="DIR", help="globus://: the folder Globus Connect Personal shares")
-    sp.add_argument("--globus-endpoint", metavar="ID", help="globus://: your own Globus Connect Personal endpoint id")
+    sp.add_argument(
+        "--unattended-for",
+        metavar="DURATION",
+        help="for cron: stop cleanly after 6h, 90m, …; exit 75 = run again",
+    )
+    sp.add_argument(
+        "--accept-new-host-key",
+        action="store_true",
+        help="trust a server seen for the first time (check its fingerprint!)",
+    )
+    sp.add_argument(
+        "--password-from-env",
+        action="store_true",
+        help="take the password from AQQUA_PASSWORD only; never ask",
+    )
+    sp.add_argument(
+        "--no-keyring",
+        action="store_true",
+        help="neither read nor keep the password in the keyring",
+    )
+    sp.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds without progress before a connection counts as dead",
+    )
+    sp.add_argument(
+        "--ftps-ca", type=Path, metavar="FILE", help="a certificate to trust for ftps://"
+    )
+    sp.add_argument(
+        "--verify",
+        choices=["auto", "size"],
+        default="auto",
+        help="auto: sha256 at the server where possible, else ranges read back",
+    )
+    sp.add_argument(
+        "--globus-share",
+        type=Path,
+        metavar="DIR",
+        help="globus://: the folder Globus Connect Personal shares",
+    )
+    sp.add_argument(
+        "--globus-endpoint",
+        metavar="ID",
+        help="globus://: your own Globus Connect Personal endpoint id",
+    )
     sp.set_defaults(func=cmd_send)
 
     sp = sub.add_parser("gui", help="start the desktop wizard")
@@ -437,7 +569,9 @@ def _record_crash() -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     try:
         if args.smoke_test:
             # the frozen app's self-test (starts Qt offscreen)
@@ -452,10 +586,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aqqua-packer: {exc}", file=sys.stderr)
         return exc.exit_code
     except Cancelled:
-        print("aqqua-packer: stopped. Run the same command again to continue where it stopped.", file=sys.stderr)
+        print(
+            "aqqua-packer: stopped. Run the same command again to continue where it stopped.",
+            file=sys.stderr,
+        )
         return 130
     except KeyboardInterrupt:
-        print("\naqqua-packer: interrupted. Run the same command again to continue where it stopped.", file=sys.stderr)
+        print(
+            "\naqqua-packer: interrupted. Run the same command again to continue where it stopped.",
+            file=sys.stderr,
+        )
         return 130
     except BrokenPipeError:
         return 1

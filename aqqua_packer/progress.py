@@ -162,6 +162,15 @@ class Task:
         self.on_event(self._event(finished))
 
 
+def format_bytes(n: float) -> str:
+    """Bytes in the words a progress line uses (decimal units: 1.5 MB, 2.0 GB)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
 def null_task() -> Task:
     """A task nobody listens to; for library calls that do not care about progress."""
     return Task()
