@@ -82,6 +82,44 @@ def unsafe_member_name(name: str) -> bool:
     return any(part == ".." for part in n.split("/"))
 
 
+def link_pid_objects(
+    prow: pd.DataFrame,
+    by_stem: dict[str, Entry],
+    *,
+    prefix: str | None,
+    display: str,
+    offset: int,
+    images: list[ImageRef],
+    used: set[str],
+    problems: list[Problem],
+) -> None:
+    """Link each object row of a ZooProcess ``.pid`` table to its vignette ``<prefix>_<Item>``.
+
+    ``prefix`` is fixed for UVP5 (the profile's name); ``None`` takes each row's ``Label``
+    (ZooScan: the scan's name).  A row without a vignette is a warning naming the .pid and row.
+    """
+    for j in range(len(prow)):
+        item = str(prow.at[j, "Item"]).strip() if "Item" in prow.columns else ""
+        if prefix is None:
+            label = str(prow.at[j, "Label"]).strip() if "Label" in prow.columns else ""
+        else:
+            label = prefix
+        e = by_stem.get(f"{label}_{item}".lower())
+        if e is None:
+            problems.append(
+                Problem(
+                    "row_without_image",
+                    f"no vignette {label}_{item}.jpg for this object",
+                    file=display,
+                    row=int(prow.at[j, ROW_COL]),
+                    severity="warning",
+                )
+            )
+            continue
+        images.append(e.ref(row=offset + j))
+        used.add(e.name)
+
+
 @dataclass
 class Tree:
     """Every file below ``root`` (a folder, a zip or a single file), by posix name."""

@@ -236,22 +236,16 @@ def _pid_part(tree, pid_profiles, problems, used, task) -> tuple[pd.DataFrame, l
             for e in in_dir
             if e.suffix in IMAGE_SUFFIXES
         }
-        for j in range(len(prow)):
-            item = str(prow.at[j, "Item"]).strip() if "Item" in prow.columns else ""
-            e = by_stem.get(f"{profile}_{item}".lower())
-            if e is None:
-                problems.append(
-                    Problem(
-                        "row_without_image",
-                        f"no vignette {profile}_{item}.jpg for this object",
-                        file=pid.display,
-                        row=int(prow.at[j, ROW_COL]),
-                        severity="warning",
-                    )
-                )
-                continue
-            images.append(e.ref(row=offset + j))
-            used.add(e.name)
+        ecotaxa.link_pid_objects(
+            prow,
+            by_stem,
+            prefix=profile,
+            display=pid.display,
+            offset=offset,
+            images=images,
+            used=used,
+            problems=problems,
+        )
     return rows, images
 
 

@@ -203,23 +203,16 @@ def _project(path: Path, task: Task) -> Scan:
             for e in tree.entries.values()
             if posixpath.dirname(e.name) == d and e.suffix in IMAGE_SUFFIXES
         }
-        for j in range(len(prow)):
-            item = str(prow.at[j, "Item"]).strip() if "Item" in prow.columns else ""
-            label = str(prow.at[j, "Label"]).strip() if "Label" in prow.columns else ""
-            e = by_stem.get(f"{label}_{item}".lower())
-            if e is None:
-                problems.append(
-                    Problem(
-                        "row_without_image",
-                        f"no vignette {label}_{item}.jpg for this object",
-                        file=p.display,
-                        row=int(prow.at[j, ROW_COL]),
-                        severity="warning",
-                    )
-                )
-                continue
-            images.append(e.ref(row=offset + j))
-            used.add(e.name)
+        ecotaxa.link_pid_objects(
+            prow,
+            by_stem,
+            prefix=None,
+            display=p.display,
+            offset=offset,
+            images=images,
+            used=used,
+            problems=problems,
+        )
     if not rows.empty:
         data_cols = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
         rows[data_cols] = rows[data_cols].fillna("")
