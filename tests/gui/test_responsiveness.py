@@ -48,7 +48,7 @@ class LoopWatch:
     def _sample(self) -> None:
         while self._sampling:
             self.rss.append((self.fraction, self._rss()))
-            time.sleep(0.25)
+            time.sleep(0.05)  # a quiet machine packs 5,000 small images in seconds
 
     def _rss(self) -> int:
         """The app's memory: the window's process and the pack process with its workers."""
@@ -115,10 +115,11 @@ def test_event_loop_never_stalls_over_100ms_and_memory_stays_flat_while_packing_
         f"the UI froze for {worst * 1000:.0f} ms; stalls over 50 ms: {watch.stalls}"
     )
 
-    # memory: what the app holds once a quarter is packed is what it holds at the end (+ slack)
-    early = [r for f, r in watch.rss if 0.2 <= f <= 0.35]
+    # memory: what the app holds early in the pack is what it holds at the end (+ slack); progress
+    # events arrive in steps, so "early" is the first samples between 15 % and 60 % packed
+    early = [r for f, r in watch.rss if 0.15 <= f <= 0.6][:5]
     late = [r for f, r in watch.rss if f >= 0.9]
     assert early and late
     growth = max(late) - min(early)
-    print(f"memory: {min(early) / 1e6:.0f} MB at a quarter, {max(late) / 1e6:.0f} MB at the end")
+    print(f"memory: {min(early) / 1e6:.0f} MB early, {max(late) / 1e6:.0f} MB at the end")
     assert growth < 40e6, f"memory grew by {growth / 1e6:.0f} MB while packing"
