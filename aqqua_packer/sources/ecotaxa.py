@@ -296,6 +296,11 @@ def shallow(path: Path, *, max_depth: int = 4, max_deeper: int = 20000) -> list[
     return _shallow(str(path), (mtime, int(time.monotonic() // 5)), max_depth, max_deeper)
 
 
+def forget_listings() -> None:
+    """Drop the cached listings (the registry calls this when a scan is done)."""
+    _shallow.cache_clear()
+
+
 @functools.lru_cache(maxsize=16)
 def _shallow(path: str, when: tuple[int, int], max_depth: int, max_deeper: int) -> list[Near]:
     del when  # part of the cache key only

@@ -220,6 +220,15 @@ def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) 
     return scans
 
 
+def _forget_listings() -> None:
+    """Readers may cache folder listings so that every detect() need not list a folder again;
+    once the scan is done those listings (tens of MB for 100,000 files) are dropped."""
+    for name in READERS:
+        forget = getattr(reader(name), "forget_listings", None)
+        if forget is not None:
+            forget()
+
+
 def scan_paths(
     paths: list[Path],
     task: Task | None = None,
@@ -236,8 +245,11 @@ def scan_paths(
     from .tables import read_table
 
     out: list[Scan] = []
-    for p in paths:
-        out.extend(scan_path(Path(p), task, kind=kind))
+    try:
+        for p in paths:
+            out.extend(scan_path(Path(p), task, kind=kind))
+    finally:
+        _forget_listings()
     if table is not None:
         rows = read_table(Path(table))
         for s in out:

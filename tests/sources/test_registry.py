@@ -107,3 +107,16 @@ def test_the_shared_fixtures_folder_splits_into_one_part_per_instrument(shared_f
         ("zooscan", 5),
     ]
     assert all(s.reason for s in scans)
+
+
+def test_folder_listings_cached_for_detection_are_dropped_once_the_scan_is_done(tmp_path):
+    """detect() may share a cached listing between readers; a 100,000-file listing must not stay
+    in memory through the pack that follows."""
+    from aqqua_packer.sources import ecotaxa
+    from aqqua_packer.sources.registry import scan_paths
+
+    (tmp_path / "a.png").write_bytes(b"")
+    ecotaxa.shallow(tmp_path)
+    assert ecotaxa._shallow.cache_info().currsize >= 1
+    scan_paths([tmp_path])
+    assert ecotaxa._shallow.cache_info().currsize == 0
