@@ -804,6 +804,38 @@ def unnamed_images(
 _DMS_TEXT = re.compile(r"[°º]|^\s*-?\d+\s+\d")
 
 
+def suggest_pid_header(
+    rows: pd.DataFrame,
+    f: dict[str, Any],
+    *,
+    latitude: str,
+    longitude: str,
+    confidence: float,
+    lon_confidence: float | None = None,
+    negate_longitude: bool = False,
+) -> None:
+    """What ZooProcess-style projects (ZooScan, UVP5) share: the position from the sample header
+    in DD.MM where the table left it open, and no taxon label from a ``.pid``'s ``Label`` (which
+    names a scan or a raw image).  ``latitude``/``longitude`` say, in words, what the header holds.
+    """
+    if "label" not in f and col(rows, "Label"):
+        f["label"] = None  # the reader's "not in these files": the matcher offers no column either
+    for name, column, reason, conf, negate in (
+        ("latitude", "hdr:latitude", latitude, confidence, None),
+        (
+            "longitude",
+            "hdr:longitude",
+            longitude,
+            lon_confidence or confidence,
+            negate_longitude or None,
+        ),
+    ):
+        c = col(rows, column)
+        if c and name not in f:
+            values = ", ".join(samples(rows, c))
+            f[name] = spec(c, f"{reason}: {values}", format="ddmm", negate=negate, confidence=conf)
+
+
 def spec(column: str, reason: str, confidence: float = 0.9, **kw: Any) -> dict[str, Any]:
     d: dict[str, Any] = {"column": column}
     d.update({k: v for k, v in kw.items() if v is not None})

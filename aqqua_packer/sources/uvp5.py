@@ -292,23 +292,13 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
         ):
             f.pop(name, None)
     sv = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
-    c = ecotaxa.col(rows, "hdr:latitude")
-    if c and "latitude" not in f:
-        f["latitude"] = ecotaxa.spec(
-            c,
-            f"UVP5 header latitude, DD.MM (degrees.minutes: 43.4111 = 43°41.11'): {sv(c)}",
-            format="ddmm",
-            confidence=0.85,
-        )
-    c = ecotaxa.col(rows, "hdr:longitude")
-    if c and "longitude" not in f:
-        f["longitude"] = ecotaxa.spec(
-            c, f"UVP5 header longitude, DD.MM: {sv(c)}", format="ddmm", confidence=0.85
-        )
-    if "label" not in f and ecotaxa.col(rows, "Label"):
-        # The .pid's "Label" names the raw image an object was cut from, not a taxon: tell the
-        # matcher not to offer it (or any other column) as the label.
-        f["label"] = None
+    ecotaxa.suggest_pid_header(
+        rows,
+        f,
+        latitude="UVP5 header latitude, DD.MM (degrees.minutes: 43.4111 = 43°41.11')",
+        longitude="UVP5 header longitude, DD.MM",
+        confidence=0.85,
+    )
     if "date" not in f and "datetime" not in f:
         c = ecotaxa.col(rows, "Label")
         if c and all(re.match(r"^\d{14}", v) for v in ecotaxa.samples(rows, c, 20)):

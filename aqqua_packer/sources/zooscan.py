@@ -373,26 +373,16 @@ def _finish(s: Scan, *, export: bool) -> None:
     f = s.suggested.setdefault("fields", {})
     if rows.empty:
         return
-    if "label" not in f and ecotaxa.col(rows, "Label"):
-        f["label"] = None  # the .pid's "Label" is the scan's name, not a taxon
+    ecotaxa.suggest_pid_header(
+        rows,
+        f,
+        latitude="ZooProcess sample header latitude, DD.MM (degrees.minutes)",
+        longitude="ZooProcess sample header longitude, DD.MM with the sign flipped (ZooProcess wrote east as negative)",
+        confidence=0.8,
+        lon_confidence=0.7,
+        negate_longitude=True,
+    )
     sample_values = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
-    c = ecotaxa.col(rows, "hdr:latitude")
-    if c and "latitude" not in f:
-        f["latitude"] = ecotaxa.spec(
-            c,
-            f"ZooProcess sample header latitude, DD.MM (degrees.minutes): {sample_values(c)}",
-            format="ddmm",
-            confidence=0.8,
-        )
-    c = ecotaxa.col(rows, "hdr:longitude")
-    if c and "longitude" not in f:
-        f["longitude"] = ecotaxa.spec(
-            c,
-            f"ZooProcess sample header longitude, DD.MM with the sign flipped (ZooProcess wrote east as negative): {sample_values(c)}",
-            format="ddmm",
-            negate=True,
-            confidence=0.7,
-        )
     c = ecotaxa.col(rows, "hdr:date")
     if c and "date" not in f and "datetime" not in f:
         f["datetime"] = ecotaxa.spec(
