@@ -9,6 +9,7 @@ import io
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..fields import FIELDS, REQUIRED_COLUMNS
@@ -54,9 +55,7 @@ def _texts(values) -> list[str | None]:
     return out
 
 
-def converted_table(
-    mapped: Mapped, items: list[int], uuids: list[str], shas: list[str], keys: list[int]
-) -> pa.Table:
+def converted_table(mapped: Mapped, items, uuids, shas, keys) -> pa.Table:
     """One row per packed image, in key order, with the fixed converted schema (+ any extra column
     the mapping produced, as text)."""
     schema = converted_schema()
@@ -69,7 +68,8 @@ def converted_table(
     arrays = []
     for f in schema:
         if f.name in given:
-            arrays.append(pa.array(given[f.name], type=f.type))
+            v = given[f.name]
+            arrays.append(v.cast(f.type) if isinstance(v, pa.Array) else pa.array(v, type=f.type))
         elif f.name not in sub.columns:
             arrays.append(pa.nulls(len(items), type=f.type))
         elif pa.types.is_timestamp(f.type):
@@ -93,54 +93,107 @@ def converted_table(
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def raw_table(mapped: Mapped, items: list[int], uuids: list[str]) -> pa.Table:
+def raw_table(mapped: Mapped, items, uuids) -> pa.Table:
     """Every original value of every packed image's row, as text, with provenance.
 
-    Built column by column while walking the rows, so a shard of 40,000 rows never exists as
-    40,000 dicts at once."""
-    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
+    Built with Arrow column by column (a ``take`` of each table column), so a shard of 400,000
+    rows never exists as Python strings; a subclass that overrides ``Mapped.raw_row`` gets the
+    general path (tests/package/test_pack_metadata.py checks both give the same table)."""
+    items = np.asarray(items, dtype=np.int64)
+    if type(mapped).raw_row is not Mapped.raw_row:
+        return _raw_table_by_row(mapped, items, uuids)
     n = len(items)
-    tables: list[str | None] = [None] * n
-    rownums: list[int | None] = [None] * n
-    columns: dict[str, list[str | None]] = {}
+    scan_of = np.fromiter((mapped.items[i].scan for i in items.tolist()), np.int64, n)
+    row_of = np.fromiter(
+        (-1 if (r := mapped.items[i].row) is None else r for i in items.tolist()), np.int64, n
+    )
+    parts: list[tuple[int, np.ndarray]] = []  # (scan, item positions j), scans by first use
+    for scan_i in dict.fromkeys(scan_of[row_of >= 0].tolist()):
+        parts.append((scan_i, np.flatnonzero((scan_of == scan_i) & (row_of >= 0))))
+    order = np.concatenate([js for _, js in parts]) if parts else np.empty(0, np.int64)
+    where = np.full(n, -1, dtype=np.int64)
+    where[order] = np.arange(len(order))
+    to_items = pa.array(where, mask=where < 0)
 
-    def row_number(v) -> int | None:
+    def gather(name: str, convert) -> pa.Array:
+        chunks = []
+        for scan_i, js in parts:
+            rows = mapped.scans[scan_i].rows
+            if name in rows.columns:
+                chunks.append(convert(rows[name]).take(pa.array(row_of[js])))
+            else:
+                chunks.append(pa.nulls(len(js), pa.string()))
+        typ = pa.int64() if convert is _row_numbers else pa.string()
+        if not chunks:
+            return pa.nulls(n, typ)
+        return pa.concat_arrays([c.cast(typ) for c in chunks]).take(to_items)
+
+    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
+    tables = gather(TABLE_COL, _texts_array)
+    data: dict[str, pa.Array] = {
+        RAW_UUID: uuids if isinstance(uuids, pa.Array) else pa.array(uuids, pa.string()),
+        RAW_TABLE: pc.if_else(pc.equal(tables, ""), pa.scalar(None, pa.string()), tables),
+        RAW_ROW: gather(ROW_COL, _row_numbers),
+    }
+    names: dict[str, None] = {}
+    for scan_i, _ in parts:
+        names.update(dict.fromkeys(str(k) for k in mapped.scans[scan_i].rows.columns))
+    for k in names:
+        if k not in (TABLE_COL, ROW_COL):
+            data[f"{k} (original)" if k in reserved else k] = gather(k, _texts_array)
+    return pa.table(data)
+
+
+def _texts_array(col: pd.Series) -> pa.Array:
+    """A table column as Arrow text, a missing value as "" (what ``Mapped.raw_row`` gives)."""
+    if isinstance(col.dtype, pd.StringDtype):
+        arr = pa.array(col, from_pandas=True)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return arr.cast(pa.string()).fill_null("")
+    return pa.array([_text(v) for v in col.tolist()], pa.string())
+
+
+def _row_numbers(col: pd.Series) -> pa.Array:
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return pa.array(col.to_numpy(dtype=np.int64))
+
+    def number(v) -> int | None:
         try:
             return int(v)
         except (TypeError, ValueError):
             return None
 
-    def put(k: str, j: int, v: str) -> None:
-        if k == TABLE_COL:
-            tables[j] = v or None
-        elif k == ROW_COL:
-            rownums[j] = row_number(v)
-        else:
-            col = columns.get(k)
-            if col is None:
-                col = columns[k] = [None] * n
-            col[j] = v
+    return pa.array([number(v) for v in col.tolist()], pa.int64())
 
-    # Fast path, column-wise per scan (``Mapped.raw_row`` per item costs ~0.4 ms in pandas): the
-    # same values as raw_row gives, which tests/package/test_pack_metadata.py checks.
-    fast = type(mapped).raw_row is Mapped.raw_row
-    by_scan: dict[int, list[tuple[int, int]]] = {}
-    for j, i in enumerate(items):
-        it = mapped.items[i]
-        if not fast:
-            for k, v in mapped.raw_row(i).items():
-                put(k, j, v)
-        elif it.row is not None:
-            by_scan.setdefault(it.scan, []).append((j, it.row))
-    for scan_i, pairs in by_scan.items():
-        rows = mapped.scans[scan_i].rows
-        sub = rows.iloc[[r for _, r in pairs]]
-        for k in rows.columns:
-            values = sub[k].tolist()
-            for (j, _), v in zip(pairs, values, strict=True):
-                put(str(k), j, "" if v is None else str(v))
+
+def _text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
+
+
+def _raw_table_by_row(mapped: Mapped, items: np.ndarray, uuids) -> pa.Table:
+    """The general path: ``mapped.raw_row`` of each item."""
+    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
+    n = len(items)
+    tables: list[str | None] = [None] * n
+    rownums: list[int | None] = [None] * n
+    columns: dict[str, list[str | None]] = {}
+    for j, i in enumerate(items.tolist()):
+        for k, v in mapped.raw_row(i).items():
+            if k == TABLE_COL:
+                tables[j] = v or None
+            elif k == ROW_COL:
+                try:
+                    rownums[j] = int(v)
+                except (TypeError, ValueError):
+                    rownums[j] = None
+            else:
+                col = columns.get(k)
+                if col is None:
+                    col = columns[k] = [None] * n
+                col[j] = v
     data: dict[str, pa.Array] = {
-        RAW_UUID: pa.array(uuids, pa.string()),
+        RAW_UUID: uuids if isinstance(uuids, pa.Array) else pa.array(uuids, pa.string()),
         RAW_TABLE: pa.array(tables, pa.string()),
         RAW_ROW: pa.array(rownums, pa.int64()),
     }

@@ -29,6 +29,8 @@ import os
 import shutil
 import struct
 import time
+import uuid
+from array import array
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -39,6 +41,7 @@ from typing import Any
 import lmdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
@@ -229,6 +232,52 @@ def _estimate(frame_len: int) -> int:
     return frame_len + 80
 
 
+class _Index:
+    """What a shard holds, in key order: position ``p`` in the work list, uuid and sha256 of each
+    image, packed as bytes (56 per image, not ~330 as Python tuples of strings: a 2 GiB shard of
+    small vignettes holds 400,000 images)."""
+
+    def __init__(self) -> None:
+        self.p = array("q")
+        self.uid = bytearray()  # 16 bytes per image
+        self.sha = bytearray()  # 32 bytes per image
+
+    def __len__(self) -> int:
+        return len(self.p)
+
+    def append(self, p: int, uid: str, sha: str) -> None:
+        self.p.append(p)
+        self.uid += uuid.UUID(uid).bytes
+        self.sha += bytes.fromhex(sha)
+
+    def positions(self) -> np.ndarray:
+        return (
+            np.frombuffer(self.p, dtype=np.int64).copy() if len(self.p) else np.empty(0, np.int64)
+        )
+
+    def sha_keys(self) -> np.ndarray:
+        """The first 64 bits of each sha256 (how ``run`` spots identical pixels)."""
+        a = np.frombuffer(bytes(self.sha), dtype=np.uint8).reshape(-1, 32)[:, :8]
+        return a.copy().view(">u8").ravel()
+
+    def uuids(self) -> pa.Array:
+        """The uuids as canonical text (8-4-4-4-12), built without a Python string per image."""
+        n = len(self)
+        hexed = np.frombuffer(self.uid.hex().encode(), dtype=np.uint8).reshape(n, 32)
+        out = np.full((n, 36), ord("-"), dtype=np.uint8)
+        for a, b, c in ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20)):
+            out[:, a:b] = hexed[:, c : c + b - a]
+        return _fixed_width_strings(out.tobytes(), n, 36)
+
+    def shas(self) -> pa.Array:
+        return _fixed_width_strings(self.sha.hex().encode(), len(self), 64)
+
+
+def _fixed_width_strings(data: bytes, n: int, width: int) -> pa.Array:
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
+
+
 class _OpenShard:
     """The LMDB environment being filled, with its resume record in the same transactions.
 
@@ -259,7 +308,7 @@ class _OpenShard:
         k = _key(self.count)
         txn.put(k, frame, db=self.images, append=True)
         txn.put(k, json.dumps([p, uid, sha]).encode(), db=self.index_db, append=True)
-        self.records.append((self.count, p, uid, sha))
+        self.held.append(p, uid, sha)
         self.count += 1
         self.next = p + 1
         self.est += _estimate(len(frame)) + 160
@@ -300,25 +349,24 @@ class _OpenShard:
         self.txn = None
         with self.env.begin() as txn:
             raw = txn.get(b"state", db=self.state_db)
-            records = []
+            index = _Index()
             with txn.cursor(db=self.index_db) as cur:
-                for k, v in cur:
-                    p, uid, sha = json.loads(v)
-                    records.append((struct.unpack("<Q", k)[0], p, uid, sha))
+                for _, v in cur:  # keys 0, 1, 2, ...: the order of the index
+                    index.append(*json.loads(v))
             with txn.cursor(db=self.skip_db) as cur:
                 skips = [(struct.unpack("<Q", k)[0], bytes(v).decode()) for k, v in cur]
         empty = {"next": self.first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
         st = json.loads(raw) if raw else empty
         self.next, self.count, self.est = st["next"], st["count"], st["est"]
         self.channels: list[list[str]] = st["channels"]
-        self.records: list[tuple[int, int, str, str]] = records
+        self.held = index
         self.skips: list[tuple[int, str]] = skips
         self.pending = self.pending_bytes = 0
         layout.release_mapped(self.path / "data.mdb")
 
-    def index_records(self) -> list[tuple[int, int, str, str]]:
-        """(key, p, uuid, sha256) of every image, in key order."""
-        return list(self.records)
+    def index_records(self) -> _Index:
+        """p, uuid and sha256 of every image, in key order (key = position in this index)."""
+        return self.held
 
     def skipped(self) -> list[tuple[int, str]]:
         return list(self.skips)
@@ -349,14 +397,11 @@ def _open_aux_free(folder: Path) -> bool:
 
 # --- the worker pool ---------------------------------------------------------------------------
 def _mp_context():
-    """fork where it is safe (POSIX, Linux, no other threads: the CLI) since it starts workers at
-    once with every module already imported; else a forkserver (the GUI has Qt threads) or spawn."""
-    import sys
-    import threading
-
+    """A forkserver where there is one (Linux, macOS): workers start from a small process that has
+    imported only the worker module (numpy, blosc2; ~60 MB), so their memory does not grow with
+    the scan and mapping the main process holds (forked from it, each worker's share of 100,000
+    images' rows and refs grew to ~250 MB RSS).  Spawn elsewhere (Windows)."""
     methods = mp.get_all_start_methods()
-    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
-        return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["aqqua_packer.package.worker"])
@@ -406,15 +451,10 @@ def _encoded(
         if batch:
             yield batch
 
-    import gc
-
     ctx = _mp_context()
     workers = min(workers, max(1, len(refs) // 8))
     conns, procs = [], []
     try:
-        # With fork, keep the children's garbage collector off the parent's objects, or it would
-        # touch (and so copy) every page of the scan and the mapping in every worker.
-        gc.freeze()
         try:
             for _ in range(workers):
                 mine, theirs = ctx.Pipe(duplex=True)
@@ -429,8 +469,6 @@ def _encoded(
             raise UserError(
                 f"Cannot start the worker processes ({exc}). Try --workers 1."
             ) from None
-        finally:
-            gc.unfreeze()
         inflight: deque = deque()  # (worker index, batch), in submission order
         source = batches()
         turn = 0
@@ -540,11 +578,10 @@ class _Writer:
             recs = shard.index_records()
             _, meta_name, raw_name = self.names(shard.id)
             files: dict[str, list] = {}
-            if recs:
-                work_items = [self.work[p] for _, p, _, _ in recs]
-                uuids = [u for _, _, u, _ in recs]
-                shas = [s for _, _, _, s in recs]
-                keys = [k for k, _, _, _ in recs]
+            if len(recs):
+                work_items = np.asarray(self.work, dtype=np.int64)[recs.positions()]
+                uuids, shas = recs.uuids(), recs.shas()
+                keys = np.arange(len(recs), dtype=np.int64)
                 for name, make in (
                     (
                         meta_name,
@@ -630,8 +667,7 @@ class _Writer:
         try:
             if first < len(self.work):
                 shard = self.open_shard(next_index, first)
-                for _, _, _, sha in shard.index_records():
-                    k = int(sha[:16], 16)
+                for k in shard.index_records().sha_keys().tolist():
                     seen[k] = seen.get(k, 0) + 1
                 start = shard.next
                 done = packed_before + shard.count

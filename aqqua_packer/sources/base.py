@@ -14,18 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..problems import Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Columns added to ``Scan.rows`` for provenance; never offered for mapping, kept in raw metadata.
 TABLE_COL = "__table__"  # the file the row came from (path relative to the scan root, or absolute)
 ROW_COL = "__row__"  # the row's 1-based line number in that file, as a person counts it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImageRef:
     """Where one image's pixels are; small and picklable so worker processes can load it.
 
@@ -77,7 +78,7 @@ class Scan:
     # Every metadata row, all values as text exactly as written ("" for empty), original column
     # names, plus TABLE_COL and ROW_COL.  Header/settings values that apply to every row may be
     # added as columns too (prefix them, e.g. "hdr:sampleTime"), so raw metadata keeps them.
-    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rows: pd.DataFrame = field(default_factory=lambda: _no_rows())
     # Suggested mapping as a profile dict (see mapping/model.py): {"fields": {name: spec, ...}}.
     # Optional "to_confirm": {name: spec, ...}: guesses the user must confirm before they apply (e.g.
     # IFCB's usual 3.4 px/µm); the mapping does not apply them, the scan and the GUI offer them.
@@ -98,3 +99,11 @@ class Scan:
     @property
     def columns(self) -> list[str]:
         return [c for c in self.rows.columns if c not in (TABLE_COL, ROW_COL)]
+
+
+def _no_rows() -> pd.DataFrame:
+    # pandas is imported here, not at the top: the pack's worker processes import this module
+    # for ImageRef and should not carry pandas and Arrow (~60 MB each) for nothing.
+    import pandas as pd
+
+    return pd.DataFrame()

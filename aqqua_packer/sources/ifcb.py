@@ -26,6 +26,7 @@ import csv
 import io
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -387,7 +388,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
             df, imgs = None, []
         if df is not None:
             offset = sum(len(f) for f in frames)
-            images.extend(ImageRef(**{**im.__dict__, "row": im.row + offset}) for im in imgs)
+            images.extend(replace(im, row=im.row + offset) for im in imgs)
             frames.append(df)
         task.advance(1)
     scans = []

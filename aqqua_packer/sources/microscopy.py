@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -331,7 +332,7 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
                     severity="warning",
                 )
             )
-    images = [ImageRef(**{**im.__dict__, "row": i}) for i, im in enumerate(images)]
+    images = [replace(im, row=i) for i, im in enumerate(images)]
     suggested = suggest(rows, base.suggested, problems)
     task.finish(f"{len(images)} microscope images")
     return [

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 from ..problems import Problem, UserError
 from ..progress import Task, null_task
-from .base import TABLE_COL, Detection, ImageRef, Scan
+from .base import TABLE_COL, Detection, Scan
 
 # Module names under aqqua_packer.sources, most specific first.  Each has detect() and scan().
 READERS: list[str] = [
@@ -66,6 +67,9 @@ def detect_all(path: Path) -> list[tuple[str, Detection]]:
 
 
 def _scan_with(name: str, det: Detection, path: Path, task: Task) -> list[Scan]:
+    # Detection is over for this folder: its cached listings (tens of MB for 100,000 files) would
+    # otherwise be held while the reader builds its own list of every image.
+    _forget_listings()
     scans = reader(name).scan(path, task)
     for s in scans:
         s.confidence = s.confidence or det.confidence
@@ -211,6 +215,7 @@ def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) 
             scans.append(s)
     from .generic import scan as generic_scan
 
+    _forget_listings()
     rest = generic_scan(path, task, exclude=[c for c, _, _ in parts])
     for s in rest:
         if s.images:
@@ -254,7 +259,7 @@ def scan_paths(
         rows = read_table(Path(table))
         for s in out:
             s.rows = rows
-            s.images = [ImageRef(**{**im.__dict__, "row": None}) for im in s.images]
+            s.images = [replace(im, row=None) for im in s.images]
             col, n = suggest_image_column(rows, s.images)
             fields = s.suggested.setdefault("fields", {})
             if col:

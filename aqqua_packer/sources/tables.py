@@ -11,11 +11,15 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..problems import UserError
 from .base import ROW_COL, TABLE_COL
 
+# Text columns: pandas' own string type, stored by Arrow (one buffer per column, not a Python
+# object per value: 100,000 rows × 8 columns take 14 MB instead of 52); missing values are NaN.
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".tab"}
 
 
@@ -67,22 +71,10 @@ def read_text_table(
         records = list(reader)
     except csv.Error as exc:
         raise UserError(f"{where}: cannot read the table ({exc})") from None
-    header = [h.strip() for h in records[0]]
-    if not any(header):
-        raise UserError(f"{where}: the first line has no column names")
-    seen: dict[str, int] = {}
-    for i, h in enumerate(header):
-        if not h:
-            h = f"column_{i + 1}"
-        if h in seen:
-            seen[h] += 1
-            h = f"{h}.{seen[h]}"
-        else:
-            seen[h] = 0
-        header[i] = h
+    header = column_names(records[0], where)
     body = records[1:]
     first_line = 2
-    if skip_type_line and body and all(v.strip().lower() in ("[t]", "[f]", "") for v in body[0]):
+    if skip_type_line and body and _is_type_line(body[0]):
         body = body[1:]
         first_line = 3
     n = len(header)
@@ -101,13 +93,103 @@ def read_text_table(
             rec = rec[:n]
         fixed.append(rec)
         rownums.append(first_line + i)
-    df = pd.DataFrame(fixed, columns=header, dtype=object)
-    df[TABLE_COL] = where
+    del records, body
+    df = pd.DataFrame(
+        {h: pd.array([r[j] for r in fixed], dtype=TEXT) for j, h in enumerate(header)}
+        if fixed
+        else {h: pd.array([], dtype=TEXT) for h in header}
+    )
+    return _with_provenance(df, where, np.asarray(rownums, dtype=np.int64))
+
+
+def column_names(first: list[str], where: str) -> list[str]:
+    """Column names from the first record: stripped, blanks named ``column_N``, repeats ``.1``."""
+    header = [h.strip() for h in first]
+    if not any(header):
+        raise UserError(f"{where}: the first line has no column names")
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):
+        if not h:
+            h = f"column_{i + 1}"
+        if h in seen:
+            seen[h] += 1
+            h = f"{h}.{seen[h]}"
+        else:
+            seen[h] = 0
+        header[i] = h
+    return header
+
+
+def _is_type_line(rec: list[str]) -> bool:
+    return all(v.strip().lower() in ("[t]", "[f]", "") for v in rec)
+
+
+def _with_provenance(df: pd.DataFrame, where: str, rownums: np.ndarray) -> pd.DataFrame:
+    df[TABLE_COL] = pd.array([where] * len(df), dtype=TEXT) if len(df) else pd.array([], dtype=TEXT)
     df[ROW_COL] = rownums
     return df
 
 
-def read_table(path: Path, *, name: str | None = None, skip_type_line: bool = False) -> pd.DataFrame:
+def _read_arrow(data: bytes, where: str, suffix: str, skip_type_line: bool) -> pd.DataFrame | None:
+    """The common case at C speed and without a Python string per value: a well-formed table, one
+    record per line.  ``None`` (the caller then parses in Python and explains what is wrong) when
+    anything is unusual: blank or short lines, values spanning lines, a parse error."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        data = decode_text(data, where).encode("utf-8")
+    data = data.rstrip(b"\r\n")
+    if not data:
+        return None
+    nl = b"\n" if b"\n" in data else b"\r"
+    first_end = data.find(nl)
+    first = data[: first_end if first_end >= 0 else len(data)].decode("utf-8").rstrip("\r")
+    delim = _sniff_delimiter(first, suffix)
+    try:
+        records = list(
+            csv.reader(
+                data[: max(first_end, 0) + 4096].decode("utf-8", "ignore").splitlines()[:2],
+                delimiter=delim,
+            )
+        )
+    except csv.Error:
+        return None
+    if not records:
+        return None
+    header = column_names(records[0], where)
+    skip = 1
+    if skip_type_line and len(records) > 1 and _is_type_line(records[1]):
+        skip = 2
+    lines = data.count(nl) + 1
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=skip, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != lines - skip:  # a blank line, or a value over several lines
+        return None
+    df = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    del table
+    first_row = skip + 1
+    return _with_provenance(df, where, np.arange(first_row, first_row + len(df), dtype=np.int64))
+
+
+def read_table(
+    path: Path, *, name: str | None = None, skip_type_line: bool = False
+) -> pd.DataFrame:
     """Read a CSV/TSV/TXT/XLSX file from disk as text.  ``name`` is what messages call it."""
     path = Path(path)
     where = name or str(path)
@@ -120,7 +202,12 @@ def read_table(path: Path, *, name: str | None = None, skip_type_line: bool = Fa
         raise
     except OSError as exc:
         raise UserError(f"{where}: cannot open the table ({exc.strerror or exc})") from None
-    return read_text_table(decode_text(data, where), where, suffix=suffix, skip_type_line=skip_type_line)
+    fast = _read_arrow(data, where, suffix, skip_type_line)
+    if fast is not None:
+        return fast
+    return read_text_table(
+        decode_text(data, where), where, suffix=suffix, skip_type_line=skip_type_line
+    )
 
 
 def _read_xlsx(path: Path, where: str) -> pd.DataFrame:
