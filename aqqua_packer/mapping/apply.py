@@ -1000,6 +1000,8 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
         cs = chunks[k]
         if not cs:
             return _not_mapped(0, "obj" if k in TEXT_FIELDS else "float")
+        if len(cs) == 1:  # one part (the common case): no copy
+            return _Result(cs[0].values, cs[0].status, cs[0].kind, [])
         return _Result(
             np.concatenate([c.values for c in cs]) if n else cs[0].values,
             np.concatenate([c.status for c in cs]),
@@ -1008,6 +1010,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
         )
 
     merged = {k: cat(k) for k in names if k in present}
+    chunks.clear()  # the merged arrays are what is kept
     cols: dict[str, object] = {
         "image-filename": np.array([it.image.name for it in items], dtype=object)
     }

@@ -21,6 +21,7 @@ How a run survives kill -9 and power loss (docs/format.md, "Resume"):
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import json
 import math
@@ -397,16 +398,44 @@ def _open_aux_free(folder: Path) -> bool:
 
 # --- the worker pool ---------------------------------------------------------------------------
 def _mp_context():
-    """A forkserver where there is one (Linux, macOS): workers start from a small process that has
+    """How worker processes start.
+
+    A forkserver where there is one (Linux, macOS): workers start from a small process that has
     imported only the worker module (numpy, blosc2; ~60 MB), so their memory does not grow with
-    the scan and mapping the main process holds (forked from it, each worker's share of 100,000
-    images' rows and refs grew to ~250 MB RSS).  Spawn elsewhere (Windows)."""
+    the scan and mapping the main process holds (forked from a process holding 100,000 images'
+    rows and refs, the tree's proportional memory grew by ~200 MB).  A forkserver child imports
+    the main script, though, as spawn does: a user's own script that calls ``pack`` without an
+    ``if __name__ == "__main__":`` guard would run again in every worker.  So such scripts get
+    fork (as before; ``_encoded`` freezes the garbage collector around it).  Spawn on Windows.
+    """
+    import sys
+    import threading
+
     methods = mp.get_all_start_methods()
+    if (
+        "fork" in methods
+        and sys.platform.startswith("linux")
+        and threading.active_count() == 1
+        and not _main_is_guarded(sys.modules.get("__main__"))
+    ):
+        return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["aqqua_packer.package.worker"])
         return ctx
     return mp.get_context("spawn")
+
+
+def _main_is_guarded(main) -> bool:
+    """Is importing ``__main__`` again in a child harmless?  True for ``python -m ...`` (pytest,
+    ``python -m aqqua_packer``), our console script and frozen app, and an interactive session;
+    unknown (so False) for any other script."""
+    import sys
+
+    if main is None or getattr(sys, "frozen", False) or getattr(main, "__spec__", None):
+        return True
+    f = getattr(main, "__file__", None)
+    return f is None or os.path.basename(f).lower().startswith("aqqua-packer")
 
 
 class _Refs:
@@ -454,7 +483,12 @@ def _encoded(
     ctx = _mp_context()
     workers = min(workers, max(1, len(refs) // 8))
     conns, procs = [], []
+    forked = ctx.get_start_method() == "fork"
     try:
+        # With fork, keep the children's garbage collector off the parent's objects, or it would
+        # touch (and so copy) every page of the scan and the mapping in every worker.
+        if forked:
+            gc.freeze()
         try:
             for _ in range(workers):
                 mine, theirs = ctx.Pipe(duplex=True)
@@ -469,6 +503,9 @@ def _encoded(
             raise UserError(
                 f"Cannot start the worker processes ({exc}). Try --workers 1."
             ) from None
+        finally:
+            if forked:
+                gc.unfreeze()
         inflight: deque = deque()  # (worker index, batch), in submission order
         source = batches()
         turn = 0

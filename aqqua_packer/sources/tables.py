@@ -125,9 +125,31 @@ def _is_type_line(rec: list[str]) -> bool:
 
 
 def _with_provenance(df: pd.DataFrame, where: str, rownums: np.ndarray) -> pd.DataFrame:
-    df[TABLE_COL] = pd.array([where] * len(df), dtype=TEXT) if len(df) else pd.array([], dtype=TEXT)
+    import pyarrow as pa
+
+    df[TABLE_COL] = (
+        pa.repeat(pa.scalar(where, pa.string()), len(df))
+        .to_pandas(types_mapper={pa.string(): TEXT}.get)
+        .values
+    )
     df[ROW_COL] = rownums
     return df
+
+
+def _is_utf8(buf) -> bool:
+    """Is the Arrow buffer valid UTF-8?  Checked in place (``bytes.decode`` would copy the file)."""
+    import pyarrow as pa
+
+    big = buf.size >= 2**31
+    offsets = np.array([0, buf.size], dtype=np.int64 if big else np.int32)
+    arr = pa.Array.from_buffers(
+        pa.large_string() if big else pa.string(), 1, [None, pa.py_buffer(offsets), buf]
+    )
+    try:
+        arr.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _read_arrow(data: bytes, where: str, suffix: str, skip_type_line: bool) -> pd.DataFrame | None:
@@ -137,23 +159,25 @@ def _read_arrow(data: bytes, where: str, suffix: str, skip_type_line: bool) -> p
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        data = decode_text(data, where).encode("utf-8")
-    data = data.rstrip(b"\r\n")
-    if not data:
+    # Offsets into ``data`` rather than slices: a slice of bytes is a copy of the file.
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if not _is_utf8(pa.py_buffer(data).slice(start)):
+        data, start = decode_text(data, where).encode("utf-8"), 0
+    end = len(data)
+    while end > start and data[end - 1] in b"\r\n":
+        end -= 1
+    if end <= start:
         return None
-    nl = b"\n" if b"\n" in data else b"\r"
-    first_end = data.find(nl)
-    first = data[: first_end if first_end >= 0 else len(data)].decode("utf-8").rstrip("\r")
+    nl = b"\n" if data.find(b"\n", start, end) >= 0 else b"\r"
+    first_end = data.find(nl, start, end)
+    if first_end < 0:
+        first_end = end
+    first = data[start:first_end].decode("utf-8").rstrip("\r")
     delim = _sniff_delimiter(first, suffix)
     try:
         records = list(
             csv.reader(
-                data[: max(first_end, 0) + 4096].decode("utf-8", "ignore").splitlines()[:2],
+                data[start : first_end + 4096].decode("utf-8", "ignore").splitlines()[:2],
                 delimiter=delim,
             )
         )
@@ -165,10 +189,10 @@ def _read_arrow(data: bytes, where: str, suffix: str, skip_type_line: bool) -> p
     skip = 1
     if skip_type_line and len(records) > 1 and _is_type_line(records[1]):
         skip = 2
-    lines = data.count(nl) + 1
+    lines = data.count(nl, start, end) + 1
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(data),
+            pa.py_buffer(data).slice(start, end - start),
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=skip, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(

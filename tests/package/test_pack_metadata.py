@@ -48,3 +48,54 @@ def test_converted_schema_is_fixed_and_typed():
     assert schema.field("image-datetime").type == pa.timestamp("us", tz="UTC")
     assert schema.field("image-pixel-size-micrometers").type == pa.float64()
     assert schema.field("image-lmdb-key").type == pa.int64()
+
+
+def test_raw_table_fast_path_with_images_without_rows_and_two_parts(tmp_path):
+    """Two parts (sub-folders with tables of their own), some images without a row: the Arrow path
+    puts every value on its own image and leaves the rowless ones empty, as raw_row does."""
+    root = tmp_path / "src"
+    for part, seed in (("day1", 3), ("day2", 4)):
+        plankton_dataset(root / part, 6, seed=seed)
+        table = root / part / "meta.csv"
+        lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+        table.write_text("".join(lines[:3] + lines[4:]), encoding="utf-8")  # image 2 loses its row
+    mapped = check(Request([root / "day1", root / "day2"], maps=MAPS))
+    assert len(mapped.scans) == 2
+    rowless = [i for i, it in enumerate(mapped.items) if it.row is None]
+    assert len(rowless) == 2
+    items = list(range(len(mapped.items)))[::-1]
+    uuids = [f"u{i}" for i in items]
+    fast = metadata.raw_table(mapped, items, uuids)
+    slow = metadata.raw_table(
+        _SlowMapped(**{f: getattr(mapped, f) for f in Mapped.__dataclass_fields__}), items, uuids
+    )
+    assert fast.equals(slow), (fast.to_pylist()[:3], slow.to_pylist()[:3])
+    got = fast.to_pylist()
+    for j, i in enumerate(items):
+        row = mapped.raw_row(i)
+        if i in rowless:
+            assert got[j]["file"] is None and got[j]["source-row"] is None
+        else:
+            assert got[j]["file"] == row["file"] and got[j]["source-row"] == int(row["__row__"])
+
+
+def test_the_shard_index_gives_back_every_uuid_and_sha256_as_text():
+    import hashlib
+    import uuid
+
+    from aqqua_packer.package.write import _Index
+
+    idx = _Index()
+    want = []
+    for p in range(300):
+        u = str(uuid.uuid5(uuid.NAMESPACE_URL, str(p)))
+        sha = hashlib.sha256(str(p).encode()).hexdigest()
+        idx.append(p * 3, u, sha)
+        want.append((p * 3, u, sha))
+    assert len(idx) == 300
+    assert idx.positions().tolist() == [w[0] for w in want]
+    assert idx.uuids().to_pylist() == [w[1] for w in want]
+    assert idx.shas().to_pylist() == [w[2] for w in want]
+    assert idx.sha_keys().tolist() == [int(w[2][:16], 16) for w in want]
+    # 56 bytes an image, not a tuple of Python strings (~330 bytes)
+    assert len(idx.uid) + len(idx.sha) + idx.p.itemsize * len(idx.p) == 56 * 300
