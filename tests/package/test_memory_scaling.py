@@ -15,19 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from pkgtools import MAPS, write_table
 
 from aqqua_packer.workflow import Request, check
-
-MAPS = [
-    "image=file",
-    "date=date",
-    "time=time",
-    "latitude=lat",
-    "longitude=lon",
-    "depth=depth",
-    "pixel_size=pixel_um",
-    "label=label",
-]
 
 
 def _folder(root: Path, n: int) -> Path:
@@ -36,14 +26,10 @@ def _folder(root: Path, n: int) -> Path:
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(buf, "PNG")
     png = buf.getvalue()
     root.mkdir()
-    with (root / "meta.csv").open("w", encoding="utf-8") as fh:
-        fh.write("file,date,time,lat,lon,depth,pixel_um,label\n")
-        for i in range(n):
-            (root / f"img_{i:06d}.png").write_bytes(png)
-            fh.write(
-                f"img_{i:06d}.png,2024-05-{1 + i % 28:02d},{i % 24:02d}:{i % 60:02d}:00,"
-                f"{43 + (i % 100) / 1000:.4f},{7.3 + (i % 50) / 1000:.4f},{5 + i % 200},12.5,cop\n"
-            )
+    paths = [root / f"img_{i:06d}.png" for i in range(n)]
+    for p in paths:
+        p.write_bytes(png)
+    write_table(root, paths)
     return root
 
 
