@@ -52,8 +52,9 @@ _NAT = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _missing(v: object) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+def is_missing(v: object) -> bool:
+    """None, NaN, pd.NA or NaT: what a table cell holds when it holds nothing."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
 
 
 def filled(m: int, value: object) -> np.ndarray:
@@ -104,7 +105,7 @@ class Mapped:
         if it.row is None:
             return {}
         rec = self.scans[it.scan].rows.iloc[it.row]
-        return {str(k): ("" if _missing(v) else str(v)) for k, v in rec.items()}
+        return {str(k): ("" if is_missing(v) else str(v)) for k, v in rec.items()}
 
     def add_unreadable(self, i: int, message: str) -> Problem:
         """The pack step found that item ``i``'s pixels do not decode: record it, mark it not ready."""

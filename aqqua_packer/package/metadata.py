@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from ..fields import FIELDS, REQUIRED_COLUMNS
 from ..mapping import Mapped
+from ..mapping.apply import is_missing
 from ..sources.base import ROW_COL, TABLE_COL
 
 # Columns we add beyond fields.py: how to check pixels and find them in the image store.
@@ -46,13 +47,7 @@ def converted_schema() -> pa.Schema:
 
 
 def _texts(values) -> list[str | None]:
-    out = []
-    for v in values:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
-            out.append(None)
-        else:
-            out.append(str(v))
-    return out
+    return [None if is_missing(v) else str(v) for v in values]
 
 
 def converted_table(mapped: Mapped, items, uuids, shas, keys) -> pa.Table:
@@ -103,10 +98,12 @@ def raw_table(mapped: Mapped, items, uuids) -> pa.Table:
     if type(mapped).raw_row is not Mapped.raw_row:
         return _raw_table_by_row(mapped, items, uuids)
     n = len(items)
-    scan_of = np.fromiter((mapped.items[i].scan for i in items.tolist()), np.int64, n)
-    row_of = np.fromiter(
-        (-1 if (r := mapped.items[i].row) is None else r for i in items.tolist()), np.int64, n
-    )
+    scan_of = np.empty(n, dtype=np.int64)
+    row_of = np.empty(n, dtype=np.int64)
+    for j, i in enumerate(items.tolist()):
+        it = mapped.items[i]
+        scan_of[j] = it.scan
+        row_of[j] = -1 if it.row is None else it.row
     parts: list[tuple[int, np.ndarray]] = []  # (scan, item positions j), scans by first use
     for scan_i in dict.fromkeys(scan_of[row_of >= 0].tolist()):
         parts.append((scan_i, np.flatnonzero((scan_of == scan_i) & (row_of >= 0))))
@@ -115,32 +112,41 @@ def raw_table(mapped: Mapped, items, uuids) -> pa.Table:
     where[order] = np.arange(len(order))
     to_items = pa.array(where, mask=where < 0)
 
-    def gather(name: str, convert) -> pa.Array:
+    def gather(name: str, convert, typ: pa.DataType) -> pa.Array:
         chunks = []
         for scan_i, js in parts:
             rows = mapped.scans[scan_i].rows
             if name in rows.columns:
                 chunks.append(convert(rows[name]).take(pa.array(row_of[js])))
             else:
-                chunks.append(pa.nulls(len(js), pa.string()))
-        typ = pa.int64() if convert is _row_numbers else pa.string()
+                chunks.append(pa.nulls(len(js), typ))
         if not chunks:
             return pa.nulls(n, typ)
         return pa.concat_arrays([c.cast(typ) for c in chunks]).take(to_items)
 
-    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
-    tables = gather(TABLE_COL, _texts_array)
-    data: dict[str, pa.Array] = {
-        RAW_UUID: uuids if isinstance(uuids, pa.Array) else pa.array(uuids, pa.string()),
-        RAW_TABLE: pc.if_else(pc.equal(tables, ""), pa.scalar(None, pa.string()), tables),
-        RAW_ROW: gather(ROW_COL, _row_numbers),
-    }
     names: dict[str, None] = {}
     for scan_i, _ in parts:
         names.update(dict.fromkeys(str(k) for k in mapped.scans[scan_i].rows.columns))
-    for k in names:
-        if k not in (TABLE_COL, ROW_COL):
-            data[f"{k} (original)" if k in reserved else k] = gather(k, _texts_array)
+    tables = gather(TABLE_COL, _texts_array, pa.string())
+    return _raw(
+        uuids,
+        pc.if_else(pc.equal(tables, ""), pa.scalar(None, pa.string()), tables),
+        gather(ROW_COL, _row_numbers, pa.int64()),
+        {k: gather(k, _texts_array, pa.string()) for k in names if k not in (TABLE_COL, ROW_COL)},
+    )
+
+
+def _raw(uuids, tables: pa.Array, rownums: pa.Array, columns: dict[str, pa.Array]) -> pa.Table:
+    """The raw-metadata table: provenance first, then the original columns (renamed where one
+    is called like a provenance column)."""
+    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
+    data: dict[str, pa.Array] = {
+        RAW_UUID: uuids if isinstance(uuids, pa.Array) else pa.array(uuids, pa.string()),
+        RAW_TABLE: tables,
+        RAW_ROW: rownums,
+    }
+    for k, values in columns.items():
+        data[f"{k} (original)" if k in reserved else k] = values
     return pa.table(data)
 
 
@@ -151,29 +157,24 @@ def _texts_array(col: pd.Series) -> pa.Array:
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         return arr.cast(pa.string()).fill_null("")
-    return pa.array([_text(v) for v in col.tolist()], pa.string())
+    return pa.array(_texts(col.tolist()), pa.string()).fill_null("")
+
+
+def _row_number(v) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
 
 
 def _row_numbers(col: pd.Series) -> pa.Array:
     if pd.api.types.is_integer_dtype(col.dtype):
         return pa.array(col.to_numpy(dtype=np.int64))
-
-    def number(v) -> int | None:
-        try:
-            return int(v)
-        except (TypeError, ValueError):
-            return None
-
-    return pa.array([number(v) for v in col.tolist()], pa.int64())
-
-
-def _text(v) -> str:
-    return "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
+    return pa.array([_row_number(v) for v in col.tolist()], pa.int64())
 
 
 def _raw_table_by_row(mapped: Mapped, items: np.ndarray, uuids) -> pa.Table:
     """The general path: ``mapped.raw_row`` of each item."""
-    reserved = {RAW_UUID, RAW_TABLE, RAW_ROW}
     n = len(items)
     tables: list[str | None] = [None] * n
     rownums: list[int | None] = [None] * n
@@ -183,23 +184,18 @@ def _raw_table_by_row(mapped: Mapped, items: np.ndarray, uuids) -> pa.Table:
             if k == TABLE_COL:
                 tables[j] = v or None
             elif k == ROW_COL:
-                try:
-                    rownums[j] = int(v)
-                except (TypeError, ValueError):
-                    rownums[j] = None
+                rownums[j] = _row_number(v)
             else:
                 col = columns.get(k)
                 if col is None:
                     col = columns[k] = [None] * n
                 col[j] = v
-    data: dict[str, pa.Array] = {
-        RAW_UUID: uuids if isinstance(uuids, pa.Array) else pa.array(uuids, pa.string()),
-        RAW_TABLE: pa.array(tables, pa.string()),
-        RAW_ROW: pa.array(rownums, pa.int64()),
-    }
-    for k, values in columns.items():
-        data[f"{k} (original)" if k in reserved else k] = pa.array(values, pa.string())
-    return pa.table(data)
+    return _raw(
+        uuids,
+        pa.array(tables, pa.string()),
+        pa.array(rownums, pa.int64()),
+        {k: pa.array(v, pa.string()) for k, v in columns.items()},
+    )
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -29,6 +29,7 @@ import multiprocessing as mp
 import os
 import shutil
 import struct
+import sys
 import time
 import uuid
 from array import array
@@ -258,8 +259,7 @@ class _Index:
 
     def sha_keys(self) -> np.ndarray:
         """The first 64 bits of each sha256 (how ``run`` spots identical pixels)."""
-        a = np.frombuffer(bytes(self.sha), dtype=np.uint8).reshape(-1, 32)[:, :8]
-        return a.copy().view(">u8").ravel()
+        return np.frombuffer(self.sha, np.uint8).reshape(-1, 32)[:, :8].copy().view(">u8").ravel()
 
     def uuids(self) -> pa.Array:
         """The uuids as canonical text (8-4-4-4-12), built without a Python string per image."""
@@ -408,7 +408,6 @@ def _mp_context():
     ``if __name__ == "__main__":`` guard would run again in every worker.  So such scripts get
     fork (as before; ``_encoded`` freezes the garbage collector around it).  Spawn on Windows.
     """
-    import sys
     import threading
 
     methods = mp.get_all_start_methods()
@@ -430,8 +429,6 @@ def _main_is_guarded(main) -> bool:
     """Is importing ``__main__`` again in a child harmless?  True for ``python -m ...`` (pytest,
     ``python -m aqqua_packer``), our console script and frozen app, and an interactive session;
     unknown (so False) for any other script."""
-    import sys
-
     if main is None or getattr(sys, "frozen", False) or getattr(main, "__spec__", None):
         return True
     f = getattr(main, "__file__", None)

@@ -34,7 +34,7 @@ from ..problems import Problem, UserError
 from ..progress import Task
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan, SetAside
 from .pixels import IMAGE_SUFFIXES, read_bytes
-from .tables import decode_text
+from .tables import decode_text, unique_names
 
 KIND = "ecotaxa"
 TSV_NAME = re.compile(r"^ecotaxa[^/]*\.tsv$", re.I)
@@ -468,20 +468,6 @@ def _unquote(v: str) -> str:
     return v
 
 
-def _unique_header(header: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, h in enumerate(header):
-        h = h.strip() or f"column_{i + 1}"
-        if h in seen:
-            seen[h] += 1
-            h = f"{h}.{seen[h]}"
-        else:
-            seen[h] = 0
-        out.append(h)
-    return out
-
-
 def read_tsv_text(
     text: str, where: str, table_name: str
 ) -> tuple[pd.DataFrame, bool, list[Problem]]:
@@ -503,7 +489,7 @@ def read_tsv_text(
         [_unquote(v) for v in line.split("\t")] if '"' in line else line.split("\t")
         for line in lines
     ]
-    header = _unique_header(records[0])
+    header = unique_names(records[0])
     n = len(header)
     body = records[1:]
     start = 2

@@ -35,7 +35,7 @@ import pandas as pd
 from ..problems import Problem
 from ..progress import Task
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
-from .tables import decode_text
+from .tables import decode_text, unique_names
 
 BIN_NEW = re.compile(r"^D(\d{8}T\d{6})_(IFCB\d+)$")
 BIN_OLD = re.compile(r"^(IFCB\d+)_(\d{4})_(\d{3})_(\d{6})$")
@@ -173,19 +173,8 @@ def adc_columns(hdr: dict[str, str], n_values: int, old: bool) -> tuple[list[str
 
 
 def _pad(names: list[str], n: int) -> list[str]:
-    names = (
-        names[:n] if len(names) >= n else names + [f"column_{i + 1}" for i in range(len(names), n)]
-    )
-    seen: dict[str, int] = {}
-    out = []
-    for nm in names:
-        if nm in seen:
-            seen[nm] += 1
-            nm = f"{nm}.{seen[nm]}"
-        else:
-            seen[nm] = 0
-        out.append(nm)
-    return out
+    """``n`` column names: cut, or padded with ``column_N``; repeats numbered ``.1``, ``.2``."""
+    return unique_names(names[:n] + [""] * (n - len(names)))
 
 
 def _rel(path: str, root: Path) -> str:

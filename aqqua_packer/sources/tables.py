@@ -104,20 +104,24 @@ def read_text_table(
 
 def column_names(first: list[str], where: str) -> list[str]:
     """Column names from the first record: stripped, blanks named ``column_N``, repeats ``.1``."""
-    header = [h.strip() for h in first]
-    if not any(header):
+    if not any(h.strip() for h in first):
         raise UserError(f"{where}: the first line has no column names")
+    return unique_names(first)
+
+
+def unique_names(header: list[str]) -> list[str]:
+    """Stripped names; a blank one is ``column_N``, the second ``x`` is ``x.1``, the third ``x.2``."""
     seen: dict[str, int] = {}
+    out = []
     for i, h in enumerate(header):
-        if not h:
-            h = f"column_{i + 1}"
+        h = h.strip() or f"column_{i + 1}"
         if h in seen:
             seen[h] += 1
             h = f"{h}.{seen[h]}"
         else:
             seen[h] = 0
-        header[i] = h
-    return header
+        out.append(h)
+    return out
 
 
 def _is_type_line(rec: list[str]) -> bool:
