@@ -381,28 +381,16 @@ def build_report(mapped: Mapped) -> Report:
         st = mapped.fields.get(name)
         f = BY_NAME[name]
         source, origin, conf = _source_of(name, mapped.mapping)
-        if st is None:
-            fields.append(
-                FieldReport(
-                    name,
-                    f.label,
-                    name in REQUIRED_FIELDS,
-                    source,
-                    origin,
-                    conf,
-                    0,
-                    n,
-                    0,
-                    {"not_mapped": n} if n else {},
-                )
-            )
-            continue
-        ready, missing, invalid = st.counts()
-        bad = st.status != OK
-        reasons: dict[str, int] = {}
-        if bad.any():
-            ks, cs = np.unique(st.kind[bad].astype(str), return_counts=True)
-            reasons = {str(k): int(c) for k, c in zip(ks, cs, strict=True)}
+        if st is None:  # nothing mapped to it: every image misses it
+            ready, missing, invalid = 0, n, 0
+            reasons: dict[str, int] = {"not_mapped": n} if n else {}
+        else:
+            ready, missing, invalid = st.counts()
+            bad = st.status != OK
+            reasons = {}
+            if bad.any():
+                ks, cs = np.unique(st.kind[bad].astype(str), return_counts=True)
+                reasons = {str(k): int(c) for k, c in zip(ks, cs, strict=True)}
         fields.append(
             FieldReport(
                 name,

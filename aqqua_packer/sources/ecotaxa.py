@@ -790,6 +790,20 @@ def unnamed_images(
 _DMS_TEXT = re.compile(r"[°º]|^\s*-?\d+\s+\d")
 
 
+# Fields a .pid's sample header gives for every row; when the rows come from a .pid, what the
+# EcoTaxa-table suggester guessed for them from per-object columns is dropped (UVP5, ZooScan).
+PID_HEADER_FIELDS = (
+    "latitude",
+    "longitude",
+    "date",
+    "time",
+    "depth_min",
+    "depth_max",
+    "pixel_size",
+    "sample_id",
+)
+
+
 def suggest_pid_header(
     rows: pd.DataFrame,
     f: dict[str, Any],

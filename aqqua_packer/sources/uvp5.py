@@ -280,16 +280,7 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
     out = ecotaxa.suggest(rows)
     f = out["fields"]
     if from_pid:
-        for name in (
-            "latitude",
-            "longitude",
-            "date",
-            "time",
-            "depth_min",
-            "depth_max",
-            "pixel_size",
-            "sample_id",
-        ):
+        for name in ecotaxa.PID_HEADER_FIELDS:
             f.pop(name, None)
     sv = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
     ecotaxa.suggest_pid_header(

@@ -258,17 +258,7 @@ def _project(path: Path, task: Task) -> Scan:
         # Some scans have only a .pid: take every field from the headers, which all rows share
         # (ZooProcess computed the EcoTaxa table's object_lat/lon/date from the same headers).
         f = s.suggested["fields"]
-        for name in (
-            "latitude",
-            "longitude",
-            "date",
-            "time",
-            "depth_min",
-            "depth_max",
-            "pixel_size",
-            "timezone",
-            "sample_id",
-        ):
+        for name in (*ecotaxa.PID_HEADER_FIELDS, "timezone"):
             f.pop(name, None)
     _finish(s, export=False)
     return s

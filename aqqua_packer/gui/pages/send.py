@@ -111,13 +111,7 @@ class SendPage(Page):
             "so an interrupted upload resumes without asking."
         )
         self.key = QLineEdit(placeholderText="SSH key file (optional)")
-        self.key_btn = QPushButton("…")
-        self.key_btn.setFixedWidth(36)
-        keyrow = QWidget()
-        kh = QHBoxLayout(keyrow)
-        kh.setContentsMargins(0, 0, 0, 0)
-        kh.addWidget(self.key, 1)
-        kh.addWidget(self.key_btn)
+        keyrow, self.key_btn = _with_browse_button(self.key)
         self.path = QLineEdit(placeholderText="folder on the server (empty: your home folder)")
         self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
         self.globus_share = QLineEdit(placeholderText="the folder Globus Connect Personal shares")
@@ -125,13 +119,7 @@ class SendPage(Page):
             "The package is placed (hard-linked where possible) in this folder; Globus then moves it to AqQua."
         )
         self.folder = QLineEdit(placeholderText="the drive or folder to copy the package to")
-        self.folder_btn = QPushButton("…")
-        self.folder_btn.setFixedWidth(36)
-        folderrow = QWidget()
-        fh = QHBoxLayout(folderrow)
-        fh.setContentsMargins(0, 0, 0, 0)
-        fh.addWidget(self.folder, 1)
-        fh.addWidget(self.folder_btn)
+        folderrow, self.folder_btn = _with_browse_button(self.folder)
         self.bwlimit = QLineEdit(placeholderText="e.g. 500K; empty = as fast as the link allows")
         self.bwlimit.setToolTip(
             "Leave bandwidth for the ship's other users: bytes per second with K, M or G."
@@ -590,3 +578,15 @@ class SendPage(Page):
 
     def blocker(self) -> str:
         return self._form_problem() or ("Sending…" if self.worker is not None else "")
+
+
+def _with_browse_button(edit: QLineEdit) -> tuple[QWidget, QPushButton]:
+    """A form row: the line edit, then a small "…" button that opens a file or folder chooser."""
+    button = QPushButton("…")
+    button.setFixedWidth(36)
+    row = QWidget()
+    h = QHBoxLayout(row)
+    h.setContentsMargins(0, 0, 0, 0)
+    h.addWidget(edit, 1)
+    h.addWidget(button)
+    return row, button
