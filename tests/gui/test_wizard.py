@@ -44,6 +44,13 @@ def _pack_through_gui(qtbot, w, out: Path, timeout: int = 120000):
     return sig.args[0]
 
 
+def _cli_pack(src: Path, out: Path, *args: str) -> int:
+    """``aqqua-packer pack`` with the dataset answers ``fill_about`` gives the wizard."""
+    about = ["--name", "Test dataset", "--contributor", "Ada Lovelace"]
+    about += ["--email", "ada@example.org", "--institution", "Analytical Engines Ltd"]
+    return cli_main(["pack", str(src), "--out", str(out), *args, *about])
+
+
 def package_content(path: Path) -> dict:
     """What a package says, without what is random per run (uuids, package number, dates)."""
     pkg = open_package(path)
@@ -210,20 +217,8 @@ def test_package_written_through_the_gui_equals_the_one_the_cli_writes(qtbot, wi
     assert w.pages.pack.verified.ok
     assert w.wizard.next_btn.isEnabled()
 
-    args = ["pack", str(sample_data_dir()), "--out", str(tmp_path / "cli"), "--skip-incomplete"]
-    for m in SAMPLE_CLI_MAPS:
-        args += ["--map", m]
-    args += [
-        "--name",
-        "Test dataset",
-        "--contributor",
-        "Ada Lovelace",
-        "--email",
-        "ada@example.org",
-        "--institution",
-        "Analytical Engines Ltd",
-    ]
-    assert cli_main(args) == 0
+    maps = [a for m in SAMPLE_CLI_MAPS for a in ("--map", m)]
+    assert _cli_pack(sample_data_dir(), tmp_path / "cli", "--skip-incomplete", *maps) == 0
     gui, cli = package_content(tmp_path / "gui"), package_content(tmp_path / "cli")
     assert len(gui["images"]) == 37
     assert gui == cli
@@ -241,21 +236,7 @@ def test_the_real_zooscan_fixture_goes_through_the_wizard_like_through_the_cli(
     assert w.wizard.next(), w.wizard.current.blocker()  # every image ready: no choice needed
     result = _pack_through_gui(qtbot, w, tmp_path / "gui")
     assert result.images == 5
-    args = [
-        "pack",
-        str(src),
-        "--out",
-        str(tmp_path / "cli"),
-        "--name",
-        "Test dataset",
-        "--contributor",
-        "Ada Lovelace",
-        "--email",
-        "ada@example.org",
-        "--institution",
-        "Analytical Engines Ltd",
-    ]
-    assert cli_main(args) == 0
+    assert _cli_pack(src, tmp_path / "cli") == 0
     gui = package_content(tmp_path / "gui")
     assert "-44.725" in {m["image-latitude"][:7] for *_, m in gui["images"].values()}
     assert gui == package_content(tmp_path / "cli")
@@ -544,28 +525,13 @@ def test_not_mapped_keeps_a_suggested_field_out_of_the_check_and_the_package_lik
     assert w.pages.mapping.rows["label"].mode.currentIndex() == 0
     # what the pack process runs, and the CLI with --map label= (turned down) write the same
     pack_job(w.session.request(), tmp_path / "gui", True, w.session.dataset_info(), task=Task())
-    args = [
-        "pack",
-        str(sample_data_dir()),
-        "--out",
-        str(tmp_path / "cli"),
-        "--skip-incomplete",
-        "--map",
-        "label=",
-    ]
-    for m in SAMPLE_CLI_MAPS:
-        args += ["--map", m]
-    args += [
-        "--name",
-        "Test dataset",
-        "--contributor",
-        "Ada Lovelace",
-        "--email",
-        "ada@example.org",
-        "--institution",
-        "Analytical Engines Ltd",
-    ]
-    assert cli_main(args) == 0
+    maps = [a for m in SAMPLE_CLI_MAPS for a in ("--map", m)]
+    assert (
+        _cli_pack(
+            sample_data_dir(), tmp_path / "cli", "--skip-incomplete", "--map", "label=", *maps
+        )
+        == 0
+    )
     meta = open_package(tmp_path / "gui").meta
     assert "image-label" not in meta.columns or meta["image-label"].isna().all()
     assert package_content(tmp_path / "gui") == package_content(tmp_path / "cli")
