@@ -34,19 +34,9 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from plankton_images import vignette, write_table  # noqa: E402
+from plankton_images import MAPS, vignette, write_table  # noqa: E402
 
 CACHE = Path(os.environ.get("AQQUA_BENCH_CACHE", Path.home() / ".cache" / "aqqua-packer-bench"))
-MAPS = [
-    "image=file",
-    "date=date",
-    "time=time",
-    "latitude=lat",
-    "longitude=lon",
-    "depth=depth",
-    "pixel_size=pixel_um",
-    "label=label",
-]
 
 
 # --- data ---------------------------------------------------------------------------------------

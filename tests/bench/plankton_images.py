@@ -66,6 +66,19 @@ def write_pngs(folder: Path, n: int, seed: int = 0, *, start: int = 0) -> list[P
     return paths
 
 
+# The mapping (--map FIELD=COLUMN) for the table write_table writes.
+MAPS = [
+    "image=file",
+    "date=date",
+    "time=time",
+    "latitude=lat",
+    "longitude=lon",
+    "depth=depth",
+    "pixel_size=pixel_um",
+    "label=label",
+]
+
+
 def write_table(folder: Path, paths: list[Path]) -> Path:
     """A CSV with file name, date, time, position, depth and pixel size for every image."""
     t = folder / "meta.csv"

@@ -14,19 +14,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 
-from plankton_images import write_pngs, write_table  # noqa: E402
+from plankton_images import MAPS, write_pngs, write_table  # noqa: E402
 
-# The mapping for tables written by plankton_images.write_table.
-MAPS = [
-    "image=file",
-    "date=date",
-    "time=time",
-    "latitude=lat",
-    "longitude=lon",
-    "depth=depth",
-    "pixel_size=pixel_um",
-    "label=label",
-]
 CONSTANTS = [
     "datetime=2024-05-01T10:00:00Z",
     "latitude=43.68",
