@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from ..problems import UserError
 from .base import ROW_COL, TABLE_COL
@@ -20,6 +22,7 @@ from .base import ROW_COL, TABLE_COL
 # Text columns: pandas' own string type, stored by Arrow (one buffer per column, not a Python
 # object per value: 100,000 rows × 8 columns take 14 MB instead of 52); missing values are NaN.
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+_ARROW_TEXT = {pa.string(): TEXT}.get  # Arrow text -> TEXT, for ``to_pandas(types_mapper=...)``
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".tab"}
 
 
@@ -129,12 +132,8 @@ def _is_type_line(rec: list[str]) -> bool:
 
 
 def _with_provenance(df: pd.DataFrame, where: str, rownums: np.ndarray) -> pd.DataFrame:
-    import pyarrow as pa
-
     df[TABLE_COL] = (
-        pa.repeat(pa.scalar(where, pa.string()), len(df))
-        .to_pandas(types_mapper={pa.string(): TEXT}.get)
-        .values
+        pa.repeat(pa.scalar(where, pa.string()), len(df)).to_pandas(types_mapper=_ARROW_TEXT).values
     )
     df[ROW_COL] = rownums
     return df
@@ -142,8 +141,6 @@ def _with_provenance(df: pd.DataFrame, where: str, rownums: np.ndarray) -> pd.Da
 
 def _is_utf8(buf) -> bool:
     """Is the Arrow buffer valid UTF-8?  Checked in place (``bytes.decode`` would copy the file)."""
-    import pyarrow as pa
-
     big = buf.size >= 2**31
     offsets = np.array([0, buf.size], dtype=np.int64 if big else np.int32)
     arr = pa.Array.from_buffers(
@@ -160,9 +157,6 @@ def _read_arrow(data: bytes, where: str, suffix: str, skip_type_line: bool) -> p
     """The common case at C speed and without a Python string per value: a well-formed table, one
     record per line.  ``None`` (the caller then parses in Python and explains what is wrong) when
     anything is unusual: blank or short lines, values spanning lines, a parse error."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     # Offsets into ``data`` rather than slices: a slice of bytes is a copy of the file.
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     if not _is_utf8(pa.py_buffer(data).slice(start)):
@@ -209,7 +203,7 @@ def _read_arrow(data: bytes, where: str, suffix: str, skip_type_line: bool) -> p
         return None
     if table.num_rows != lines - skip:  # a blank line, or a value over several lines
         return None
-    df = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    df = table.to_pandas(types_mapper=_ARROW_TEXT)
     del table
     first_row = skip + 1
     return _with_provenance(df, where, np.arange(first_row, first_row + len(df), dtype=np.int64))
