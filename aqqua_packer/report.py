@@ -407,7 +407,7 @@ def build_report(mapped: Mapped) -> Report:
         )
     image_spec = mapped.mapping.get("image")
     if image_spec is not None and image_spec.column is not None and n:
-        with_row = sum(1 for it in mapped.items if it.row is not None)
+        with_row = int((mapped.items.row >= 0).sum())
         fields.insert(
             0,
             FieldReport(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .mapping import Mapped, Mapping, apply_mapping, load_profile, parse_cli_mapping
+from .memory import release_free_memory
 from .problems import UserError
 from .progress import Task, null_task
 from .sources.base import Scan
@@ -39,14 +40,18 @@ def scan(request: Request, task: Task | None = None) -> list[Scan]:
     task = task or null_task()
     if not request.sources:
         raise UserError("No sources given: name at least one folder, zip or file.")
-    return scan_paths(request.sources, task, kind=request.kind, table=request.table)
+    scans = scan_paths(request.sources, task, kind=request.kind, table=request.table)
+    release_free_memory()  # the folder listings and table parse are done with
+    return scans
 
 
 def check(request: Request, task: Task | None = None, scans: list[Scan] | None = None) -> Mapped:
     """Scan (unless ``scans`` are given) and apply the mapping: the basis of the gap report."""
     task = task or null_task()
     scans = scans if scans is not None else scan(request, task)
-    return apply_mapping(scans, request.given_mapping(), task)
+    mapped = apply_mapping(scans, request.given_mapping(), task)
+    release_free_memory()  # the per-field text and parse results are done with
+    return mapped
 
 
 def pack(
@@ -69,7 +74,9 @@ def pack(
     task = task or null_task()
     if mapped is None:
         mapped = check(request, task)
-    return write_package(mapped, Path(out), options or PackOptions(), dataset or DatasetInfo(), task)
+    return write_package(
+        mapped, Path(out), options or PackOptions(), dataset or DatasetInfo(), task
+    )
 
 
 def send(package: Path, target: str, *, options=None, task: Task | None = None):

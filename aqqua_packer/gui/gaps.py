@@ -45,7 +45,7 @@ def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:
         if f is None or f.kind == "setting":
             continue
         if name == "image":
-            ready = sum(1 for it in mapped.items if it.row is not None)
+            ready = int((mapped.items.row >= 0).sum())
             out[name] = FieldCounts(ready, n - ready, 0)
             continue
         bad = min(n, invalid[name])

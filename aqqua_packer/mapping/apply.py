@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..fields import BY_NAME, REQUIRED_COLUMNS
 from ..problems import Problem
 from ..progress import Task, null_task
-from ..sources.base import ROW_COL, TABLE_COL, ImageRef, Scan
+from ..sources.base import ROW_COL, TABLE_COL, ImageList, ImageRef, Scan
+from ..sources.tables import is_missing, text_series
 from . import bulk, parsers
 from .model import FieldSpec, Mapping
 from .suggest import column_dayfirst, suggest_mapping
@@ -52,11 +54,6 @@ _NAT = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def is_missing(v: object) -> bool:
-    """None, NaN, pd.NA or NaT: what a table cell holds when it holds nothing."""
-    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
-
-
 def filled(m: int, value: object) -> np.ndarray:
     """An object array of ``m`` references to one ``value`` (``np.full`` would make ``m`` copies of
     a string: 5.6 MB instead of 0.8 MB per 100,000 images)."""
@@ -74,12 +71,136 @@ class Item:
     row: int | None  # position in scans[scan].rows, or None when no row describes it
 
 
-@dataclass
-class FieldState:
-    """How each image fares on one field: ``status`` (OK, MISSING, INVALID) and the problem kind."""
+class Items(Sequence[Item]):
+    """The images of a ``Mapped``, by column: the scan, the position in that scan's images, the row
+    (-1: none).  ``items[i]`` makes the ``Item``; whole columns come without one (``names``,
+    ``sizes``).  20 bytes an image, where ``Item`` objects cost ~100 and pin their ``ImageRef``."""
 
-    status: np.ndarray  # int8 per item
-    kind: np.ndarray  # object per item: the problem kind, or None when OK
+    __slots__ = ("_scans", "scan", "image", "row")
+
+    def __init__(self, scans: Sequence[Scan], scan: np.ndarray, image: np.ndarray, row: np.ndarray):
+        self._scans = scans
+        self.scan = np.asarray(scan, dtype=np.int32)
+        self.image = np.asarray(image, dtype=np.int64)
+        self.row = np.asarray(row, dtype=np.int64)
+
+    @classmethod
+    def of_scan(cls, scans: Sequence[Scan], i: int, rows: np.ndarray) -> Items:
+        m = len(rows)
+        return cls(scans, np.full(m, i, dtype=np.int32), np.arange(m, dtype=np.int64), rows)
+
+    @classmethod
+    def concat(cls, scans: Sequence[Scan], parts: Sequence[Items]) -> Items:
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls(scans, np.zeros(0), np.zeros(0), np.zeros(0))
+        return cls(
+            scans,
+            np.concatenate([p.scan for p in parts]),
+            np.concatenate([p.image for p in parts]),
+            np.concatenate([p.row for p in parts]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.scan)
+
+    def ref(self, i: int) -> ImageRef:
+        return self._scans[int(self.scan[i])].images[int(self.image[i])]
+
+    def name(self, i: int) -> str:
+        return self._scans[int(self.scan[i])].images.name(int(self.image[i]))
+
+    def row_of(self, i: int) -> int | None:
+        r = int(self.row[i])
+        return None if r < 0 else r
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Item(int(self.scan[i]), self.ref(i), self.row_of(i))
+
+    def __iter__(self) -> Iterator[Item]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def refs(self) -> Sequence[ImageRef]:
+        """The items' images as a read-only sequence, each ``ImageRef`` made when asked for."""
+        return _ItemRefs(self)
+
+    def _per_scan(self, column: Callable[[ImageList], np.ndarray]) -> np.ndarray:
+        parts = []
+        for si in np.unique(self.scan).tolist() if len(self) else []:
+            sel = self.scan == si
+            parts.append((sel, column(self._scans[si].images)[self.image[sel]]))
+        if len(parts) == 1 and parts[0][0].all():
+            return parts[0][1]
+        out = np.zeros(len(self), dtype=parts[0][1].dtype if parts else np.int64)
+        for sel, vals in parts:
+            out[sel] = vals
+        return out
+
+    def sizes(self) -> np.ndarray:
+        """Bytes of each image in its source (int64)."""
+        return self._per_scan(lambda images: images.sizes())
+
+    def names_arrow(self) -> pa.Array:
+        """Every item's image name as an Arrow text array (no Python string per image)."""
+        if not len(self):
+            return pa.array([], pa.large_string())
+        parts = {si: self._scans[si].images.names_arrow() for si in np.unique(self.scan).tolist()}
+        if len(parts) == 1:
+            ((si, arr),) = parts.items()
+            return arr.take(pa.array(self.image))
+        offsets = {}
+        start = 0
+        for si, arr in parts.items():
+            offsets[si] = start
+            start += len(arr)
+        base = np.array(
+            [offsets.get(s, 0) for s in range(int(self.scan.max()) + 1)], dtype=np.int64
+        )
+        allnames = pa.concat_arrays(list(parts.values()))
+        return allnames.take(pa.array(base[self.scan] + self.image))
+
+
+class _ItemRefs(Sequence[ImageRef]):
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Items):
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._items.ref(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("image index out of range")
+        return self._items.ref(i)
+
+
+class FieldState:
+    """How each image fares on one field: ``status`` (OK, MISSING, INVALID) and the problem kind.
+
+    ``kind`` (object per item: the problem kind, or None when OK) is kept as one-byte codes: the
+    mapping is held for the whole pack, and seven fields of object pointers were 5.6 MB per
+    100,000 images."""
+
+    __slots__ = ("status", "_codes", "_kinds")
+
+    def __init__(self, status: np.ndarray, kind: np.ndarray):
+        self.status = status  # int8 per item
+        codes, uniq = pd.factorize(np.asarray(kind, dtype=object))  # None is -1
+        self._codes = codes.astype(np.int8 if len(uniq) < 127 else np.int32)
+        self._kinds = np.array([*uniq.tolist(), None], dtype=object)  # code -1: the last, None
+
+    @property
+    def kind(self) -> np.ndarray:
+        return self._kinds[self._codes]
 
     def counts(self) -> tuple[int, int, int]:
         s = self.status
@@ -90,7 +211,7 @@ class FieldState:
 class Mapped:
     scans: list[Scan]
     mapping: Mapping  # the effective mapping (suggested merged with given)
-    items: list[Item]
+    items: Items
     converted: pd.DataFrame  # one row per item, iFDO columns (fields.Field.column) + image-filename
     ready: np.ndarray  # bool per item: every required field present and valid
     problems: list[Problem] = field(default_factory=list)
@@ -144,21 +265,23 @@ def scan_mappings(scans: list[Scan], given: Mapping) -> list[Mapping]:
 
 # --- joining images and rows ----------------------------------------------------------------------
 def _join(
-    scan_i: int, scan: Scan, spec: FieldSpec | None, problems: list[Problem], used: set[int]
-) -> list[Item]:
-    """Items of one scan; ``used`` collects the row positions that describe an image."""
+    scans: list[Scan],
+    scan_i: int,
+    spec: FieldSpec | None,
+    problems: list[Problem],
+    used: np.ndarray,
+) -> Items:
+    """Items of one scan; ``used`` (bool per row) marks the rows that describe an image."""
+    scan = scans[scan_i]
     rows = scan.rows
-    linked = [im for im in scan.images if im.row is not None]
+    images = scan.images
+    linked_rows = images.rows()
+    linked = linked_rows >= 0
     # The reader's own links win, unless the user chose the image column themselves.
-    by_reader = (
-        bool(linked)
-        and len(linked) == len(scan.images)
-        and (spec is None or spec.origin != "given")
-    )
+    by_reader = bool(linked.all()) and len(images) > 0 and (spec is None or spec.origin != "given")
     if spec is None or spec.column is None or rows.empty or by_reader:
-        for im in linked:
-            used.add(im.row)
-        return [Item(scan_i, im, im.row) for im in scan.images]
+        used[linked_rows[linked]] = True
+        return Items.of_scan(scans, scan_i, linked_rows)
     col = spec.column
     if col not in rows.columns:
         problems.append(
@@ -170,27 +293,29 @@ def _join(
                 value=col,
             )
         )
-        return [Item(scan_i, im, im.row) for im in scan.images]
-    vals = rows[col].tolist()
-    keys = [("" if v is None else str(v)).strip().replace("\\", "/").lower() for v in vals]
+        return Items.of_scan(scans, scan_i, linked_rows)
+    keys = [
+        ("" if v is None else str(v)).strip().replace("\\", "/").lower() for v in rows[col].tolist()
+    ]
     full: dict[str, int] = {}
     for pos in range(len(keys) - 1, -1, -1):  # backwards, so the first row of a key wins
         if keys[pos]:
             full[keys[pos]] = pos
     dup_rows = [(pos, full[k]) for pos, k in enumerate(keys) if k and full[k] != pos]
+    del keys
     get = full.get
-    positions = [get(im.name.lower()) for im in scan.images]
+    positions = np.fromiter(
+        (get(images.name(i).lower(), -1) for i in range(len(images))), np.int64, len(images)
+    )
     short: dict[str, int] | None = None  # rows by file name and by stem, built only when needed
-    for i, pos in enumerate(positions):
-        if pos is not None:
-            continue
+    for i in np.flatnonzero(positions < 0).tolist():
         if short is None:
             short = {}
             for key, p in sorted(full.items(), key=lambda kv: kv[1]):
                 base = key.rsplit("/", 1)[-1]
                 short.setdefault(base, p)
                 short.setdefault(os.path.splitext(base)[0], p)
-        n = scan.images[i].name.lower()
+        n = images.name(i).lower()
         base = n.rsplit("/", 1)[-1]
         for k in (n, base, os.path.splitext(base)[0]):
             pos = full.get(k)
@@ -199,24 +324,25 @@ def _join(
             if pos is not None:
                 positions[i] = pos
                 break
-    used.update(p for p in positions if p is not None)
-    items = [Item(scan_i, im, pos) for im, pos in zip(scan.images, positions, strict=True)]
-    tab, rn = _provenance(scan)
-    for pos, first in dup_rows:
-        if first in used:
-            used.add(pos)
-        problems.append(
-            Problem(
-                "duplicate_id",
-                f"this row names the same image as row {rn[first]}; the first row is used",
-                file=tab[pos],
-                row=rn[pos],
-                field="image",
-                value=str(rows[col].iat[pos]),
-                severity="warning",
+    del full, short
+    used[positions[positions >= 0]] = True
+    if dup_rows:
+        tab, rn = _provenance(scan)
+        for pos, first in dup_rows:
+            if used[first]:
+                used[pos] = True
+            problems.append(
+                Problem(
+                    "duplicate_id",
+                    f"this row names the same image as row {rn[first]}; the first row is used",
+                    file=tab[pos],
+                    row=rn[pos],
+                    field="image",
+                    value=str(rows[col].iat[pos]),
+                    severity="warning",
+                )
             )
-        )
-    return items
+    return Items.of_scan(scans, scan_i, positions)
 
 
 def _first_table(scan: Scan) -> str:
@@ -241,6 +367,23 @@ def _provenance(scan: Scan) -> tuple[list, list]:
 
 
 # --- one input field, as text per item --------------------------------------------------------------
+class _PerItem:
+    """A value per item, worked out when a problem asks for it: the file and row number of every
+    image are not built up front (100,000 images would hold 100,000 row numbers for a few
+    problems)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[int], object]):
+        self.fn = fn
+
+    def __getitem__(self, i: int) -> object:
+        return self.fn(int(i))
+
+
+_NOWHERE = _PerItem(lambda i: None)
+
+
 @dataclass
 class _Source:
     """The text each item has for one input field, and where a problem with it is to be found."""
@@ -248,8 +391,8 @@ class _Source:
     name: str
     spec: FieldSpec
     raw: np.ndarray  # object per item: text, or None (no row / no column)
-    file: np.ndarray  # object per item
-    row: np.ndarray  # object per item: int or None
+    file: _PerItem  # per item: the table (or the image) a problem is to be found in
+    row: _PerItem  # per item: the row number, or None
     per_item: bool  # False for constants: a problem is reported once, not per image
     absent_kind: str = "missing"  # the kind of a None: "image_without_row" or "missing_column"
     absent: np.ndarray | None = None  # bool per item: None because there is no row / column
@@ -259,17 +402,12 @@ def _source(
     name: str,
     spec: FieldSpec,
     scan: Scan,
-    items: list[Item],
     ctx: _ScanContext,
     problems: list[Problem],
 ) -> _Source:
-    m = len(items)
-    names = ctx.names
+    m = len(ctx.items)
     if spec.constant is not None and spec.column is None and not spec.pattern:
-        raw = filled(m, spec.constant)
-        return _Source(
-            name, spec, raw, np.full(m, None, dtype=object), np.full(m, None, dtype=object), False
-        )
+        return _Source(name, spec, filled(m, spec.constant), _NOWHERE, _NOWHERE, False)
     if spec.column is not None:
         if spec.column not in scan.rows.columns:
             problems.append(
@@ -286,13 +424,12 @@ def _source(
                     value=spec.column,
                 )
             )
-            raw = np.full(m, None, dtype=object)
             return _Source(
                 name,
                 spec,
-                raw,
-                names,
                 np.full(m, None, dtype=object),
+                ctx.image_name,
+                _NOWHERE,
                 True,
                 "missing_column",
                 np.ones(m, dtype=bool),
@@ -301,45 +438,55 @@ def _source(
         raw = np.full(m, None, dtype=object)
         has = ctx.has_row
         raw[has] = col[ctx.pos[has]]
-        src = _Source(name, spec, raw, ctx.file, ctx.rownum, True, "image_without_row", ~has)
-    else:  # a pattern on the file name
-        src = _Source(name, spec, names.copy(), names, np.full(m, None, dtype=object), True)
-    return src
+        return _Source(name, spec, raw, ctx.file, ctx.rownum, True, "image_without_row", ~has)
+    # a pattern on the file name
+    return _Source(name, spec, ctx.names().copy(), ctx.image_name, _NOWHERE, True)
 
 
 @dataclass
 class _ScanContext:
     scan: Scan
-    items: list[Item]
-    names: np.ndarray
-    pos: np.ndarray
+    items: Items
+    pos: np.ndarray  # row position per item, -1 for none
     has_row: np.ndarray
-    file: np.ndarray
-    rownum: np.ndarray
     _cols: dict[str, np.ndarray] = field(default_factory=dict)
+    _names: np.ndarray | None = None
+    _prov: tuple[list, list] | None = None
 
     @classmethod
-    def of(cls, scan: Scan, items: list[Item]) -> _ScanContext:
-        m = len(items)
-        names = (
-            np.array([it.image.name for it in items], dtype=object)
-            if m
-            else np.empty(0, dtype=object)
+    def of(cls, scan: Scan, items: Items) -> _ScanContext:
+        return cls(scan, items, items.row, items.row >= 0)
+
+    def names(self) -> np.ndarray:
+        """Every item's image name, as an object array (for patterns on the file name)."""
+        if self._names is None:
+            items = self.items
+            self._names = np.array([items.name(i) for i in range(len(items))] or [], dtype=object)
+        return self._names
+
+    @property
+    def image_name(self) -> _PerItem:
+        return _PerItem(self.items.name)
+
+    def _provenance(self) -> tuple[list, list]:
+        if self._prov is None:
+            self._prov = _provenance(self.scan)
+        return self._prov
+
+    @property
+    def file(self) -> _PerItem:
+        """Where item i's row is (its table), or the image itself when it has no row."""
+        if self.scan.rows.empty:
+            return self.image_name
+        return _PerItem(
+            lambda i: self._provenance()[0][self.pos[i]] if self.has_row[i] else self.items.name(i)
         )
-        pos = (
-            np.array([-1 if it.row is None else it.row for it in items], dtype=np.int64)
-            if m
-            else np.empty(0, dtype=np.int64)
-        )
-        has = pos >= 0
-        file = names.copy()
-        rownum = np.full(m, None, dtype=object)
-        if not scan.rows.empty and has.any():
-            tab, rn = _provenance(scan)
-            tab_a, rn_a = np.array(tab, dtype=object), np.array(rn, dtype=object)
-            file[has] = tab_a[pos[has]]
-            rownum[has] = rn_a[pos[has]]
-        return cls(scan, items, names, pos, has, file, rownum)
+
+    @property
+    def rownum(self) -> _PerItem:
+        if self.scan.rows.empty:
+            return _NOWHERE
+        return _PerItem(lambda i: self._provenance()[1][self.pos[i]] if self.has_row[i] else None)
 
     def column(self, name: str) -> np.ndarray:
         if name not in self._cols:
@@ -692,7 +839,7 @@ def _settings(mapping: Mapping, problems: list[Problem]) -> _Settings:
 # --- one scan ----------------------------------------------------------------------------------------
 def _map_scan(
     scan: Scan,
-    items: list[Item],
+    items: Items,
     mapping: Mapping,
     st: _Settings,
     now: datetime,
@@ -709,7 +856,7 @@ def _map_scan(
         spec = mapping.get(name)
         if spec is None or not spec.has_source or name == "image":
             return None
-        return _source(name, spec, scan, items, ctx, problems)
+        return _source(name, spec, scan, ctx, problems)
 
     # datetime, or date (+ time)
     s_dt, s_d = src("datetime"), src("date")
@@ -945,9 +1092,8 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     per_scan_mapping = scan_mappings(scans, given)
     mapping = _first_wins(per_scan_mapping, given)
     problems: list[Problem] = []
-    items: list[Item] = []
-    per_scan: list[list[Item]] = []
-    used_rows: dict[int, tuple[Scan, set[int]]] = {}
+    per_scan: list[Items] = []
+    used_rows: dict[int, tuple[Scan, np.ndarray]] = {}  # per table: which rows name an image
     for i, s in enumerate(scans):
         answered = _answered_questions(per_scan_mapping[i])
         problems.extend(p for p in s.problems if p.kind not in answered)
@@ -956,10 +1102,9 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
             problems.append(
                 Problem("set_aside", f"set aside: {a.reason}{kept}", file=a.path, severity="info")
             )
-        used = used_rows.setdefault(id(s.rows), (s, set()))[1]
-        its = _join(i, s, per_scan_mapping[i].get("image"), problems, used)
-        per_scan.append(its)
-        items.extend(its)
+        used = used_rows.setdefault(id(s.rows), (s, np.zeros(len(s.rows), dtype=bool)))[1]
+        per_scan.append(_join(scans, i, per_scan_mapping[i].get("image"), problems, used))
+    items = Items.concat(scans, per_scan)
     n = len(items)
     task.start("map", n, message="Checking metadata")
     st = _settings(mapping, problems)
@@ -1012,9 +1157,8 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
 
     merged = {k: cat(k) for k in names if k in present}
     chunks.clear()  # the merged arrays are what is kept
-    cols: dict[str, object] = {
-        "image-filename": np.array([it.image.name for it in items], dtype=object)
-    }
+    # Arrow-backed text: no Python string per image name
+    cols: dict[str, object] = {"image-filename": text_series(items.names_arrow())}
     dt = merged["datetime"].values
     if dt.dtype != np.int64:
         dt = np.full(n, _NAT, dtype=np.int64)
@@ -1040,39 +1184,41 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     states = {k: FieldState(r.status, r.kind) for k, r in merged.items()}
     # Images without a row: an error when it leaves the image unready, otherwise a note.
     k = 0
-    for its in per_scan:
-        for it in its:
-            if it.row is None and _expects_rows(scans[it.scan], per_scan_mapping[it.scan]):
+    for si, its in enumerate(per_scan):
+        if _expects_rows(scans[si], per_scan_mapping[si]):
+            for j in np.flatnonzero(its.row < 0).tolist():
                 problems.append(
                     Problem(
                         "image_without_row",
                         "no table row names this image",
-                        file=it.image.name,
+                        file=its.name(j),
                         field="image",
-                        severity="error" if not ready[k] else "warning",
+                        severity="error" if not ready[k + j] else "warning",
                     )
                 )
-            k += 1
+        k += len(its)
     for scan, used in used_rows.values():
         if not _joined_by_column(scan, per_scan_mapping[scans.index(scan)]):
             continue
         spec = per_scan_mapping[scans.index(scan)].get("image")
         col = spec.column if spec is not None and spec.column in scan.rows.columns else None
+        unused = np.flatnonzero(~used).tolist()
+        if not unused:
+            continue
         tab, rn = _provenance(scan)
         vals = scan.rows[col].tolist() if col else [None] * len(scan.rows)
-        for pos in range(len(scan.rows)):
-            if pos not in used:
-                problems.append(
-                    Problem(
-                        "row_without_image",
-                        "this row names an image that was not found",
-                        file=tab[pos],
-                        row=rn[pos],
-                        field="image",
-                        value=None if vals[pos] is None else str(vals[pos]),
-                        severity="warning",
-                    )
+        for pos in unused:
+            problems.append(
+                Problem(
+                    "row_without_image",
+                    "this row names an image that was not found",
+                    file=tab[pos],
+                    row=rn[pos],
+                    field="image",
+                    value=None if vals[pos] is None else str(vals[pos]),
+                    severity="warning",
                 )
+            )
     task.finish(f"{int(ready.sum())} of {n} images ready")
     return Mapped(scans, mapping, items, converted, ready, problems, states, per_scan_mapping)
 
@@ -1107,9 +1253,7 @@ def _expects_rows(scan: Scan, mapping: Mapping) -> bool:
     if scan.rows.empty:
         return False
     spec = mapping.get("image")
-    return (spec is not None and spec.column is not None) or any(
-        im.row is not None for im in scan.images
-    )
+    return (spec is not None and spec.column is not None) or bool((scan.images.rows() >= 0).any())
 
 
 def _joined_by_column(scan: Scan, mapping: Mapping) -> bool:
@@ -1117,5 +1261,5 @@ def _joined_by_column(scan: Scan, mapping: Mapping) -> bool:
     spec = mapping.get("image")
     if scan.rows.empty or spec is None or spec.column is None:
         return False
-    linked = sum(1 for im in scan.images if im.row is not None)
+    linked = int((scan.images.rows() >= 0).sum())
     return not (linked and linked == len(scan.images) and spec.origin != "given")

@@ -5,6 +5,9 @@ value as text).  docs/format.md describes both for outside readers."""
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,10 +19,12 @@ from ..fields import FIELDS, REQUIRED_COLUMNS
 from ..mapping import Mapped
 from ..mapping.apply import is_missing
 from ..sources.base import ROW_COL, TABLE_COL
+from . import layout
 
 # Columns we add beyond fields.py: how to check pixels and find them in the image store.
 PIXELS_SHA256 = "image-pixels-sha256"  # sha256 of the decoded array's bytes (C order)
 LMDB_KEY = "image-lmdb-key"  # the image's key in its shard's image_data sub-database
+PARQUET_ROWS = 32_768  # metadata rows built and written at a time (one Parquet row group each)
 
 # Raw-metadata provenance columns.
 RAW_UUID, RAW_TABLE, RAW_ROW = "image-uuid", "source-table", "source-row"
@@ -48,6 +53,13 @@ def converted_schema() -> pa.Schema:
 
 def _texts(values) -> list[str | None]:
     return [None if is_missing(v) else str(v) for v in values]
+
+
+def _text_array(col: pd.Series) -> pa.Array:
+    """A column as Arrow text; an Arrow-backed one (image names) without a Python string each."""
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        return pa.array(col, from_pandas=True).cast(pa.string())
+    return pa.array(_texts(col.tolist()), type=pa.string())
 
 
 def converted_table(mapped: Mapped, items, uuids, shas, keys) -> pa.Table:
@@ -79,7 +91,7 @@ def converted_table(mapped: Mapped, items, uuids, shas, keys) -> pa.Table:
                 )
             )
         else:
-            arrays.append(pa.array(_texts(sub[f.name].tolist()), type=pa.string()))
+            arrays.append(_text_array(sub[f.name]))
     names = list(schema.names)
     for col in sub.columns:  # anything new the mapping learnt to fill, kept as text
         if col not in names:
@@ -88,22 +100,31 @@ def converted_table(mapped: Mapped, items, uuids, shas, keys) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def raw_table(mapped: Mapped, items, uuids) -> pa.Table:
+def raw_columns(mapped: Mapped, items) -> list[str]:
+    """The original column names of the tables that describe ``items``, first use first."""
+    items = np.asarray(items, dtype=np.int64)
+    scan_of = mapped.items.scan[items]
+    linked = mapped.items.row[items] >= 0
+    names: dict[str, None] = {}
+    for scan_i in dict.fromkeys(scan_of[linked].tolist()):
+        names.update(dict.fromkeys(str(k) for k in mapped.scans[scan_i].rows.columns))
+    return [k for k in names if k not in (TABLE_COL, ROW_COL)]
+
+
+def raw_table(mapped: Mapped, items, uuids, columns: list[str] | None = None) -> pa.Table:
     """Every original value of every packed image's row, as text, with provenance.
 
     Built with Arrow column by column (a ``take`` of each table column), so a shard of 400,000
     rows never exists as Python strings; a subclass that overrides ``Mapped.raw_row`` gets the
-    general path (tests/package/test_pack_metadata.py checks both give the same table)."""
+    general path (tests/package/test_pack_metadata.py checks both give the same table).
+    ``columns`` (``raw_columns`` of a whole shard) fixes the columns, so that a shard written in
+    parts has one schema; by default they are those of ``items``' tables."""
     items = np.asarray(items, dtype=np.int64)
     if type(mapped).raw_row is not Mapped.raw_row:
         return _raw_table_by_row(mapped, items, uuids)
     n = len(items)
-    scan_of = np.empty(n, dtype=np.int64)
-    row_of = np.empty(n, dtype=np.int64)
-    for j, i in enumerate(items.tolist()):
-        it = mapped.items[i]
-        scan_of[j] = it.scan
-        row_of[j] = -1 if it.row is None else it.row
+    scan_of = mapped.items.scan[items].astype(np.int64)
+    row_of = mapped.items.row[items]
     parts: list[tuple[int, np.ndarray]] = []  # (scan, item positions j), scans by first use
     for scan_i in dict.fromkeys(scan_of[row_of >= 0].tolist()):
         parts.append((scan_i, np.flatnonzero((scan_of == scan_i) & (row_of >= 0))))
@@ -116,23 +137,22 @@ def raw_table(mapped: Mapped, items, uuids) -> pa.Table:
         chunks = []
         for scan_i, js in parts:
             rows = mapped.scans[scan_i].rows
-            if name in rows.columns:
-                chunks.append(convert(rows[name]).take(pa.array(row_of[js])))
+            if name in rows.columns:  # the rows wanted first, then to Arrow: no whole-column copy
+                chunks.append(convert(rows[name].iloc[row_of[js]]))
             else:
                 chunks.append(pa.nulls(len(js), typ))
         if not chunks:
             return pa.nulls(n, typ)
         return pa.concat_arrays([c.cast(typ) for c in chunks]).take(to_items)
 
-    names: dict[str, None] = {}
-    for scan_i, _ in parts:
-        names.update(dict.fromkeys(str(k) for k in mapped.scans[scan_i].rows.columns))
+    if columns is None:
+        columns = raw_columns(mapped, items)
     tables = gather(TABLE_COL, _texts_array, pa.string())
     return _raw(
         uuids,
         pc.if_else(pc.equal(tables, ""), pa.scalar(None, pa.string()), tables),
         gather(ROW_COL, _row_numbers, pa.int64()),
-        {k: gather(k, _texts_array, pa.string()) for k in names if k not in (TABLE_COL, ROW_COL)},
+        {k: gather(k, _texts_array, pa.string()) for k in columns},
     )
 
 
@@ -196,6 +216,28 @@ def _raw_table_by_row(mapped: Mapped, items: np.ndarray, uuids) -> pa.Table:
         pa.array(rownums, pa.int64()),
         {k: pa.array(v, pa.string()) for k, v in columns.items()},
     )
+
+
+def write_parquet(path: Path, n: int, part: Callable[[int, int], pa.Table]) -> tuple[str, int]:
+    """Write a table of ``n`` rows made ``PARQUET_ROWS`` at a time (``part(start, stop)``, one row
+    group each) to ``path`` atomically; return its sha256 and size.  A shard of 400,000 images
+    never has its metadata in memory all at once (tens of MB as Arrow tables, then as bytes)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        writer: pq.ParquetWriter | None = None
+        for a in range(0, max(n, 1), PARQUET_ROWS):
+            t = part(a, min(n, a + PARQUET_ROWS))
+            if writer is None:
+                writer = pq.ParquetWriter(fh, t.schema, compression="zstd")
+            writer.write_table(t, row_group_size=PARQUET_ROWS)
+            del t
+        assert writer is not None
+        writer.close()
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    layout.fsync_dir(path.parent)
+    return layout.sha256_file(path), path.stat().st_size
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -44,10 +44,12 @@ import lmdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .. import __version__
 from ..mapping import Mapped
+from ..mapping.apply import Items
 from ..problems import Problem, UserError
 from ..progress import Task, null_task
 from ..sources.base import ImageRef
@@ -124,12 +126,12 @@ def gap_summary(mapped: Mapped, limit: int = 5) -> str:
             continue
         missing = [int(i) for i in not_ready if pd.isna(conv[col].iat[int(i)])]
         if missing:
-            ex = ", ".join(mapped.items[i].image.name for i in missing[:limit])
+            ex = ", ".join(mapped.items.name(i) for i in missing[:limit])
             more = f" and {len(missing) - limit} more" if len(missing) > limit else ""
             lines.append(f"  {name}: missing or unreadable for {len(missing)} images ({ex}{more})")
-    no_row = [int(i) for i in not_ready if mapped.items[int(i)].row is None]
+    no_row = [int(i) for i in not_ready if mapped.items.row[i] < 0]
     if no_row:
-        ex = ", ".join(mapped.items[i].image.name for i in no_row[:limit])
+        ex = ", ".join(mapped.items.name(i) for i in no_row[:limit])
         lines.append(
             f"  no table row names {len(no_row)} images ({ex}{'…' if len(no_row) > limit else ''})"
         )
@@ -147,7 +149,7 @@ def _not_ready_reason(mapped: Mapped, i: int) -> str:
     from ..fields import BY_NAME
     from ..mapping.apply import REQUIRED_FIELDS
 
-    if mapped.items[i].row is None and any(not s.rows.empty for s in mapped.scans):
+    if mapped.items.row[i] < 0 and any(not s.rows.empty for s in mapped.scans):
         return "no table row names this image"
     conv = mapped.converted
     missing = [
@@ -158,8 +160,11 @@ def _not_ready_reason(mapped: Mapped, i: int) -> str:
     return "missing or unreadable: " + ", ".join(missing) if missing else "not ready"
 
 
+_FINGERPRINT_ROWS = 16_384
+
+
 def _fingerprint(
-    mapped: Mapped, work: list[int], options: PackOptions, dataset: DatasetInfo
+    mapped: Mapped, work: np.ndarray, options: PackOptions, dataset: DatasetInfo
 ) -> str:
     """What the package is made of; a rerun on anything else must not continue this package."""
     h = hashlib.sha256()
@@ -172,18 +177,21 @@ def _fingerprint(
             }
         ).encode()
     )
-    for i in work:
-        ref = mapped.items[i].image
+    items = mapped.items
+    for i in work.tolist():
+        ref = items.ref(i)
         h.update(
             f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode()
         )
-    if len(work):
-        sub = mapped.converted.iloc[work]
-        for col in sub.columns:  # column by column: no text copy of the whole table at once
-            h.update(str(col).encode())
-            h.update(
-                pd.util.hash_pandas_object(sub[col].astype(str), index=False).to_numpy().tobytes()
-            )
+    conv = mapped.converted
+    for col in conv.columns if len(work) else ():
+        h.update(str(col).encode())
+        # a column at a time, 16,384 rows at a time: no text copy of the whole table at once
+        # (the digest is that of the whole column's hashes, as sha256 is fed in order)
+        column = conv[col]
+        for a in range(0, len(work), _FINGERPRINT_ROWS):
+            part = column.iloc[work[a : a + _FINGERPRINT_ROWS]].astype(str)
+            h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 
@@ -261,17 +269,77 @@ class _Index:
         """The first 64 bits of each sha256 (how ``run`` spots identical pixels)."""
         return np.frombuffer(self.sha, np.uint8).reshape(-1, 32)[:, :8].copy().view(">u8").ravel()
 
-    def uuids(self) -> pa.Array:
-        """The uuids as canonical text (8-4-4-4-12), built without a Python string per image."""
-        n = len(self)
-        hexed = np.frombuffer(self.uid.hex().encode(), dtype=np.uint8).reshape(n, 32)
+    def uuids(self, a: int = 0, b: int | None = None) -> pa.Array:
+        """The uuids of images ``a`` to ``b`` as canonical text (8-4-4-4-12), built without a
+        Python string per image."""
+        b = len(self) if b is None else b
+        n = b - a
+        hexed = np.frombuffer(self.uid[16 * a : 16 * b].hex().encode(), dtype=np.uint8).reshape(
+            n, 32
+        )
         out = np.full((n, 36), ord("-"), dtype=np.uint8)
         for a, b, c in ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20)):
             out[:, a:b] = hexed[:, c : c + b - a]
         return _fixed_width_strings(out.tobytes(), n, 36)
 
-    def shas(self) -> pa.Array:
-        return _fixed_width_strings(self.sha.hex().encode(), len(self), 64)
+    def shas(self, a: int = 0, b: int | None = None) -> pa.Array:
+        b = len(self) if b is None else b
+        return _fixed_width_strings(self.sha[32 * a : 32 * b].hex().encode(), b - a, 64)
+
+
+class _ShaCounts:
+    """How many images with each pixel hash (its first 64 bits) are packed so far: a duplicate
+    picture gets a numbered uuid.  Sorted numpy blocks, 8 bytes an image; a dictionary entry
+    and its int object took ~90 (9 MB per 100,000 images)."""
+
+    MERGE = 8192
+
+    def __init__(self) -> None:
+        self._sorted = np.zeros(0, dtype=np.uint64)  # every key merged so far, repeats kept
+        self._recent: dict[int, int] = {}
+        self._n_recent = 0
+
+    def _merged(self, k: int) -> int:
+        a = self._sorted
+        if not len(a):
+            return 0
+        key = np.uint64(k)
+        return int(np.searchsorted(a, key, "right") - np.searchsorted(a, key, "left"))
+
+    def add(self, k: int) -> int:
+        """Count one more image with key ``k``; return how many had it before."""
+        before = self._merged(k) + self._recent.get(k, 0)
+        self._recent[k] = self._recent.get(k, 0) + 1
+        self._n_recent += 1
+        if self._n_recent >= self.MERGE:
+            self._merge()
+        return before
+
+    def add_all(self, keys: np.ndarray) -> None:
+        self._merge(np.asarray(keys, dtype=np.uint64))
+
+    def _merge(self, more: np.ndarray | None = None) -> None:
+        parts = [self._sorted]
+        if self._recent:
+            parts.append(
+                np.repeat(
+                    np.fromiter(self._recent.keys(), np.uint64, len(self._recent)),
+                    np.fromiter(self._recent.values(), np.int64, len(self._recent)),
+                )
+            )
+        if more is not None:
+            parts.append(more)
+        self._sorted = np.sort(np.concatenate(parts))
+        self._recent.clear()
+        self._n_recent = 0
+
+
+def _sha_keys_of_text(shas: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The first 64 bits of hex sha256 texts, as ``_Index.sha_keys`` gives them."""
+    if not len(shas):
+        return np.zeros(0, dtype=np.uint64)
+    heads = pc.utf8_slice_codeunits(shas, 0, 16)
+    return np.array([int(h, 16) for h in heads.to_pylist()], dtype=np.uint64)
 
 
 def _fixed_width_strings(data: bytes, n: int, width: int) -> pa.Array:
@@ -438,7 +506,7 @@ def _main_is_guarded(main) -> bool:
 class _Refs:
     """(p, ImageRef) for the items still to pack, without a list of them all (flat memory)."""
 
-    def __init__(self, items: list, work: list[int], start: int):
+    def __init__(self, items: Items, work: np.ndarray, start: int):
         self.items, self.work, self.start = items, work, start
 
     def __len__(self) -> int:
@@ -446,7 +514,7 @@ class _Refs:
 
     def __iter__(self) -> Iterator[tuple[int, ImageRef]]:
         for p in range(self.start, len(self.work)):
-            yield p, self.items[self.work[p]].image
+            yield p, self.items.ref(self.work[p])
 
 
 def _encoded(
@@ -614,20 +682,22 @@ class _Writer:
             files: dict[str, list] = {}
             if len(recs):
                 work_items = np.asarray(self.work, dtype=np.int64)[recs.positions()]
-                uuids, shas = recs.uuids(), recs.shas()
-                keys = np.arange(len(recs), dtype=np.int64)
-                for name, make in (
-                    (
-                        meta_name,
-                        lambda: metadata.converted_table(
-                            self.mapped, work_items, uuids, shas, keys
-                        ),
-                    ),
-                    (raw_name, lambda: metadata.raw_table(self.mapped, work_items, uuids)),
-                ):
-                    data = metadata.parquet_bytes(make())
-                    layout.write_atomic(self.out / name, data)
-                    files[name] = [hashlib.sha256(data).hexdigest(), len(data)]
+                columns = metadata.raw_columns(self.mapped, work_items)
+                mapped = self.mapped
+
+                # a part at a time, uuids and hashes as text included (10 MB per 100,000 images)
+                def converted(a: int, b: int) -> pa.Table:
+                    keys = np.arange(a, b, dtype=np.int64)
+                    return metadata.converted_table(
+                        mapped, work_items[a:b], recs.uuids(a, b), recs.shas(a, b), keys
+                    )
+
+                def raw(a: int, b: int) -> pa.Table:
+                    return metadata.raw_table(mapped, work_items[a:b], recs.uuids(a, b), columns)
+
+                for name, part in ((meta_name, converted), (raw_name, raw)):
+                    digest, size = metadata.write_parquet(self.out / name, len(recs), part)
+                    files[name] = [digest, size]
             rec = {
                 "index": shard.index,
                 "id": shard.id,
@@ -686,39 +756,36 @@ class _Writer:
         )
 
         # Duplicate pixels get a numbered uuid: count what is packed already.
-        seen: dict[int, int] = {}
+        seen = _ShaCounts()
         for s in closed:
             meta = self.out / self.names(s["id"])[1]
             if s["count"]:
-                for sha in (
-                    pq.read_table(meta, columns=[metadata.PIXELS_SHA256]).column(0).to_pylist()
-                ):
-                    k = int(sha[:16], 16)
-                    seen[k] = seen.get(k, 0) + 1
+                shas = pq.read_table(meta, columns=[metadata.PIXELS_SHA256]).column(0)
+                seen.add_all(_sha_keys_of_text(shas))
 
         shard: _OpenShard | None = None
         packed_before = sum(s["count"] for s in closed)
         try:
             if first < len(self.work):
                 shard = self.open_shard(next_index, first)
-                for k in shard.index_records().sha_keys().tolist():
-                    seen[k] = seen.get(k, 0) + 1
+                seen.add_all(shard.index_records().sha_keys())
                 start = shard.next
                 done = packed_before + shard.count
                 total = len(self.work)
                 items = self.mapped.items
+                sizes = items.sizes()[self.work]
                 task.start(
                     "pack",
                     total,
                     done=start,
-                    bytes_total=sum(items[i].image.size for i in self.work),
-                    bytes_done=sum(items[i].image.size for i in self.work[:start]),
+                    bytes_total=int(sizes.sum()),
+                    bytes_done=int(sizes[:start].sum()),
                     message=f"continuing after {done} images packed before" if resumed else "",
                 )
                 refs = _Refs(items, self.work, start)
                 workers = opts.workers or os.cpu_count() or 1
                 for p, res in _encoded(refs, workers, opts.clevel, task):
-                    ref = items[self.work[p]].image
+                    ref = items.ref(self.work[p])
                     if res[0] == "error":
                         if not opts.skip_incomplete:
                             shard.commit()
@@ -731,9 +798,7 @@ class _Writer:
                         shard.skip(p, res[1])
                     else:
                         _, sha, uid, frame, channels, dtype, shape = res
-                        k = int(sha[:16], 16)
-                        n_before = seen.get(k, 0)
-                        seen[k] = n_before + 1
+                        n_before = seen.add(int(sha[:16], 16))
                         if n_before:
                             uid = image_uuid(sha, dtype, shape, n_before)
                             arr, meta = frames.decode(frame)
@@ -819,13 +884,14 @@ class _Writer:
     def skipped_rows(self) -> list[tuple[str, str, str]]:
         rows: list[tuple[int, str, str, str]] = []
         items = self.mapped.items
-        for i in self.not_ready:
-            ref = items[i].image
+        for i in self.not_ready.tolist():
+            ref = items.ref(i)
             rows.append((i, ref.name, describe(ref), _not_ready_reason(self.mapped, i)))
         for s in self.state["shards"]:
             for p, reason in s["skipped"]:
-                ref = items[self.work[p]].image
-                rows.append((self.work[p], ref.name, describe(ref), reason))
+                i = int(self.work[p])
+                ref = items.ref(i)
+                rows.append((i, ref.name, describe(ref), reason))
         rows.sort()
         return [r[1:] for r in rows]
 
@@ -957,9 +1023,9 @@ def write_package(
         raise UserError(
             gap_summary(mapped), problems=[p for p in mapped.problems if p.severity == "error"]
         )
-    work = [int(i) for i in np.flatnonzero(ready)]
-    not_ready = [int(i) for i in np.flatnonzero(~ready)]
-    if not work:
+    work = np.flatnonzero(ready).astype(np.int64)  # positions of the items to pack, in order
+    not_ready = np.flatnonzero(~ready).astype(np.int64)
+    if not len(work):
         raise UserError(
             "None of the images has all required metadata, so there is nothing to pack.\n"
             + gap_summary(mapped)

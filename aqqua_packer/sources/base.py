@@ -12,6 +12,10 @@ pixels (``ImageRef``) and read text.
 
 from __future__ import annotations
 
+import operator
+import os
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from ..problems import Problem
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
 # Columns added to ``Scan.rows`` for provenance; never offered for mapping, kept in raw metadata.
 TABLE_COL = "__table__"  # the file the row came from (path relative to the scan root, or absolute)
@@ -52,6 +58,186 @@ class ImageRef:
     size: int = 0
 
 
+_PLAIN: tuple = ((), None, None, None)  # members, page, box, raw of an image that is a whole file
+
+
+class ImageList(Sequence[ImageRef]):
+    """A scan's images stored by column, read back as ``ImageRef``s made on access.
+
+    100,000 ``ImageRef`` objects with their name, path and size strings hold ~30 MB; here the
+    names are one UTF-8 buffer, a path is a number (an image's path is most often its folder plus
+    the last part of its name, and folders, zips and ``.roi`` files repeat), sizes and rows are
+    machine integers: ~40 bytes an image.  Members, pages, boxes and raw offsets, which few
+    images have, are kept per image only for those that have them.
+
+    Readers build it like a list (``append``, ``extend``) or hand ``Scan`` a list, which ``Scan``
+    turns into an ``ImageList``.  It is picklable and compares equal to a list of the same refs.
+    """
+
+    __slots__ = ("_names", "_ends", "_where", "_strs", "_str_ids", "_sizes", "_rows", "_extra")
+
+    def __init__(self, refs: Iterable[ImageRef] = ()):
+        self._names = bytearray()  # every name, UTF-8 (surrogate escapes kept), one after another
+        self._ends = array("q")  # where each name ends in _names
+        # >= 0: the path is _strs[w];  < 0: it is _strs[-1 - w] (a folder) + the name's last part
+        self._where = array("q")
+        self._strs: list[str] = []
+        self._str_ids: dict[str, int] = {}
+        self._sizes = array("q")
+        self._rows = array("q")  # -1: no row
+        self._extra: dict[int, tuple] = {}  # position -> (members, page, box, raw), when not plain
+        self.extend(refs)
+
+    # --- building ---
+    def _intern(self, s: str) -> int:
+        i = self._str_ids.get(s)
+        if i is None:
+            i = self._str_ids[s] = len(self._strs)
+            self._strs.append(s)
+        return i
+
+    def add(
+        self,
+        name: str,
+        path: str,
+        *,
+        members: tuple[str, ...] = (),
+        page: int | None = None,
+        box: tuple[int, int, int, int] | None = None,
+        raw: tuple[int, int, int] | None = None,
+        row: int | None = None,
+        size: int = 0,
+    ) -> None:
+        """Append one image without making an ``ImageRef`` (the folder walk's hot path)."""
+        head, tail = os.path.split(path)
+        if tail and tail == name.rpartition("/")[2] and os.path.join(head, tail) == path:
+            w = -1 - self._intern(head)
+        else:
+            w = self._intern(path)
+        self._names += name.encode("utf-8", "surrogateescape")
+        self._ends.append(len(self._names))
+        self._where.append(w)
+        self._sizes.append(size)
+        self._rows.append(-1 if row is None else row)
+        if members or page is not None or box is not None or raw is not None:
+            self._extra[len(self._ends) - 1] = (tuple(members), page, box, raw)
+
+    def append(self, ref: ImageRef) -> None:
+        self.add(
+            ref.name,
+            ref.path,
+            members=ref.members,
+            page=ref.page,
+            box=ref.box,
+            raw=ref.raw,
+            row=ref.row,
+            size=ref.size,
+        )
+
+    def extend(self, refs: Iterable[ImageRef]) -> None:
+        for ref in refs:
+            self.append(ref)
+
+    def without_rows(self) -> ImageList:
+        """The same images, none linked to a row (a table given for the whole scan replaces the
+        reader's own)."""
+        out = ImageList()
+        out._names, out._ends, out._where = self._names[:], self._ends[:], self._where[:]
+        out._strs, out._str_ids = self._strs[:], dict(self._str_ids)
+        out._sizes, out._extra = self._sizes[:], dict(self._extra)
+        out._rows = array("q", [-1]) * len(self)
+        return out
+
+    # --- reading ---
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def name(self, i: int) -> str:
+        a = self._ends[i - 1] if i else 0
+        return self._names[a : self._ends[i]].decode("utf-8", "surrogateescape")
+
+    def path(self, i: int) -> str:
+        w = self._where[i]
+        if w >= 0:
+            return self._strs[w]
+        return os.path.join(self._strs[-1 - w], self.name(i).rpartition("/")[2])
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self._ends)
+        i = operator.index(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("image index out of range")
+        name = self.name(i)
+        w = self._where[i]
+        path = (
+            self._strs[w] if w >= 0 else os.path.join(self._strs[-1 - w], name.rpartition("/")[2])
+        )
+        members, page, box, raw = self._extra.get(i, _PLAIN)
+        row = self._rows[i]
+        return ImageRef(
+            name, path, members, page, box, raw, None if row < 0 else row, self._sizes[i]
+        )
+
+    def __iter__(self) -> Iterator[ImageRef]:
+        for i in range(len(self._ends)):
+            yield self[i]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return f"<ImageList of {len(self)} images>"
+
+    def names(self) -> list[str]:
+        return [self.name(i) for i in range(len(self))]
+
+    def sizes(self) -> np.ndarray:
+        """Bytes of each image in its source (int64)."""
+        import numpy as np
+
+        return np.frombuffer(self._sizes, dtype=np.int64).copy()
+
+    def rows(self) -> np.ndarray:
+        """Each image's row position (int64), -1 when the reader linked none."""
+        import numpy as np
+
+        return np.frombuffer(self._rows, dtype=np.int64).copy()
+
+    def names_arrow(self) -> pa.Array:
+        """The names as an Arrow text array (one copy of the UTF-8 buffer, no Python strings)."""
+        import pyarrow as pa
+
+        n = len(self)
+        data = bytes(self._names)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:  # a name from an undecodable file name: Python's view of it
+            return pa.array(
+                [
+                    self.name(i).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    for i in range(n)
+                ],
+                pa.large_string(),
+            )
+        offsets = array("q", [0])
+        offsets.extend(self._ends)
+        return pa.LargeStringArray.from_buffers(
+            n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
+        )
+
+
+def as_image_list(images: Iterable[ImageRef]) -> ImageList:
+    return images if isinstance(images, ImageList) else ImageList(images)
+
+
 @dataclass(frozen=True)
 class SetAside:
     """A file the reader saw but will not pack, and why (a JPEG preview of a raw TIFF, a zip copy,
@@ -74,7 +260,7 @@ class Scan:
 
     kind: str  # reader name: "ecotaxa", "uvp6", "ifcb", "flowcam", "generic", ...
     root: Path  # the folder, zip or file this part was read from
-    images: list[ImageRef] = field(default_factory=list)
+    images: ImageList = field(default_factory=ImageList)  # a list given here becomes an ImageList
     # Every metadata row, all values as text exactly as written ("" for empty), original column
     # names, plus TABLE_COL and ROW_COL.  Header/settings values that apply to every row may be
     # added as columns too (prefix them, e.g. "hdr:sampleTime"), so raw metadata keeps them.
@@ -89,6 +275,11 @@ class Scan:
     reason: str = ""
     label: str = ""  # a human name for this part ("UVP6 b_da_19", "cruise m106")
     sensor: str = ""  # instrument as iFDO image-set-sensor ("UVP6", "IFCB013", ...)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "images":
+            value = as_image_list(value)
+        object.__setattr__(self, name, value)
 
     @property
     def tables(self) -> list[str]:

@@ -34,11 +34,12 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
 from ..progress import Task, null_task
-from .base import ImageRef, SetAside
+from .base import ImageList, ImageRef, SetAside, as_image_list
 
 LOSSLESS = {".tif": 0, ".tiff": 0, ".png": 1, ".bmp": 2, ".gif": 3}
 LOSSY = {".jpg": 10, ".jpeg": 10}
@@ -144,29 +145,23 @@ def _scaled(small: tuple[int, int] | None, big: tuple[int, int] | None) -> bool:
 
 
 def set_aside_copies(
-    images: list[ImageRef], task: Task | None = None
-) -> tuple[list[ImageRef], list[SetAside]]:
+    images: Sequence[ImageRef], task: Task | None = None
+) -> tuple[ImageList, list[SetAside]]:
     """Keep one image per picture; return (kept images in their order, set-aside copies with reasons)."""
     task = task or null_task()
-    groups: dict[str, list[int]] = {}
-    for i, ref in enumerate(images):
-        if ref.box is not None or ref.raw is not None:
-            continue
-        groups.setdefault(stem_of(ref.name), []).append(i)
+    groups = _same_stem(images)
     drop: dict[int, tuple[int, str]] = {}  # index -> (kept index, reason)
     cache: dict = {}
-    for idxs in groups.values():
-        if len(idxs) < 2:
-            continue
+    for idxs in groups:
         task.check()
         _resolve([images[i] for i in idxs], idxs, drop, cache)
     if not drop:
-        return list(images), []
+        return as_image_list(images), []
     kept_row: dict[int, int] = {}
     for i, (k, _) in drop.items():
         if images[k].row is None and images[i].row is not None:
             kept_row.setdefault(k, images[i].row)
-    out: list[ImageRef] = []
+    out = ImageList()
     for i, ref in enumerate(images):
         if i in drop:
             continue
@@ -176,6 +171,33 @@ def set_aside_copies(
         for i, (k, reason) in sorted(drop.items())
     ]
     return out, aside
+
+
+def _same_stem(images: Sequence[ImageRef]) -> list[list[int]]:
+    """Positions of the images that share a stem with another, one list per stem (in order).
+
+    Stems are counted in one array pass; only the few that repeat get a list (a dictionary of a
+    list per stem held 20 MB for 100,000 distinct images)."""
+    import numpy as np
+    import pandas as pd
+
+    stems = np.array(
+        [
+            None if ref.box is not None or ref.raw is not None else stem_of(ref.name)
+            for ref in images
+        ],
+        dtype=object,
+    )
+    codes, _ = pd.factorize(stems)  # None (never a candidate) is -1
+    del stems
+    if not len(codes):
+        return []
+    counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, np.int64)
+    shared = np.flatnonzero((codes >= 0) & (counts[np.maximum(codes, 0)] >= 2))
+    groups: dict[int, list[int]] = {}
+    for i in shared.tolist():
+        groups.setdefault(int(codes[i]), []).append(i)
+    return list(groups.values())
 
 
 def _resolve(refs: list[ImageRef], idxs: list[int], drop: dict, cache: dict) -> None:

@@ -281,11 +281,13 @@ class Near(NamedTuple):
 
 
 def shallow(path: Path, *, max_depth: int = 4, max_deeper: int = 20000) -> list[Near]:
-    """Files and folders near the top of ``path``, cheaply, for the readers' ``detect``.
+    """Folders and files other than images near the top of ``path``, cheaply, for the readers'
+    ``detect`` (which look for tables, zips, ``.pid`` and ``metadata.json`` files, never images).
 
     The top level is listed whole (a folder of 100,000 images takes a few tens of milliseconds:
-    names only, no ``stat``); below it at most ``max_deeper`` entries are looked at.  The answer
-    is cached for a few seconds (and while the folder is unchanged), since every reader's
+    names only, no ``stat``); below it at most ``max_deeper`` entries are looked at.  Images are
+    counted but not kept: a listing of 100,000 of them held 17 MB, once per cached answer.  The
+    answer is cached for a few seconds (and while the folder is unchanged), since every reader's
     ``detect`` asks the same question one after the other.
     """
     path = Path(path)
@@ -320,6 +322,9 @@ def _shallow(path: str, when: tuple[int, int], max_depth: int, max_deeper: int) 
                         name = e.name
                         if name[0] == ".":
                             continue
+                        dot = name.rfind(".")
+                        if dot > 0 and name[dot:].lower() in IMAGE_SUFFIXES:
+                            continue  # an image (a folder named "x.png" is not worth a stat)
                         try:
                             is_dir = e.is_dir(follow_symlinks=False)
                         except OSError:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -259,7 +258,7 @@ def scan_paths(
         rows = read_table(Path(table))
         for s in out:
             s.rows = rows
-            s.images = [replace(im, row=None) for im in s.images]
+            s.images = s.images.without_rows()
             col, n = suggest_image_column(rows, s.images)
             fields = s.suggested.setdefault("fields", {})
             if col:

@@ -22,8 +22,19 @@ from .base import ROW_COL, TABLE_COL
 # Text columns: pandas' own string type, stored by Arrow (one buffer per column, not a Python
 # object per value: 100,000 rows × 8 columns take 14 MB instead of 52); missing values are NaN.
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
-_ARROW_TEXT = {pa.string(): TEXT}.get  # Arrow text -> TEXT, for ``to_pandas(types_mapper=...)``
+# Arrow text -> TEXT, for ``to_pandas(types_mapper=...)``
+_ARROW_TEXT = {pa.string(): TEXT, pa.large_string(): TEXT}.get
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".tab"}
+
+
+def is_missing(v: object) -> bool:
+    """None, NaN, pd.NA or NaT: what a table cell holds when it holds nothing."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def text_series(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """Arrow text as a pandas TEXT column: the values stay in Arrow, no Python string each."""
+    return arr.to_pandas(types_mapper=_ARROW_TEXT)
 
 
 def decode_text(data: bytes, where: str) -> str:

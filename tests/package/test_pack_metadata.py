@@ -3,6 +3,7 @@ every raw value exactly as ``Mapped.raw_row`` gives it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 from pkgtools import MAPS, plankton_dataset
 
@@ -99,3 +100,58 @@ def test_the_shard_index_gives_back_every_uuid_and_sha256_as_text():
     assert idx.sha_keys().tolist() == [int(w[2][:16], 16) for w in want]
     # 56 bytes an image, not a tuple of Python strings (~330 bytes)
     assert len(idx.uid) + len(idx.sha) + idx.p.itemsize * len(idx.p) == 56 * 300
+
+
+def test_metadata_written_in_parts_equals_metadata_written_whole(tmp_path, monkeypatch):
+    """A shard's Parquet files are built PARQUET_ROWS rows at a time (flat memory whatever the
+    shard size): with parts of 4 rows over two folders the package holds the same rows, in row
+    groups of 4, and verifies."""
+    from pkgtools import content
+
+    from aqqua_packer.package.verify import verify_package
+    from aqqua_packer.package.write import PackOptions, write_package
+
+    root = tmp_path / "src"
+    for part, seed in (("day1", 5), ("day2", 6)):
+        plankton_dataset(root / part, 7, seed=seed)
+    mapped = check(Request([root / "day1", root / "day2"], maps=MAPS))
+    opts = PackOptions(workers=1, package_number=7)
+    whole = write_package(mapped, tmp_path / "whole" / "pkg", opts)
+    monkeypatch.setattr(metadata, "PARQUET_ROWS", 4)
+    parts = write_package(mapped, tmp_path / "parts" / "pkg", opts)
+    assert whole.images == parts.images == 14
+    assert content(tmp_path / "whole" / "pkg") == content(tmp_path / "parts" / "pkg")
+    import pyarrow.parquet as pq
+
+    meta = next((tmp_path / "parts" / "pkg").glob("*-meta-*.parquet"))
+    raw = next((tmp_path / "parts" / "pkg").glob("*-raw-*.parquet"))
+    assert pq.ParquetFile(meta).metadata.num_row_groups == 4  # 4 + 4 + 4 + 2
+    assert pq.ParquetFile(raw).metadata.num_row_groups == 4
+    assert verify_package(tmp_path / "parts" / "pkg").ok
+
+
+def test_the_shard_index_gives_back_parts_of_its_uuids_and_hashes():
+    import hashlib
+    import uuid
+
+    from aqqua_packer.package.write import _Index
+
+    idx = _Index()
+    for p in range(10):
+        idx.append(
+            p, str(uuid.uuid5(uuid.NAMESPACE_URL, str(p))), hashlib.sha256(bytes([p])).hexdigest()
+        )
+    assert idx.uuids(3, 7).to_pylist() == idx.uuids().to_pylist()[3:7]
+    assert idx.shas(8, 10).to_pylist() == idx.shas().to_pylist()[8:10]
+
+
+def test_duplicate_pixels_are_counted_across_merges_and_resumes():
+    """The counts behind numbered uuids of identical images: right whether the earlier copies are
+    in the recent dictionary, in the merged sorted block, or were loaded from closed shards."""
+    from aqqua_packer.package.write import _ShaCounts
+
+    seen = _ShaCounts()
+    seen.MERGE = 3  # merge often
+    seen.add_all(np.array([5, 9, 5], dtype=np.uint64))  # from closed shards
+    got = [seen.add(k) for k in (5, 1, 9, 1, 2**64 - 1, 1, 5, 2**64 - 1, 7)]
+    assert got == [2, 0, 1, 1, 0, 2, 3, 1, 0]

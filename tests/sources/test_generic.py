@@ -89,3 +89,27 @@ def test_a_readme_beside_the_table_is_not_a_second_table_and_a_broken_table_is_n
     assert len(scan.images) == 1 and scan.rows.empty
     (p,) = scan.problems
     assert p.kind == "bad_table" and p.file == "meta.csv" and "row 2" in p.message
+
+
+def test_the_image_column_is_the_one_naming_most_images_by_path_name_or_stem():
+    """Compared in Arrow: case, surrounding blanks and Windows separators do not matter; a value
+    may give the path, the file name or the stem."""
+    import pandas as pd
+
+    from aqqua_packer.sources.base import ImageList, ImageRef
+    from aqqua_packer.sources.generic import suggest_image_column
+
+    images = ImageList(
+        ImageRef(f"Day1/IMG_{i}.png", f"/data/Day1/IMG_{i}.png", size=1) for i in range(6)
+    )
+    rows = pd.DataFrame(
+        {
+            "label": ["img_0", "copepod", "x", "y", "z", "w"],
+            "path": [" day1\\img_0.PNG", "Day1/IMG_1.png", "img_2.png", "IMG_3", "nope", None],
+            "n": [1, 2, 3, 4, 5, 6],  # not text: compared as text, names nothing
+            "__table__": ["meta.csv"] * 6,
+        }
+    )
+    assert suggest_image_column(rows, images) == ("path", 4)
+    assert suggest_image_column(rows, list(images)) == ("path", 4)
+    assert suggest_image_column(rows.iloc[:0], images) == (None, 0)

@@ -171,10 +171,10 @@ class PackPage(Page):
         if m is None:
             return 0, 0
         mask = m.ready if self.session.project.ready_only else np.ones(len(m.items), dtype=bool)
-        sizes = [it.image.size for it, keep in zip(m.items, mask, strict=True) if keep]
-        known = [s for s in sizes if s]
-        avg = (sum(known) / len(known)) if known else 50_000
-        est = sum(s or avg for s in sizes)
+        sizes = m.items.sizes()[np.asarray(mask, dtype=bool)]
+        known = sizes[sizes > 0]
+        avg = float(known.mean()) if len(known) else 50_000
+        est = float(known.sum()) + avg * int((sizes <= 0).sum())
         return len(sizes), int(est * 1.1 + 1_000_000)  # pixels + metadata + LMDB overhead
 
     def estimate_ok(self) -> tuple[bool, str]:

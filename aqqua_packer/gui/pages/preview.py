@@ -275,10 +275,9 @@ class PreviewPage(Page):
         for p in errors:
             if p.file:
                 by_name.setdefault(p.file, []).append(f"{p.field}: {p.message}")
-        for i, it in enumerate(m.items):
-            if not m.ready[i]:
-                bad_tips[i] = "\n".join(by_name.get(it.image.name, ["not ready"])[:6])
-        self.grid.model_.set_images([it.image for it in m.items], m.ready, bad_tips)
+        for i in np.flatnonzero(~np.asarray(m.ready, dtype=bool)).tolist():
+            bad_tips[i] = "\n".join(by_name.get(m.items.name(i), ["not ready"])[:6])
+        self.grid.model_.set_images(m.items.refs(), m.ready, bad_tips)
         c = m.converted
         self.map.set_positions(
             c["image-longitude"].astype(float).to_numpy() if "image-longitude" in c else [],

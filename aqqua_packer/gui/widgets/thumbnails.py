@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import (
@@ -113,13 +114,21 @@ class ThumbnailModel(QAbstractListModel):
         return pm
 
     def set_images(
-        self, refs: list[ImageRef], ok: np.ndarray | None = None, tips: dict[int, str] | None = None
+        self,
+        refs: Sequence[ImageRef],
+        ok: np.ndarray | None = None,
+        tips: dict[int, str] | None = None,
     ) -> None:
         self.beginResetModel()
         with self._lock:
             self._gen += 1
             self._stack.clear()
-        self.refs, self.ok, self.tips = list(refs), ok, tips or {}
+        # a Sequence is kept as it is (the mapping's images are made when shown, not all at once)
+        self.refs, self.ok, self.tips = (
+            refs if isinstance(refs, Sequence) else list(refs),
+            ok,
+            tips or {},
+        )
         self._cache.clear()
         self._failed.clear()
         self._pending.clear()

@@ -1,0 +1,35 @@
+"""Give memory that Python and Arrow have freed back to the system, between the big steps.
+
+glibc's allocator keeps freed heap pages resident: after scanning 100,000 files and checking their
+metadata, 15-25 MB that nothing uses any more stayed in the process for the whole pack (a field
+computer with little RAM feels it; the 10,000 -> 100,000 images memory ratio showed it).
+``malloc_trim(0)`` returns whole free pages from every arena.  Elsewhere (macOS, Windows, musl)
+this does nothing: their allocators return memory on their own or offer no such call.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+_trim = None
+if sys.platform.startswith("linux"):
+    try:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _trim = getattr(_libc, "malloc_trim", None)
+    except OSError:  # no C library to load (a static build): nothing to trim
+        _trim = None
+    if _trim is not None:
+        _trim.argtypes = [ctypes.c_size_t]
+        _trim.restype = ctypes.c_int
+
+
+def release_free_memory() -> bool:
+    """Hand whole free pages back to the system; True if any were.
+
+    No ``gc.collect()`` here: the steps run on the GUI's worker threads, and a collection there
+    may finalise Qt objects that belong to the GUI thread (a crash)."""
+    if _trim is None:
+        return False
+    return bool(_trim(0))
