@@ -80,11 +80,11 @@ class ImageList(Sequence[ImageRef]):
         self._names = bytearray()  # every name, UTF-8 (surrogate escapes kept), one after another
         self._ends = array("q")  # where each name ends in _names
         # >= 0: the path is _strs[w];  < 0: it is _strs[-1 - w] (a folder) + the name's last part
-        self._where = array("q")
+        self._where = array("i")
         self._strs: list[str] = []
         self._str_ids: dict[str, int] = {}
         self._sizes = array("q")
-        self._rows = array("q")  # -1: no row
+        self._rows: array | None = None  # -1: no row; None while no image has one
         self._extra: dict[int, tuple] = {}  # position -> (members, page, box, raw), when not plain
         self.extend(refs)
 
@@ -118,7 +118,10 @@ class ImageList(Sequence[ImageRef]):
         self._ends.append(len(self._names))
         self._where.append(w)
         self._sizes.append(size)
-        self._rows.append(-1 if row is None else row)
+        if row is not None and self._rows is None:
+            self._rows = array("q", [-1]) * (len(self._ends) - 1)
+        if self._rows is not None:
+            self._rows.append(-1 if row is None else row)
         if members or page is not None or box is not None or raw is not None:
             self._extra[len(self._ends) - 1] = (tuple(members), page, box, raw)
 
@@ -145,7 +148,7 @@ class ImageList(Sequence[ImageRef]):
         out._names, out._ends, out._where = self._names[:], self._ends[:], self._where[:]
         out._strs, out._str_ids = self._strs[:], dict(self._str_ids)
         out._sizes, out._extra = self._sizes[:], dict(self._extra)
-        out._rows = array("q", [-1]) * len(self)
+        out._rows = None
         return out
 
     # --- reading ---
@@ -177,7 +180,7 @@ class ImageList(Sequence[ImageRef]):
             self._strs[w] if w >= 0 else os.path.join(self._strs[-1 - w], name.rpartition("/")[2])
         )
         members, page, box, raw = self._extra.get(i, _PLAIN)
-        row = self._rows[i]
+        row = -1 if self._rows is None else self._rows[i]
         return ImageRef(
             name, path, members, page, box, raw, None if row < 0 else row, self._sizes[i]
         )
@@ -209,6 +212,8 @@ class ImageList(Sequence[ImageRef]):
         """Each image's row position (int64), -1 when the reader linked none."""
         import numpy as np
 
+        if self._rows is None:
+            return np.full(len(self), -1, dtype=np.int64)
         return np.frombuffer(self._rows, dtype=np.int64).copy()
 
     def names_arrow(self) -> pa.Array:

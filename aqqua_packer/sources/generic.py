@@ -47,28 +47,30 @@ def walk(root: Path, task: Task, exclude: Iterable[Path] = ()) -> Iterator[FileE
     stack = [str(root)]
     while stack:
         d = stack.pop()
+        files: list[str] = []
+        folders: list[str] = []
         try:
             with os.scandir(d) as it:
-                # (name, is a folder): the type comes free with the listing on most file systems
-                entries = sorted(
-                    (e.name, e.is_dir(follow_symlinks=False))
-                    for e in it
-                    if not e.name.startswith(".")
-                )
+                # the type comes free with the listing on most file systems; names are kept in
+                # two lists, not as (name, is-folder) pairs (5 MB more for 100,000 files)
+                for e in it:
+                    if not e.name.startswith("."):
+                        (folders if e.is_dir(follow_symlinks=False) else files).append(e.name)
         except OSError:
             continue
-        subdirs = []
-        for i, (name, is_dir) in enumerate(entries):
+        files.sort()
+        folders.sort()
+        for i, name in enumerate(files):
             if i % 4096 == 4095:
                 task.check()
             path = os.path.join(d, name)
             if skip and os.path.normpath(path) in skip:
                 continue
-            if is_dir:
-                subdirs.append(path)
-            else:
-                yield FileEntry(name, path)
-        del entries
+            yield FileEntry(name, path)
+        del files
+        subdirs = [os.path.join(d, name) for name in folders]
+        if skip:
+            subdirs = [p for p in subdirs if os.path.normpath(p) not in skip]
         stack.extend(reversed(subdirs))
         task.check()
 
