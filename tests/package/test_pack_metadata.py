@@ -99,7 +99,7 @@ def test_the_shard_index_gives_back_every_uuid_and_sha256_as_text():
     assert idx.shas().to_pylist() == [w[2] for w in want]
     assert idx.sha_keys().tolist() == [int(w[2][:16], 16) for w in want]
     # 56 bytes an image, not a tuple of Python strings (~330 bytes)
-    assert len(idx.uid) + len(idx.sha) + idx.p.itemsize * len(idx.p) == 56 * 300
+    assert len(idx._pending) == 56 * 300
 
 
 def test_metadata_written_in_parts_equals_metadata_written_whole(tmp_path, monkeypatch):
@@ -155,3 +155,31 @@ def test_duplicate_pixels_are_counted_across_merges_and_resumes():
     seen.add_all(np.array([5, 9, 5], dtype=np.uint64))  # from closed shards
     got = [seen.add(k) for k in (5, 1, 9, 1, 2**64 - 1, 1, 5, 2**64 - 1, 7)]
     assert got == [2, 0, 1, 1, 0, 2, 3, 1, 0]
+
+
+def test_the_shard_index_on_disk_reads_committed_and_pending_records_alike(tmp_path):
+    """Committed records live in a file (memory holds only the pending ones); reading across the
+    two, a part at a time, gives what was appended."""
+    import hashlib
+    import uuid
+
+    from aqqua_packer.package.write import _Index
+
+    idx = _Index(tmp_path / "shard.index")
+    idx._READ = 7  # read in small parts
+    want = []
+    for p in range(40):
+        u = str(uuid.uuid5(uuid.NAMESPACE_DNS, str(p)))
+        sha = hashlib.sha256(bytes([p, 1])).hexdigest()
+        idx.append(p + 100, u, sha)
+        want.append((p + 100, u, sha))
+        if p in (9, 29):
+            idx.flush()  # 30 committed, 10 pending
+    assert len(idx) == 40 and (tmp_path / "shard.index").stat().st_size == 30 * 56
+    assert len(idx._pending) == 10 * 56
+    assert idx.positions().tolist() == [w[0] for w in want]
+    assert idx.uuids(25, 35).to_pylist() == [w[1] for w in want[25:35]]
+    assert idx.shas().to_pylist() == [w[2] for w in want]
+    assert idx.sha_keys().tolist() == [int(w[2][:16], 16) for w in want]
+    idx.discard()
+    assert not (tmp_path / "shard.index").exists()
