@@ -19,12 +19,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..fields import BY_NAME, REQUIRED_COLUMNS
 from ..problems import Problem
 from ..progress import Task, null_task
 from ..sources.base import ROW_COL, TABLE_COL, ImageList, ImageRef, Scan
-from ..sources.tables import is_missing, text_series
+from ..sources.tables import is_missing, name_keys, text_series
 from . import bulk, parsers
 from .model import FieldSpec, Mapping
 from .suggest import column_dayfirst, suggest_mapping
@@ -80,14 +81,14 @@ class Items(Sequence[Item]):
 
     def __init__(self, scans: Sequence[Scan], scan: np.ndarray, image: np.ndarray, row: np.ndarray):
         self._scans = scans
-        self.scan = np.asarray(scan, dtype=np.int32)
-        self.image = np.asarray(image, dtype=np.int64)
+        self.scan = np.asarray(scan, dtype=np.int16 if len(scans) < 2**15 else np.int32)
+        self.image = np.asarray(image, dtype=np.int32)  # position in that scan's images
         self.row = np.asarray(row, dtype=np.int64)
 
     @classmethod
     def of_scan(cls, scans: Sequence[Scan], i: int, rows: np.ndarray) -> Items:
         m = len(rows)
-        return cls(scans, np.full(m, i, dtype=np.int32), np.arange(m, dtype=np.int64), rows)
+        return cls(scans, np.full(m, i), np.arange(m), rows)
 
     @classmethod
     def concat(cls, scans: Sequence[Scan], parts: Sequence[Items]) -> Items:
@@ -151,6 +152,8 @@ class Items(Sequence[Item]):
         parts = {si: self._scans[si].images.names_arrow() for si in np.unique(self.scan).tolist()}
         if len(parts) == 1:
             ((si, arr),) = parts.items()
+            if len(arr) == len(self) and bool((self.image == np.arange(len(self))).all()):
+                return arr  # every image of the one scan, in order: its names as they are
             return arr.take(pa.array(self.image))
         offsets = {}
         start = 0
@@ -294,37 +297,51 @@ def _join(
             )
         )
         return Items.of_scan(scans, scan_i, linked_rows)
-    keys = [
-        ("" if v is None else str(v)).strip().replace("\\", "/").lower() for v in rows[col].tolist()
-    ]
-    full: dict[str, int] = {}
-    for pos in range(len(keys) - 1, -1, -1):  # backwards, so the first row of a key wins
-        if keys[pos]:
-            full[keys[pos]] = pos
-    dup_rows = [(pos, full[k]) for pos, k in enumerate(keys) if k and full[k] != pos]
-    del keys
-    get = full.get
-    positions = np.fromiter(
-        (get(images.name(i).lower(), -1) for i in range(len(images))), np.int64, len(images)
+    # Exact names first, in Arrow (no Python string per row or image): the first row of a key wins.
+    keys = name_keys(rows[col])
+    positions = (
+        pc.index_in(pc.utf8_lower(images.names_arrow()), value_set=keys)
+        .fill_null(-1)
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int64)
     )
-    short: dict[str, int] | None = None  # rows by file name and by stem, built only when needed
-    for i in np.flatnonzero(positions < 0).tolist():
-        if short is None:
-            short = {}
-            for key, p in sorted(full.items(), key=lambda kv: kv[1]):
-                base = key.rsplit("/", 1)[-1]
-                short.setdefault(base, p)
-                short.setdefault(os.path.splitext(base)[0], p)
-        n = images.name(i).lower()
-        base = n.rsplit("/", 1)[-1]
-        for k in (n, base, os.path.splitext(base)[0]):
-            pos = full.get(k)
-            if pos is None:
-                pos = short.get(k)
-            if pos is not None:
-                positions[i] = pos
-                break
-    del full, short
+    codes = pc.dictionary_encode(keys, null_encoding="encode").indices.to_numpy(
+        zero_copy_only=False
+    )
+    named = pc.fill_null(pc.not_equal(keys, ""), False).to_numpy(zero_copy_only=False)
+    first_of = np.full(int(codes.max()) + 1 if len(codes) else 0, -1, dtype=np.int64)
+    order = np.arange(len(codes))[::-1]
+    first_of[codes[order]] = order  # backwards: the first row of each key is written last
+    dup_rows = [
+        (pos, int(first_of[codes[pos]]))
+        for pos in np.flatnonzero(named & (first_of[codes] != np.arange(len(codes)))).tolist()
+    ]
+    del keys, codes, named, first_of, order
+    missing = np.flatnonzero(positions < 0).tolist()
+    if missing:  # by file name or stem (rows that name "img_1" or "img_1.png" for "a/img_1.png")
+        vals = rows[col].tolist()
+        full: dict[str, int] = {}
+        for pos in range(len(vals) - 1, -1, -1):  # backwards, so the first row of a key wins
+            k = ("" if vals[pos] is None else str(vals[pos])).strip().replace("\\", "/").lower()
+            if k:
+                full[k] = pos
+        del vals
+        short: dict[str, int] = {}
+        for key, p in sorted(full.items(), key=lambda kv: kv[1]):
+            base = key.rsplit("/", 1)[-1]
+            short.setdefault(base, p)
+            short.setdefault(os.path.splitext(base)[0], p)
+        for i in missing:
+            n = images.name(i).lower()
+            base = n.rsplit("/", 1)[-1]
+            for k in (n, base, os.path.splitext(base)[0]):
+                pos = full.get(k)
+                if pos is None:
+                    pos = short.get(k)
+                if pos is not None:
+                    positions[i] = pos
+                    break
+        del full, short
     used[positions[positions >= 0]] = True
     if dup_rows:
         tab, rn = _provenance(scan)

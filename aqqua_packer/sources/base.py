@@ -74,7 +74,17 @@ class ImageList(Sequence[ImageRef]):
     turns into an ``ImageList``.  It is picklable and compares equal to a list of the same refs.
     """
 
-    __slots__ = ("_names", "_ends", "_where", "_strs", "_str_ids", "_sizes", "_rows", "_extra")
+    __slots__ = (
+        "_names",
+        "_ends",
+        "_where",
+        "_strs",
+        "_str_ids",
+        "_sizes",
+        "_rows",
+        "_extra",
+        "_arrow",
+    )
 
     def __init__(self, refs: Iterable[ImageRef] = ()):
         self._names = bytearray()  # every name, UTF-8 (surrogate escapes kept), one after another
@@ -86,6 +96,7 @@ class ImageList(Sequence[ImageRef]):
         self._sizes = array("q")
         self._rows: array | None = None  # -1: no row; None while no image has one
         self._extra: dict[int, tuple] = {}  # position -> (members, page, box, raw), when not plain
+        self._arrow: pa.Array | None = None  # the names as Arrow text, sharing _names' bytes
         self.extend(refs)
 
     # --- building ---
@@ -114,6 +125,8 @@ class ImageList(Sequence[ImageRef]):
             w = -1 - self._intern(head)
         else:
             w = self._intern(path)
+        if self._arrow is not None:  # the bytes are shared with an Arrow array: copy, then grow
+            self._names, self._arrow = bytearray(self._names), None
         self._names += name.encode("utf-8", "surrogateescape")
         self._ends.append(len(self._names))
         self._where.append(w)
@@ -148,7 +161,7 @@ class ImageList(Sequence[ImageRef]):
         out._names, out._ends, out._where = self._names[:], self._ends[:], self._where[:]
         out._strs, out._str_ids = self._strs[:], dict(self._str_ids)
         out._sizes, out._extra = self._sizes[:], dict(self._extra)
-        out._rows = None
+        out._rows, out._arrow = None, None
         return out
 
     # --- reading ---
@@ -217,9 +230,12 @@ class ImageList(Sequence[ImageRef]):
         return np.frombuffer(self._rows, dtype=np.int64).copy()
 
     def names_arrow(self) -> pa.Array:
-        """The names as an Arrow text array (one copy of the UTF-8 buffer, no Python strings)."""
+        """The names as an Arrow text array, no Python string each.  The list keeps its names in
+        the array's buffer from then on (one copy of them, not two), until an image is added."""
         import pyarrow as pa
 
+        if self._arrow is not None:
+            return self._arrow
         n = len(self)
         data = bytes(self._names)
         try:
@@ -234,9 +250,11 @@ class ImageList(Sequence[ImageRef]):
             )
         offsets = array("q", [0])
         offsets.extend(self._ends)
-        return pa.LargeStringArray.from_buffers(
+        self._names = data  # shared with the Arrow array below (py_buffer does not copy)
+        self._arrow = pa.LargeStringArray.from_buffers(
             n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)
         )
+        return self._arrow
 
 
 def as_image_list(images: Iterable[ImageRef]) -> ImageList:

@@ -24,7 +24,7 @@ from ..progress import Task
 from .base import ROW_COL, TABLE_COL, Detection, ImageList, ImageRef, Scan
 from .copies import set_aside_copies
 from .pixels import IMAGE_SUFFIXES
-from .tables import TABLE_SUFFIXES, is_missing, read_table
+from .tables import TABLE_SUFFIXES, name_keys, read_table
 
 MAX_ZIP_DEPTH = 3
 
@@ -190,23 +190,10 @@ def suggest_image_column(rows: pd.DataFrame, images: Sequence[ImageRef]) -> tupl
     for col in rows.columns:
         if col in (TABLE_COL, ROW_COL):
             continue
-        values = _as_text(rows[col])
-        folded = pc.utf8_lower(pc.replace_substring(pc.utf8_trim_whitespace(values), "\\", "/"))
-        n = int(pc.sum(pc.is_in(folded, value_set=keys)).as_py() or 0)
+        n = int(pc.sum(pc.is_in(name_keys(rows[col]), value_set=keys)).as_py() or 0)
         if n > best_n:
             best, best_n = col, n
     return best, best_n
-
-
-def _as_text(col: pd.Series) -> pa.Array:
-    """A table column as Arrow text (values that are not text, e.g. from a spreadsheet, as ``str``)."""
-    try:
-        arr = pa.array(col, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        arr = None
-    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pa.array([None if is_missing(v) else str(v) for v in col.tolist()], pa.large_string())
-    return arr.cast(pa.large_string())
 
 
 def collect(

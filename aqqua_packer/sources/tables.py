@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..problems import UserError
@@ -30,6 +31,26 @@ TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".tab"}
 def is_missing(v: object) -> bool:
     """None, NaN, pd.NA or NaT: what a table cell holds when it holds nothing."""
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def text_arrow(col: pd.Series) -> pa.Array:
+    """A table column as Arrow text (values that are not text, e.g. from a spreadsheet, as
+    ``str``); an Arrow-backed column without a copy of its values."""
+    try:
+        arr = pa.array(col, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array([None if is_missing(v) else str(v) for v in col.tolist()], pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
+def name_keys(col: pd.Series) -> pa.Array:
+    """A column of image names as join keys: trimmed, ``\\`` as ``/``, lower case (Arrow's)."""
+    values = text_arrow(col)
+    return pc.utf8_lower(pc.replace_substring(pc.utf8_trim_whitespace(values), "\\", "/"))
 
 
 def text_series(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
@@ -146,7 +167,8 @@ def _with_provenance(df: pd.DataFrame, where: str, rownums: np.ndarray) -> pd.Da
     df[TABLE_COL] = (
         pa.repeat(pa.scalar(where, pa.string()), len(df)).to_pandas(types_mapper=_ARROW_TEXT).values
     )
-    df[ROW_COL] = rownums
+    small = not len(rownums) or int(rownums.max()) < 2**31
+    df[ROW_COL] = rownums.astype(np.int32) if small else rownums  # 4 bytes a row will do
     return df
 
 

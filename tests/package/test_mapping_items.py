@@ -55,3 +55,23 @@ def test_field_state_keeps_problem_kinds_as_codes():
     st = FieldState(np.array([0, 1, 0, 2, 1], dtype=np.int8), kinds)
     assert st.kind.tolist() == kinds.tolist()
     assert st._codes.dtype == np.int8 and st.counts() == (2, 2, 1)
+
+
+def test_rows_join_images_by_path_name_or_stem_first_row_winning(tmp_path):
+    """The join as users write their tables: any case, Windows separators, blanks around, a stem
+    or a bare file name; a second row naming the same image is a warning and the first is used."""
+    from PIL import Image
+
+    src = tmp_path / "src"
+    (src / "Day1").mkdir(parents=True)
+    for name in ("Day1/IMG_1.png", "Day1/img_2.png", "img_3.png", "img_4.png"):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(src / name)
+    table = "file,lat\n day1\\IMG_1.PNG ,1\nimg_2,2\nIMG_3.png,3\nimg_3.png,33\nnothing.png,5\n"
+    (src / "meta.csv").write_text(table, encoding="utf-8")
+    m = check(Request([src], maps=["image=file", "latitude=lat"]))
+    lat = dict(zip(m.converted["image-filename"], m.converted["image-latitude"], strict=True))
+    assert lat["Day1/IMG_1.png"] == 1 and lat["Day1/img_2.png"] == 2 and lat["img_3.png"] == 3
+    assert np.isnan(lat["img_4.png"])
+    kinds = sorted((p.kind, p.row) for p in m.problems if p.field == "image")
+    assert ("duplicate_id", 5) in kinds and ("row_without_image", 6) in kinds
+    assert ("image_without_row", None) in kinds

@@ -59,10 +59,7 @@ def test_append_and_add_agree_and_pickle_round_trips():
         b.add(
             r.name,
             r.path,
-            members=r.members,
-            page=r.page,
-            box=r.box,
-            raw=r.raw,
+            **{k: getattr(r, k) for k in ("members", "page", "box", "raw")},
             row=r.row,
             size=r.size,
         )
