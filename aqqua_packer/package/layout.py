@@ -72,37 +72,73 @@ def find_shards(folder: Path) -> list[tuple[str, int]]:
 _libc = None
 
 
-def release_mapped(path: Path) -> None:
+def _mapped_ranges(path: Path) -> list[tuple[int, int]]:
+    """(start, length) of every mapping of ``path`` in this process (Linux)."""
+    target = os.path.realpath(path)
+    out = []
+    with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and parts[5].rstrip("\n") == target:
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                out.append((start, end - start))
+    return out
+
+
+def _libc_handle():
+    global _libc
+    if _libc is None:
+        import ctypes
+
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return _libc
+
+
+def release_mapped(path: Path, ranges: list[tuple[int, int]] | None = None) -> None:
     """Unmap (not discard) the pages of ``path`` this process has touched through an mmap, and
     give freed heap back to the system.
 
     Why: LMDB reads through a memory map, and on Linux a read fault maps whole page-cache folios
     around it, so walking a few index pages of a freshly written 2 GiB store can add hundreds of
     MB to the resident size.  The pages stay in the page cache; the next access maps them again.
+    ``ranges`` (from ``_mapped_ranges``) skips reading ``/proc/self/maps``: ``MappedFile``.
     Linux only; a no-op elsewhere.
     """
-    global _libc
     import sys
 
     if not sys.platform.startswith("linux"):
         return
     try:
-        import ctypes
-
-        if _libc is None:
-            _libc = ctypes.CDLL(None, use_errno=True)
-            _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        target = os.path.realpath(path)
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                parts = line.split(None, 5)
-                if len(parts) == 6 and parts[5].rstrip("\n") == target:
-                    start, end = (int(x, 16) for x in parts[0].split("-"))
-                    _libc.madvise(start, end - start, 4)  # MADV_DONTNEED
-        if hasattr(_libc, "malloc_trim"):
-            _libc.malloc_trim(0)
+        libc = _libc_handle()
+        for start, length in _mapped_ranges(path) if ranges is None else ranges:
+            libc.madvise(start, length, 4)  # MADV_DONTNEED
+        if ranges is None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
     except (OSError, AttributeError, ValueError):
         pass
+
+
+class MappedFile:
+    """``release_mapped`` for a file mapped once for a long time (an open LMDB environment):
+    where the mapping is is read once, so releasing costs one ``madvise`` and can be done often
+    (the writer does it every few dozen images, not only at commits)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.ranges: list[tuple[int, int]] | None = None
+
+    def release(self) -> None:
+        import sys
+
+        if not sys.platform.startswith("linux"):
+            return
+        if self.ranges is None:
+            try:
+                self.ranges = _mapped_ranges(self.path)
+            except OSError:
+                self.ranges = []
+        release_mapped(self.path, self.ranges)
 
 
 # --- atomic files -------------------------------------------------------------------------------

@@ -409,6 +409,7 @@ class _OpenShard:
         self.state_db = self.env.open_db(_STATE_DB)
         self.skip_db = self.env.open_db(_SKIP_DB, integerkey=True)
         self.txn: lmdb.Transaction | None = None
+        self.mapped = layout.MappedFile(folder / "data.mdb")
         self.reload()
 
     def _write_txn(self) -> lmdb.Transaction:
@@ -429,6 +430,8 @@ class _OpenShard:
             self.channels.append(channels)
         self.pending += 1
         self.pending_bytes += len(frame)
+        if self.pending % 32 == 0:  # pages LMDB read through its map, between commits too
+            self.mapped.release()
 
     def skip(self, p: int, reason: str) -> None:
         txn = self._write_txn()
@@ -823,12 +826,14 @@ class _Writer:
                 total = len(self.work)
                 items = self.mapped.items
                 sizes = items.sizes()[self.work]
+                bytes_total, bytes_done = int(sizes.sum()), int(sizes[:start].sum())
+                del sizes
                 task.start(
                     "pack",
                     total,
                     done=start,
-                    bytes_total=int(sizes.sum()),
-                    bytes_done=int(sizes[:start].sum()),
+                    bytes_total=bytes_total,
+                    bytes_done=bytes_done,
                     message=f"continuing after {done} images packed before" if resumed else "",
                 )
                 refs = _Refs(items, self.work, start)
