@@ -74,8 +74,8 @@ class Item:
 
 class Items(Sequence[Item]):
     """The images of a ``Mapped``, by column: the scan, the position in that scan's images, the row
-    (-1: none).  ``items[i]`` makes the ``Item``; whole columns come without one (``names``,
-    ``sizes``).  20 bytes an image, where ``Item`` objects cost ~100 and pin their ``ImageRef``."""
+    (-1: none).  ``items[i]`` makes the ``Item``; whole columns come without one (``names_arrow``,
+    ``sizes``).  14 bytes an image, where ``Item`` objects cost ~100 and pin their ``ImageRef``."""
 
     __slots__ = ("_scans", "scan", "image", "row")
 
@@ -193,13 +193,24 @@ class FieldState:
     mapping is held for the whole pack, and seven fields of object pointers were 5.6 MB per
     100,000 images."""
 
-    __slots__ = ("status", "_codes", "_kinds")
+    __slots__ = ("_status", "_codes", "_kinds", "_status_of")
 
     def __init__(self, status: np.ndarray, kind: np.ndarray):
-        self.status = status  # int8 per item
         codes, uniq = pd.factorize(np.asarray(kind, dtype=object))  # None is -1
         self._codes = codes.astype(np.int8 if len(uniq) < 127 else np.int32)
         self._kinds = np.array([*uniq.tolist(), None], dtype=object)  # code -1: the last, None
+        # The status follows from the kind (none: OK; a kind of absence: MISSING; else INVALID);
+        # kept only where it does not (it always does, as the mapping builds them).
+        self._status_of = np.array(
+            [MISSING if k in MISSING_KINDS else INVALID for k in uniq.tolist()] + [OK], np.int8
+        )
+        derived = self._status_of[self._codes]
+        self._status = None if np.array_equal(derived, status) else np.asarray(status, np.int8)
+
+    @property
+    def status(self) -> np.ndarray:
+        """OK, MISSING or INVALID per item (int8)."""
+        return self._status_of[self._codes] if self._status is None else self._status
 
     @property
     def kind(self) -> np.ndarray:

@@ -49,6 +49,7 @@ import pyarrow.parquet as pq
 from .. import __version__
 from ..mapping import Mapped
 from ..mapping.apply import Items
+from ..memory import release_free_memory
 from ..problems import Problem, UserError
 from ..progress import Task, null_task
 from ..sources.base import ImageRef
@@ -1085,6 +1086,7 @@ def write_package(
             + gap_summary(mapped)
         )
     fingerprint = _fingerprint(mapped, work, options, dataset)
+    release_free_memory()  # the fingerprint's text of every image is done with
 
     state_dir = out / layout.STATE_DIR
     if (out / layout.MANIFEST).exists() and not state_dir.exists():

@@ -55,6 +55,10 @@ def test_field_state_keeps_problem_kinds_as_codes():
     st = FieldState(np.array([0, 1, 0, 2, 1], dtype=np.int8), kinds)
     assert st.kind.tolist() == kinds.tolist()
     assert st._codes.dtype == np.int8 and st.counts() == (2, 2, 1)
+    assert st._status is None  # the status follows from the kinds: not stored
+    assert st.status.tolist() == [0, 1, 0, 2, 1]
+    odd = FieldState(np.array([0, 2, 0, 2, 1], dtype=np.int8), kinds)  # one that does not
+    assert odd.status.tolist() == [0, 2, 0, 2, 1] and odd.counts() == (2, 1, 2)
 
 
 def test_rows_join_images_by_path_name_or_stem_first_row_winning(tmp_path):
