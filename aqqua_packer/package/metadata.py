@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 
 from ..fields import FIELDS, REQUIRED_COLUMNS
 from ..mapping import Mapped
-from ..mapping.apply import is_missing
 from ..sources.base import ROW_COL, TABLE_COL
+from ..sources.tables import text_arrow
 from . import layout
 
 # Columns we add beyond fields.py: how to check pixels and find them in the image store.
@@ -51,15 +51,9 @@ def converted_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
-def _texts(values) -> list[str | None]:
-    return [None if is_missing(v) else str(v) for v in values]
-
-
 def _text_array(col: pd.Series) -> pa.Array:
     """A column as Arrow text; an Arrow-backed one (image names) without a Python string each."""
-    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
-        return pa.array(col, from_pandas=True).cast(pa.string())
-    return pa.array(_texts(col.tolist()), type=pa.string())
+    return text_arrow(col).cast(pa.string())
 
 
 def converted_table(mapped: Mapped, items, uuids, shas, keys) -> pa.Table:
@@ -96,7 +90,7 @@ def converted_table(mapped: Mapped, items, uuids, shas, keys) -> pa.Table:
     for col in sub.columns:  # anything new the mapping learnt to fill, kept as text
         if col not in names:
             names.append(str(col))
-            arrays.append(pa.array(_texts(sub[col].tolist()), type=pa.string()))
+            arrays.append(_text_array(sub[col]))
     return pa.Table.from_arrays(arrays, names=names)
 
 
@@ -172,12 +166,7 @@ def _raw(uuids, tables: pa.Array, rownums: pa.Array, columns: dict[str, pa.Array
 
 def _texts_array(col: pd.Series) -> pa.Array:
     """A table column as Arrow text, a missing value as "" (what ``Mapped.raw_row`` gives)."""
-    if isinstance(col.dtype, pd.StringDtype):
-        arr = pa.array(col, from_pandas=True)
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        return arr.cast(pa.string()).fill_null("")
-    return pa.array(_texts(col.tolist()), pa.string()).fill_null("")
+    return _text_array(col).fill_null("")
 
 
 def _row_number(v) -> int | None:

@@ -40,6 +40,8 @@ def text_arrow(col: pd.Series) -> pa.Array:
         arr = pa.array(col, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         arr = None
+    if arr is not None and pa.types.is_dictionary(arr.type):  # a category column (table names)
+        arr = arr.cast(arr.type.value_type)
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pa.array([None if is_missing(v) else str(v) for v in col.tolist()], pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
