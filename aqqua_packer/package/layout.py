@@ -7,9 +7,12 @@ import hashlib
 import os
 import re
 import secrets
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
+
+from ..memory import release_free_memory
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.sha256"
@@ -95,28 +98,32 @@ def _libc_handle():
     return _libc
 
 
-def release_mapped(path: Path, ranges: list[tuple[int, int]] | None = None) -> None:
+def _dont_need(ranges: list[tuple[int, int]]) -> None:
+    """Drop this process's page-table entries for these mapped ranges (the pages stay cached)."""
+    try:
+        libc = _libc_handle()
+        for start, length in ranges:
+            libc.madvise(start, length, 4)  # MADV_DONTNEED
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def release_mapped(path: Path) -> None:
     """Unmap (not discard) the pages of ``path`` this process has touched through an mmap, and
     give freed heap back to the system.
 
     Why: LMDB reads through a memory map, and on Linux a read fault maps whole page-cache folios
     around it, so walking a few index pages of a freshly written 2 GiB store can add hundreds of
     MB to the resident size.  The pages stay in the page cache; the next access maps them again.
-    ``ranges`` (from ``_mapped_ranges``) skips reading ``/proc/self/maps``: ``MappedFile``.
     Linux only; a no-op elsewhere.
     """
-    import sys
-
     if not sys.platform.startswith("linux"):
         return
     try:
-        libc = _libc_handle()
-        for start, length in _mapped_ranges(path) if ranges is None else ranges:
-            libc.madvise(start, length, 4)  # MADV_DONTNEED
-        if ranges is None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except (OSError, AttributeError, ValueError):
+        _dont_need(_mapped_ranges(path))
+    except OSError:
         pass
+    release_free_memory()
 
 
 class MappedFile:
@@ -129,8 +136,6 @@ class MappedFile:
         self.ranges: list[tuple[int, int]] | None = None
 
     def release(self) -> None:
-        import sys
-
         if not sys.platform.startswith("linux"):
             return
         if self.ranges is None:
@@ -138,7 +143,7 @@ class MappedFile:
                 self.ranges = _mapped_ranges(self.path)
             except OSError:
                 self.ranges = []
-        release_mapped(self.path, self.ranges)
+        _dont_need(self.ranges)
 
 
 # --- atomic files -------------------------------------------------------------------------------
