@@ -129,42 +129,37 @@ class Items(Sequence[Item]):
         """The items' images as a read-only sequence, each ``ImageRef`` made when asked for."""
         return _ItemRefs(self)
 
-    def _per_scan(self, column: Callable[[ImageList], np.ndarray]) -> np.ndarray:
-        parts = []
-        for si in np.unique(self.scan).tolist() if len(self) else []:
-            sel = self.scan == si
-            parts.append((sel, column(self._scans[si].images)[self.image[sel]]))
-        if len(parts) == 1 and parts[0][0].all():
-            return parts[0][1]
-        out = np.zeros(len(self), dtype=parts[0][1].dtype if parts else np.int64)
-        for sel, vals in parts:
-            out[sel] = vals
-        return out
+    def _end_to_end(self) -> tuple[list[ImageList], np.ndarray, bool]:
+        """The image lists these items come from, each item's position in them laid end to end,
+        and whether that is every image of them in order (nothing to pick then)."""
+        used = np.unique(self.scan).tolist()
+        start = np.zeros(int(self.scan.max()) + 1 if len(self) else 0, dtype=np.int64)
+        total = 0
+        for si in used:
+            start[si] = total
+            total += len(self._scans[si].images)
+        pos = start[self.scan] + self.image
+        every = len(pos) == total and bool((pos == np.arange(total)).all())
+        return [self._scans[si].images for si in used], pos, every
 
     def sizes(self) -> np.ndarray:
         """Bytes of each image in its source (int64)."""
-        return self._per_scan(lambda images: images.sizes())
+        lists, pos, every = self._end_to_end()
+        sizes = np.concatenate([im.sizes() for im in lists]) if lists else np.zeros(0, np.int64)
+        return sizes if every else sizes[pos]
 
     def names_arrow(self) -> pa.Array:
-        """Every item's image name as an Arrow text array (no Python string per image)."""
-        if not len(self):
+        """Every item's image name as an Arrow text array (no Python string per image); every
+        image of one scan in order is that scan's own array (its buffer, not a copy)."""
+        lists, pos, every = self._end_to_end()
+        if not lists:
             return pa.array([], pa.large_string())
-        parts = {si: self._scans[si].images.names_arrow() for si in np.unique(self.scan).tolist()}
-        if len(parts) == 1:
-            ((si, arr),) = parts.items()
-            if len(arr) == len(self) and bool((self.image == np.arange(len(self))).all()):
-                return arr  # every image of the one scan, in order: its names as they are
-            return arr.take(pa.array(self.image))
-        offsets = {}
-        start = 0
-        for si, arr in parts.items():
-            offsets[si] = start
-            start += len(arr)
-        base = np.array(
-            [offsets.get(s, 0) for s in range(int(self.scan.max()) + 1)], dtype=np.int64
+        names = (
+            lists[0].names_arrow()
+            if len(lists) == 1
+            else pa.concat_arrays([im.names_arrow() for im in lists])
         )
-        allnames = pa.concat_arrays(list(parts.values()))
-        return allnames.take(pa.array(base[self.scan] + self.image))
+        return names if every else names.take(pa.array(pos))
 
 
 class _ItemRefs(Sequence[ImageRef]):

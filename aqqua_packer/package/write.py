@@ -322,8 +322,8 @@ class _Index:
         raw = np.ascontiguousarray(self._records(a, b)[:, 8:24]).tobytes()
         hexed = np.frombuffer(raw.hex().encode(), dtype=np.uint8).reshape(n, 32)
         out = np.full((n, 36), ord("-"), dtype=np.uint8)
-        for a, b, c in ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20)):
-            out[:, a:b] = hexed[:, c : c + b - a]
+        for lo, hi, src in ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20)):
+            out[:, lo:hi] = hexed[:, src : src + hi - lo]
         return _fixed_width_strings(out.tobytes(), n, 36)
 
     def shas(self, a: int = 0, b: int | None = None) -> pa.Array:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ..problems import Problem, UserError
 from ..progress import Task
-from .base import ROW_COL, TABLE_COL, Detection, ImageList, ImageRef, Scan
+from .base import ROW_COL, TABLE_COL, Detection, ImageList, ImageRef, Scan, as_image_list
 from .copies import set_aside_copies
 from .pixels import IMAGE_SUFFIXES
 from .tables import TABLE_SUFFIXES, name_keys, read_table
@@ -176,16 +176,11 @@ def suggest_image_column(rows: pd.DataFrame, images: Sequence[ImageRef]) -> tupl
     held 25 MB for 100,000 images); case is folded the way Arrow folds it (``utf8_lower``)."""
     if rows.empty or not len(images):
         return None, 0
-    names = (
-        images.names_arrow()
-        if isinstance(images, ImageList)
-        else pa.array([im.name for im in images], pa.large_string())
-    )
-    low = pc.utf8_lower(names)
+    low = pc.utf8_lower(as_image_list(images).names_arrow())
     base = pc.replace_substring_regex(low, r"^.*/", "")
     stem = pc.replace_substring_regex(base, r"^(.*[^.])\.[^.]*$", r"\1")  # as os.path.splitext
     keys = pc.unique(pa.concat_arrays([low, base, stem]))
-    del names, low, base, stem
+    del low, base, stem
     best, best_n = None, 0
     for col in rows.columns:
         if col in (TABLE_COL, ROW_COL):
