@@ -541,6 +541,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_send)
 
+    from .cli_ecotaxa import add_commands as add_ecotaxa_commands
+
+    add_ecotaxa_commands(sub)
+
     sp = sub.add_parser("gui", help="start the desktop wizard")
     sp.set_defaults(func=cmd_gui)
     sp = sub.add_parser("demo", help="start the desktop wizard on the bundled sample data")
