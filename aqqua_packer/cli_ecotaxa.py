@@ -14,8 +14,17 @@ from .ecotaxa.client import ACCESS, AQQUA_EMAIL, DEFAULT_SERVER, EcoTaxaError, p
 from .problems import UserError
 
 USER_ENV = "AQQUA_ECOTAXA_USER"
-COLUMNS = ("id", "title", "instrument", "objects", "validated_pct", "access", "contact",
-           "your_right", "aqqua_can_see")
+COLUMNS = (
+    "id",
+    "title",
+    "instrument",
+    "objects",
+    "validated_pct",
+    "access",
+    "contact",
+    "your_right",
+    "aqqua_can_see",
+)
 
 
 def _ask_password(email: str, server: str):
@@ -109,11 +118,16 @@ def _run_share(args: argparse.Namespace, grant: bool) -> int:
     viewer = _viewer(client, args)
     everything = args.all_managed if grant else args.all_shared
     if everything and args.ids:
-        raise UserError("give project numbers or " + ("--all-managed" if grant else "--all-shared") + ", not both")
+        raise UserError(
+            "give project numbers or "
+            + ("--all-managed" if grant else "--all-shared")
+            + ", not both"
+        )
     ids = (managed_ids(client) if grant else shared_ids(client, viewer)) if everything else args.ids
     if everything and not ids:
         print(
-            "You manage no project; nothing to do. 0 project(s) changed." if grant
+            "You manage no project; nothing to do. 0 project(s) changed."
+            if grant
             else f"{person(viewer)} can see none of your projects; nothing to do. 0 project(s) changed."
         )
         return 0
@@ -132,7 +146,12 @@ def _run_share(args: argparse.Namespace, grant: bool) -> int:
 
     try:
         report = change_viewer(
-            client, ids, viewer, grant=grant, dry_run=args.dry_run, task=make_task(args),
+            client,
+            ids,
+            viewer,
+            grant=grant,
+            dry_run=args.dry_run,
+            task=make_task(args),
             on_outcome=show,
         )
     except VerificationFailed as exc:
@@ -172,15 +191,27 @@ def add_commands(sub) -> None:
     esub = ep.add_subparsers(dest="ecotaxa_command", metavar="ACTION", required=True)
 
     def common(p):
-        p.add_argument("--server", default=DEFAULT_SERVER, help=f"EcoTaxa API (default {DEFAULT_SERVER})")
+        p.add_argument(
+            "--server", default=DEFAULT_SERVER, help=f"EcoTaxa API (default {DEFAULT_SERVER})"
+        )
         p.add_argument("--user", metavar="EMAIL", help=f"your EcoTaxa e-mail (or {USER_ENV})")
         p.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
 
     p = esub.add_parser("projects", help="the projects you have rights on")
     common(p)
-    p.add_argument("--with", dest="with_", default=AQQUA_EMAIL, metavar="EMAIL",
-                   help=f"whose access to show (default {AQQUA_EMAIL})")
-    p.add_argument("--csv", type=Path, metavar="FILE", help="also write the list as CSV (for the data sharing form)")
+    p.add_argument(
+        "--with",
+        dest="with_",
+        default=AQQUA_EMAIL,
+        metavar="EMAIL",
+        help=f"whose access to show (default {AQQUA_EMAIL})",
+    )
+    p.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="also write the list as CSV (for the data sharing form)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_projects)
 
@@ -191,11 +222,22 @@ def add_commands(sub) -> None:
         p = esub.add_parser(name, help=text)
         common(p)
         p.add_argument("ids", nargs="*", type=int, metavar="ID", help="EcoTaxa project numbers")
-        p.add_argument(flag, dest=flag[2:].replace("-", "_"), action="store_true",
-                       help="every project you manage" if name == "share" else "every project AqQua can see")
-        p.add_argument("--with", dest="with_", default=AQQUA_EMAIL, metavar="EMAIL",
-                       help=f"the account (default {AQQUA_EMAIL})")
-        p.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
+        p.add_argument(
+            flag,
+            dest=flag[2:].replace("-", "_"),
+            action="store_true",
+            help="every project you manage" if name == "share" else "every project AqQua can see",
+        )
+        p.add_argument(
+            "--with",
+            dest="with_",
+            default=AQQUA_EMAIL,
+            metavar="EMAIL",
+            help=f"the account (default {AQQUA_EMAIL})",
+        )
+        p.add_argument(
+            "--dry-run", action="store_true", help="say what would change; change nothing"
+        )
         p.set_defaults(func=fn, all_managed=False, all_shared=False)
 
     p = esub.add_parser("export", help="export a project with its images and download it to pack")

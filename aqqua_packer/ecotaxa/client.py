@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -132,7 +131,7 @@ class Client:
             raw = exc.read()
             exc.close()
             raise self._error(exc.code, raw, method, path) from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise EcoTaxaError(
                 f"cannot reach the EcoTaxa server at {self.server} ({reason}); check the address "
@@ -177,20 +176,28 @@ class Client:
             return NotFound(f"not found on EcoTaxa: {path.split('?')[0]}", status=status)
         if status == 422:
             if isinstance(detail, list):
-                detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail)
-            return EcoTaxaError(f"EcoTaxa refused the request: {detail}", status=status, detail=str(detail))
+                detail = "; ".join(
+                    f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail
+                )
+            return EcoTaxaError(
+                f"EcoTaxa refused the request: {detail}", status=status, detail=str(detail)
+            )
         if status >= 500:
             return EcoTaxaError(
                 f"the EcoTaxa server failed ({status}) on {method} {path.split('?')[0]}",
                 status=status,
                 detail=text[:500],
             )
-        return EcoTaxaError(f"EcoTaxa answered {status}: {detail}", status=status, detail=str(detail))
+        return EcoTaxaError(
+            f"EcoTaxa answered {status}: {detail}", status=status, detail=str(detail)
+        )
 
     # --- users -------------------------------------------------------------------------------
     def login(self, email: str, password: str) -> str:
         try:
-            token = self.call("POST", "/login", body={"username": email, "password": password}, auth=False)
+            token = self.call(
+                "POST", "/login", body={"username": email, "password": password}, auth=False
+            )
         except NoRights:
             raise WrongPassword(
                 f"EcoTaxa did not accept the e-mail or password for {email} at {self.server}",
@@ -226,7 +233,10 @@ class Client:
         email = email_or_id.strip().lower()
         local = email.split("@")[0]
         tried = []
-        for part in [local, *[p for p in local.replace("-", ".").replace("_", ".").split(".") if p]]:
+        for part in [
+            local,
+            *[p for p in local.replace("-", ".").replace("_", ".").split(".") if p],
+        ]:
             if part in tried or len(part) < 2:
                 continue
             tried.append(part)

@@ -100,8 +100,10 @@ def wait_for_job(client: Client, job_id: int, task: Task, poll_seconds: float = 
         if pct != last:
             task.advance(max(0, pct - max(last, 0)))
             last = pct
-        task.status(f"EcoTaxa is preparing the export: {STATES.get(state, state)}, "
-                    f"{job.get('progress_msg') or ''}".rstrip(", "))
+        task.status(
+            f"EcoTaxa is preparing the export: {STATES.get(state, state)}, "
+            f"{job.get('progress_msg') or ''}".rstrip(", ")
+        )
         if state == "F":
             return job
         if state == "E":
@@ -127,7 +129,7 @@ def download(
     name = state.get("file") if state.get("job_id") == job_id else None
     resumed: list[int] = []
     total = state.get("size") if name else None
-    for attempt in range(attempts):
+    for _attempt in range(attempts):
         task.check()
         part = out / f"{name}.part" if name else None
         start = part.stat().st_size if part and part.exists() else 0
@@ -149,7 +151,9 @@ def download(
             length = resp.headers.get("content-length")
             total = start + int(length) if length is not None else None
             _write_state(
-                out, projid, {"server": client.server, "job_id": job_id, "file": name, "size": total}
+                out,
+                projid,
+                {"server": client.server, "job_id": job_id, "file": name, "size": total},
             )
             if start:
                 resumed.append(start)
@@ -189,7 +193,9 @@ def download(
                 bad = z.testzip()
         except zipfile.BadZipFile:
             part.unlink()
-            raise EcoTaxaError(f"{part}: EcoTaxa's export is not a readable zip; run again") from None
+            raise EcoTaxaError(
+                f"{part}: EcoTaxa's export is not a readable zip; run again"
+            ) from None
         if bad:
             part.unlink()
             raise EcoTaxaError(f"{part}: {bad} is damaged in the download; run again")

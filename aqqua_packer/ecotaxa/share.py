@@ -78,7 +78,9 @@ def members(project: dict[str, Any]) -> dict[str, list[int]]:
     return {k: _ids(project.get(k)) for k in MEMBER_LISTS}
 
 
-def differences(before: dict[str, Any], after: dict[str, Any], viewer_id: int, grant: bool) -> list[str]:
+def differences(
+    before: dict[str, Any], after: dict[str, Any], viewer_id: int, grant: bool
+) -> list[str]:
     """What differs between the project before and after the write, except the one viewer."""
     out = []
     want = members(before)
@@ -117,7 +119,9 @@ def _refusal(client: Client, projid: int, me_id: int) -> Outcome:
     try:
         p = client.project(projid)
     except NoRights:
-        return Outcome(projid, action="refused", message="you have no rights on it; nothing changed")
+        return Outcome(
+            projid, action="refused", message="you have no rights on it; nothing changed"
+        )
     mine = right_of(p, me_id) or "no"
     return Outcome(
         projid,
@@ -191,8 +195,13 @@ def _one(
     would = "would be" if dry_run else "was"
     if grant:
         if has:
-            return Outcome(projid, title, "none", f"{who} can already see it ({has}); nothing to do")
-        action, msg = "add", f"{who} {would} added as a viewer; nothing else {'would change' if dry_run else 'changed'}"
+            return Outcome(
+                projid, title, "none", f"{who} can already see it ({has}); nothing to do"
+            )
+        action, msg = (
+            "add",
+            f"{who} {would} added as a viewer; nothing else {'would change' if dry_run else 'changed'}",
+        )
     else:
         if not has:
             return Outcome(projid, title, "none", f"{who} has no access to it; nothing to do")
@@ -204,7 +213,10 @@ def _one(
                 f"{who} is a {'manager' if has == 'Manage' else 'annotator'} there, not only a "
                 "viewer; left as it is (change it in EcoTaxa if that is meant)",
             )
-        action, msg = "remove", f"{who} {would} removed from the viewers; nothing else {'would change' if dry_run else 'changed'}"
+        action, msg = (
+            "remove",
+            f"{who} {would} removed from the viewers; nothing else {'would change' if dry_run else 'changed'}",
+        )
     contact = before.get("contact") or {}
     if contact and contact.get("id") not in _ids(before.get("managers")):
         return Outcome(

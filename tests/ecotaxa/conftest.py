@@ -94,10 +94,17 @@ def ecotaxa():
         st.add_user(AQQUA, "aqqua@geomar.de", "AqQua Data Team", "aqquapw", organisation="GEOMAR")
         st.add_user(DAN, "dan@lab.org", "Dan Old", active=False)
         st.add_user(DECOY, "aqqua-fan@else.org", "AqQua Fan", "x")
-        st.add_project(101, "Zooscan Bay of Biscay 2019", managers=(ME, BOB), annotators=(CAROL,),
-                       contact=BOB)
-        st.add_project(102, "UVP6 Mediterranean 2021", managers=(ME,), viewers=(AQQUA,),
-                       instrument="UVP6", access="1")
+        st.add_project(
+            101, "Zooscan Bay of Biscay 2019", managers=(ME, BOB), annotators=(CAROL,), contact=BOB
+        )
+        st.add_project(
+            102,
+            "UVP6 Mediterranean 2021",
+            managers=(ME,),
+            viewers=(AQQUA,),
+            instrument="UVP6",
+            access="1",
+        )
         st.add_project(103, "IFCB Kiel Fjord", managers=(BOB,), annotators=(ME,), instrument="IFCB")
         st.add_project(104, "ZooScan m106", managers=(ME,), annotators=(CAROL,), objcount=5)
         st.export_zips[104] = export_zip(104)

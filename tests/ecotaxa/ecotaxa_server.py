@@ -48,8 +48,15 @@ from urllib.parse import parse_qs, urlparse
 INSTRUMENTS = {"Zooscan", "UVP5HD", "UVP6", "IFCB", "FlowCam", "PlanktoScope", "?"}
 BODC_KEYS = {"subsample_coef", "total_water_volume", "individual_volume"}
 PROJECT_FIELDS = (
-    "status", "comments", "formulae", "cnn_network_id", "classiffieldlist", "popoverfieldlist",
-    "classifsettings", "rf_models_used", "instrument_url",
+    "status",
+    "comments",
+    "formulae",
+    "cnn_network_id",
+    "classiffieldlist",
+    "popoverfieldlist",
+    "classifsettings",
+    "rf_models_used",
+    "instrument_url",
 )
 
 
@@ -84,21 +91,53 @@ class State:
     # --- building the world -----------------------------------------------------------------
     def add_user(self, uid, email, name, password="pw", organisation="Lab", active=True, can_do=()):
         self.users[uid] = dict(
-            id=uid, email=email, name=name, organisation=organisation, password=password,
-            active=active, can_do=list(can_do),
+            id=uid,
+            email=email,
+            name=name,
+            organisation=organisation,
+            password=password,
+            active=active,
+            can_do=list(can_do),
         )
 
-    def add_project(self, projid, title, *, managers=(), annotators=(), viewers=(), contact=None,
-                    access="0", instrument="Zooscan", objcount=5, **extra):
+    def add_project(
+        self,
+        projid,
+        title,
+        *,
+        managers=(),
+        annotators=(),
+        viewers=(),
+        contact=None,
+        access="0",
+        instrument="Zooscan",
+        objcount=5,
+        **extra,
+    ):
         p = dict(
-            projid=projid, title=title, access=access, instrument=instrument, objcount=objcount,
-            pctvalidated=40.0, pctclassified=100.0, status="Annotate", comments="keep me",
-            formulae="subsample_coef: 1/ssm.sub_part", cnn_network_id="SCN_zooscan",
-            classiffieldlist="area=object_area", popoverfieldlist="major", classifsettings="x=1",
-            rf_models_used="", instrument_url="https://example.org/zooscan",
-            obj_free_cols={"area": "n01"}, sample_free_cols={}, acquisition_free_cols={},
-            process_free_cols={}, bodc_variables={"subsample_coef": "1/ssm.sub_part"},
-            init_classif_list=[12, 34], license="CC BY 4.0",
+            projid=projid,
+            title=title,
+            access=access,
+            instrument=instrument,
+            objcount=objcount,
+            pctvalidated=40.0,
+            pctclassified=100.0,
+            status="Annotate",
+            comments="keep me",
+            formulae="subsample_coef: 1/ssm.sub_part",
+            cnn_network_id="SCN_zooscan",
+            classiffieldlist="area=object_area",
+            popoverfieldlist="major",
+            classifsettings="x=1",
+            rf_models_used="",
+            instrument_url="https://example.org/zooscan",
+            obj_free_cols={"area": "n01"},
+            sample_free_cols={},
+            acquisition_free_cols={},
+            process_free_cols={},
+            bodc_variables={"subsample_coef": "1/ssm.sub_part"},
+            init_classif_list=[12, 34],
+            license="CC BY 4.0",
         )
         p.update(extra)
         self.projects[projid] = p
@@ -107,7 +146,9 @@ class State:
             for u in ids:
                 priv[u] = right
         self.privileges[projid] = priv
-        self.contacts[projid] = contact if contact is not None else (managers[0] if managers else None)
+        self.contacts[projid] = (
+            contact if contact is not None else (managers[0] if managers else None)
+        )
 
     def members_of(self, projid) -> dict[str, dict[int, str]]:
         return dict(self.privileges[projid])
@@ -190,7 +231,9 @@ class Handler(BaseHTTPRequestHandler):
             valid = entry[1] <= st.token_uses
         if not valid:
             if required:
-                raise Fail(401, "Could not validate credentials", headers={"WWW-Authenticate": "Bearer"})
+                raise Fail(
+                    401, "Could not validate credentials", headers={"WWW-Authenticate": "Bearer"}
+                )
             return None  # optional auth: a bad token is anonymous
         return entry[0]
 
@@ -292,9 +335,17 @@ def login(h: Handler, q):
 def users_me(h, q):
     uid = h._user(True)
     u = h.state.users[uid]
-    return {**h.state.min_user(uid), "status": 1, "password": "?", "can_do": u["can_do"],
-            "country": None, "orcid": None, "usercreationdate": "2020-01-01", "mail_status": True,
-            "last_used_projects": []}
+    return {
+        **h.state.min_user(uid),
+        "status": 1,
+        "password": "?",
+        "can_do": u["can_do"],
+        "country": None,
+        "orcid": None,
+        "usercreationdate": "2020-01-01",
+        "mail_status": True,
+        "last_used_projects": [],
+    }
 
 
 def users_search(h, q):
@@ -306,8 +357,11 @@ def users_search(h, q):
         "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pat) + "$",
         re.I | re.S,
     )
-    return [h.state.min_user(u["id"]) for u in h.state.users.values()
-            if u["active"] and rx.match(u["name"])]
+    return [
+        h.state.min_user(u["id"])
+        for u in h.state.users.values()
+        if u["active"] and rx.match(u["name"])
+    ]
 
 
 def user_get(h, q, uid):
@@ -406,11 +460,16 @@ def project_put(h, q, pid):
     managers = [u["id"] for u in body.get("managers") or []]
     if c["id"] not in managers:
         raise Fail(422, "Could not set Contact, the designated user is not in Managers list.")
-    everyone = [(u["id"], r) for r, lst in (("Manage", "managers"), ("Annotate", "annotators"),
-                                            ("View", "viewers")) for u in body.get(lst) or []]
+    everyone = [
+        (u["id"], r)
+        for r, lst in (("Manage", "managers"), ("Annotate", "annotators"), ("View", "viewers"))
+        for u in body.get(lst) or []
+    ]
     ids = [i for i, _ in everyone]
     if len(ids) != len(set(ids)):
-        raise _500("psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint")
+        raise _500(
+            "psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint"
+        )
     if any(i not in st.users for i in ids):
         raise _500("psycopg2.errors.ForeignKeyViolation: user not present")
     if body["instrument"] not in INSTRUMENTS:
@@ -454,10 +513,23 @@ def export_general(h, q):
     if not allowed:
         raise Fail(403, "You can't do this.")
     jid = max(st.jobs, default=40) + 1
-    st.jobs[jid] = dict(id=jid, owner_id=uid, type="GeneralExport", state="P", step=0,
-                        progress_pct=0, progress_msg="Waiting for a slot", params={
-                            "req": req, "filters": body["filters"]}, result={}, errors=[],
-                        question={}, reply={}, inside={}, polls=0, projid=pid)
+    st.jobs[jid] = dict(
+        id=jid,
+        owner_id=uid,
+        type="GeneralExport",
+        state="P",
+        step=0,
+        progress_pct=0,
+        progress_msg="Waiting for a slot",
+        params={"req": req, "filters": body["filters"]},
+        result={},
+        errors=[],
+        question={},
+        reply={},
+        inside={},
+        polls=0,
+        projid=pid,
+    )
     return {"errors": [], "warnings": [], "job_id": jid}
 
 
@@ -476,8 +548,12 @@ def job_get(h, q, jid):
     j["polls"] += 1
     if j["state"] != "F":
         if j["polls"] >= h.state.job_polls:
-            j.update(state="F", progress_pct=100, progress_msg="Done",
-                     result={"rowcount": 5, "out_file": f"task_{j['id']}.zip"})
+            j.update(
+                state="F",
+                progress_pct=100,
+                progress_msg="Done",
+                result={"rowcount": 5, "out_file": f"task_{j['id']}.zip"},
+            )
         else:
             j.update(state="R", progress_pct=50, progress_msg="Exporting images")
     return {k: v for k, v in j.items() if k not in ("polls", "projid")}
@@ -492,7 +568,7 @@ def job_delete(h, q, jid):
 def job_file(h, q, jid):
     j = _job(h, jid)
     if j["state"] != "F":  # no state check in the back-end: the file is not there yet
-        raise _500("FileNotFoundError: task_%s.zip" % j["id"])
+        raise _500("FileNotFoundError: task_{}.zip".format(j["id"]))
     data = h.state.export_zips[j["projid"]]
     return ("raw", data, f"export__TSV_{j['projid']}_20260627_1012.zip")
 
@@ -538,5 +614,8 @@ class StandInEcoTaxa:
         self.httpd.server_close()
 
     def changing_requests(self):
-        return [(m, p) for m, p in self.state.requests if m in ("PUT", "POST", "DELETE")
-                and p != "/login"]
+        return [
+            (m, p)
+            for m, p in self.state.requests
+            if m in ("PUT", "POST", "DELETE") and p != "/login"
+        ]

@@ -23,8 +23,12 @@ def snapshot(srv):
     return copy.deepcopy((st.projects, st.privileges, st.contacts))
 
 
-def test_projects_lists_rights_contact_and_whether_aqqua_sees_each(ecotaxa, alice_env, capsys, tmp_path):
-    code, out, _ = run(capsys, "projects", "--server", ecotaxa.url, "--json", "--csv", str(tmp_path / "p.csv"))
+def test_projects_lists_rights_contact_and_whether_aqqua_sees_each(
+    ecotaxa, alice_env, capsys, tmp_path
+):
+    code, out, _ = run(
+        capsys, "projects", "--server", ecotaxa.url, "--json", "--csv", str(tmp_path / "p.csv")
+    )
     assert code == 0
     rows = {r["id"]: r for r in json.loads(out)}
     assert sorted(rows) == [101, 102, 103, 104]
@@ -41,7 +45,10 @@ def test_share_dry_run_says_what_would_change_and_changes_nothing(ecotaxa, alice
     before = snapshot(ecotaxa)
     code, out, _ = run(capsys, "share", "--server", ecotaxa.url, "101", "102", "--dry-run")
     assert code == 0
-    assert "project 101 “Zooscan Bay of Biscay 2019”: AqQua Data Team <aqqua@geomar.de> would be added" in out
+    assert (
+        "project 101 “Zooscan Bay of Biscay 2019”: AqQua Data Team <aqqua@geomar.de> would be added"
+        in out
+    )
     assert "project 102" in out and "can already see it (View); nothing to do" in out
     assert "Nothing was changed (dry run). 1 project(s) would change." in out
     assert snapshot(ecotaxa) == before
@@ -93,7 +100,9 @@ def test_unshare_removes_only_the_viewer(ecotaxa, alice_env, capsys):
     assert code == 0 and "0 project(s) changed" in out
 
 
-def test_a_project_the_user_only_annotates_is_refused_and_its_managers_named(ecotaxa, alice_env, capsys):
+def test_a_project_the_user_only_annotates_is_refused_and_its_managers_named(
+    ecotaxa, alice_env, capsys
+):
     before = snapshot(ecotaxa)
     code, out, _ = run(capsys, "share", "--server", ecotaxa.url, "103", "104")
     assert code == 1  # not everything could be done
@@ -101,7 +110,10 @@ def test_a_project_the_user_only_annotates_is_refused_and_its_managers_named(eco
         "project 103 “IFCB Kiel Fjord”: you have Annotate rights only, and sharing needs Manage; "
         "nothing changed. Ask its managers: Bob Stone <bob@lab.org>"
     ) in out
-    assert AQQUA not in ecotaxa.state.privileges[103] and ecotaxa.state.privileges[103] == before[1][103]
+    assert (
+        AQQUA not in ecotaxa.state.privileges[103]
+        and ecotaxa.state.privileges[103] == before[1][103]
+    )
     assert ecotaxa.state.privileges[104][AQQUA] == "View"  # the other project was still shared
 
 
@@ -115,7 +127,9 @@ def test_the_contact_never_loses_manage(ecotaxa, alice_env, capsys):
     assert st.privileges[101] == {ME: "Manage", BOB: "Manage", CAROL: "Annotate"}
 
 
-def test_a_token_that_expires_mid_run_is_renewed_and_the_run_finishes(ecotaxa, alice_env, capsys, memory_keyring):
+def test_a_token_that_expires_mid_run_is_renewed_and_the_run_finishes(
+    ecotaxa, alice_env, capsys, memory_keyring
+):
     ecotaxa.state.token_uses = 4  # the first token dies after four requests
     code, out, _ = run(capsys, "share", "--server", ecotaxa.url, "101", "104")
     assert code == 0, out
@@ -127,7 +141,9 @@ def test_a_token_that_expires_mid_run_is_renewed_and_the_run_finishes(ecotaxa, a
     assert all(PASSWORD not in v for v in memory_keyring.store.values())
 
 
-def test_an_expired_token_without_a_password_stops_with_one_line(ecotaxa, alice_env, capsys, monkeypatch):
+def test_an_expired_token_without_a_password_stops_with_one_line(
+    ecotaxa, alice_env, capsys, monkeypatch
+):
     assert run(capsys, "projects", "--server", ecotaxa.url)[0] == 0  # logs in, keeps the token
     monkeypatch.delenv("AQQUA_ECOTAXA_PASSWORD")
     ecotaxa.state.tokens.clear()  # the kept token expires
@@ -137,7 +153,9 @@ def test_an_expired_token_without_a_password_stops_with_one_line(ecotaxa, alice_
     assert ecotaxa.changing_requests() == []
 
 
-def test_the_kept_token_is_used_without_asking_for_the_password(ecotaxa, alice_env, capsys, monkeypatch):
+def test_the_kept_token_is_used_without_asking_for_the_password(
+    ecotaxa, alice_env, capsys, monkeypatch
+):
     assert run(capsys, "projects", "--server", ecotaxa.url)[0] == 0
     monkeypatch.delenv("AQQUA_ECOTAXA_PASSWORD")
     code, out, err = run(capsys, "projects", "--server", ecotaxa.url)
@@ -149,7 +167,10 @@ def test_wrong_password_gives_one_line(ecotaxa, capsys, monkeypatch):
     monkeypatch.setenv("AQQUA_ECOTAXA_PASSWORD", "not-it")
     code, out, err = run(capsys, "projects", "--server", ecotaxa.url, "--user", "alice@lab.org")
     assert code == 2
-    assert err == f"aqqua-packer: EcoTaxa did not accept the e-mail or password for alice@lab.org at {ecotaxa.url}\n"
+    assert (
+        err
+        == f"aqqua-packer: EcoTaxa did not accept the e-mail or password for alice@lab.org at {ecotaxa.url}\n"
+    )
     assert "not-it" not in out + err
 
 
@@ -157,5 +178,7 @@ def test_missing_project_and_unreachable_server_give_one_line(ecotaxa, alice_env
     code, out, _ = run(capsys, "share", "--server", ecotaxa.url, "999")
     assert code == 1 and f"project 999: project 999 does not exist on {ecotaxa.url}" in out
     code, _, err = run(capsys, "projects", "--server", "http://127.0.0.1:9/api")
-    assert code == 2 and err.startswith("aqqua-packer: cannot reach the EcoTaxa server at http://127.0.0.1:9/api")
+    assert code == 2 and err.startswith(
+        "aqqua-packer: cannot reach the EcoTaxa server at http://127.0.0.1:9/api"
+    )
     assert err.count("\n") == 1
