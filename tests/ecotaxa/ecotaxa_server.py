@@ -28,7 +28,8 @@ section in the facts file:
   state check, so before "F" -> 500; Range `bytes=N-` -> 206, other ranges -> 416; the
   content-disposition file name export__TSV_<projid>_<YYYYMMDD_HHMM>.zip.
 
-Test knobs (not EcoTaxa behaviour): ``token_uses`` makes tokens expire after that many
+Test knobs (not EcoTaxa behaviour): ``after_put`` edits a project right after a PUT, as a
+colleague on the EcoTaxa site might; ``token_uses`` makes tokens expire after that many
 authenticated requests; ``drop_download_after`` cuts the first file download after that many
 bytes; ``job_polls`` is how many status reads a job takes to finish; ``requests`` logs
 (method, path) of every request.
@@ -86,6 +87,7 @@ class State:
         self.drop_download_after: int | None = None
         self.job_polls = 2
         self.requests: list[tuple[str, str]] = []
+        self.after_put = None  # called with (state, projid) after a PUT: a colleague's edit
         self.lock = threading.RLock()
 
     # --- building the world -----------------------------------------------------------------
@@ -490,6 +492,8 @@ def project_put(h, q, pid):
     p["bodc_variables"] = bodc
     st.privileges[pid] = {i: r for i, r in everyone}  # hidden inactive members' rows go too
     st.contacts[pid] = c["id"]
+    if st.after_put:
+        st.after_put(st, pid)
     return None
 
 

@@ -182,3 +182,20 @@ def test_missing_project_and_unreachable_server_give_one_line(ecotaxa, alice_env
         "aqqua-packer: cannot reach the EcoTaxa server at http://127.0.0.1:9/api"
     )
     assert err.count("\n") == 1
+
+
+def test_a_project_that_reads_back_different_stops_the_run(ecotaxa, alice_env, capsys):
+    """A colleague makes Carol a manager of 101 while we write: the read-back differs beyond the
+    viewer list, so the run stops there and 104 is not touched."""
+
+    def colleague(st, pid):
+        if pid == 101:
+            st.privileges[101][CAROL] = "Manage"
+
+    ecotaxa.state.after_put = colleague
+    code, out, err = run(capsys, "share", "--server", ecotaxa.url, "101", "104")
+    assert code == 2
+    assert "STOPPED: project 101 “Zooscan Bay of Biscay 2019” reads back different" in err
+    assert "managers should be [1, 2] but are [1, 2, 3]" in err
+    assert AQQUA not in ecotaxa.state.privileges[104]
+    assert [p for m, p in ecotaxa.changing_requests()] == ["/projects/101"]
