@@ -132,6 +132,7 @@ class EcoTaxaDialog(QDialog):
         self.projects: list[dict] = []
         self.worker: Worker | None = None
         self.download_dir: str | None = None  # asked for when None
+        self.poll_seconds = 5.0  # EcoTaxa's job scheduler runs every 5 s
         self._pending: tuple[bool, list[int]] | None = None
         self.login_btn.clicked.connect(self.log_in)
         self.share_btn.clicked.connect(lambda: self.preview(True))
@@ -335,13 +336,18 @@ class EcoTaxaDialog(QDialog):
         )
         if not out:
             return
-        client = self.client
+        client, poll = self.client, self.poll_seconds
 
         def work(task):
             from ..ecotaxa.export import export_project
 
             return [
-                (pid, export_project(client, pid, Path(out) / f"ecotaxa_{pid}", task))
+                (
+                    pid,
+                    export_project(
+                        client, pid, Path(out) / f"ecotaxa_{pid}", task, poll_seconds=poll
+                    ),
+                )
                 for pid in ids
             ]
 

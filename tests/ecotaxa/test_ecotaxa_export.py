@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from conftest import BOB
 
 from aqqua_packer.cli import main
@@ -65,3 +66,30 @@ def test_export_without_manage_is_explained(ecotaxa, capsys, monkeypatch):
     )
     assert "you have Annotate rights" in err and "Alice Martin <alice@lab.org>" in err
     assert BOB not in ecotaxa.state.privileges[104]
+
+
+def test_an_export_broken_off_in_one_run_continues_in_the_next(
+    ecotaxa, alice_env, capsys, tmp_path
+):
+    from aqqua_packer.ecotaxa.client import EcoTaxaError
+    from aqqua_packer.ecotaxa.export import download, start_or_resume_job, wait_for_job
+    from aqqua_packer.ecotaxa.login import connect
+    from aqqua_packer.progress import Task
+
+    served = ecotaxa.state.export_zips[104]
+    out = tmp_path / "dl"
+    client = connect(ecotaxa.url, "alice@lab.org")
+    job = start_or_resume_job(client, 104, out)
+    wait_for_job(client, job, Task(), poll_seconds=0.01)
+    ecotaxa.state.drop_download_after = 5000
+    with pytest.raises(EcoTaxaError, match="run the same command again"):
+        download(client, job, out, 104, Task(), attempts=1)  # the first run gives up
+    assert (out / "export__TSV_104_20260627_1012.zip.part").stat().st_size == 5000
+
+    code = main(
+        ["ecotaxa", "export", "104", "--out", str(out), "--server", ecotaxa.url, "--poll", "0.01"]
+    )
+    assert code == 0, capsys.readouterr()
+    assert "resumed at byte 5000" in capsys.readouterr().out
+    assert [m for m, p in ecotaxa.changing_requests()] == ["POST"]  # one export job, not two
+    assert (out / "export__TSV_104_20260627_1012.zip").read_bytes() == served

@@ -71,3 +71,25 @@ def test_dialog_lists_projects_and_shares_after_a_dry_run(qtbot, ecotaxa, source
         "come back here and click “Take back AqQua's access”"
         in sources_page.ecotaxa_reminder.text()
     )
+
+
+def test_download_and_pack_adds_the_export_as_a_source(
+    qtbot, ecotaxa, sources_page, tmp_path, monkeypatch
+):
+    dlg = sources_page.open_ecotaxa()
+    qtbot.addWidget(dlg)
+    dlg.server.setText(ecotaxa.url)
+    dlg.email.setText("alice@lab.org")
+    dlg.password.setText(PASSWORD)
+    qtbot.mouseClick(dlg.login_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dlg.table.rowCount() == 4 and not dlg.busy(), timeout=10000)
+    row_104 = next(r for r in range(4) if dlg.table.item(r, 1).text() == "104")
+    dlg.table.item(row_104, 0).setCheckState(Qt.CheckState.Checked)
+    dlg.download_dir = str(tmp_path)
+    dlg.poll_seconds = 0.01
+    qtbot.mouseClick(dlg.download_btn, Qt.MouseButton.LeftButton)
+    src = str((tmp_path / "ecotaxa_104").resolve())
+    qtbot.waitUntil(lambda: src in sources_page.session.project.sources, timeout=20000)
+    qtbot.waitUntil(lambda: not sources_page.busy(), timeout=30000)
+    assert sources_page.image_count() == 5
+    assert "with 5 images" in dlg.results.toPlainText()
