@@ -10,7 +10,15 @@ import os
 import sys
 from pathlib import Path
 
-from .ecotaxa.client import ACCESS, AQQUA_EMAIL, DEFAULT_SERVER, EcoTaxaError, person, right_of
+from .ecotaxa.client import (
+    ACCESS,
+    AQQUA_EMAIL,
+    DEFAULT_SERVER,
+    EcoTaxaError,
+    NotFound,
+    person,
+    right_of,
+)
 from .problems import UserError
 
 USER_ENV = "AQQUA_ECOTAXA_USER"
@@ -83,7 +91,7 @@ def cmd_projects(args: argparse.Namespace) -> int:
     client = _connect(args)
     try:
         viewer = client.find_user(args.with_)
-    except EcoTaxaError:
+    except NotFound:
         viewer = None
     rows = project_rows(client, viewer)
     if args.csv:

@@ -195,14 +195,20 @@ class EcoTaxaDialog(QDialog):
         self.password.clear()
 
         def work(task):
-            from ..ecotaxa.client import EcoTaxaError
+            from ..ecotaxa.client import NotFound, SessionExpired
             from ..ecotaxa.login import connect
+            from ..problems import UserError
 
             task.status("Logging in to EcoTaxa")
-            client = connect(server, email, password=pw or None)
+            try:
+                client = connect(server, email, password=pw or None)
+            except SessionExpired:
+                if pw:
+                    raise
+                raise UserError("Enter your EcoTaxa password, then log in again.") from None
             try:
                 viewer = client.find_user(AQQUA_EMAIL)
-            except EcoTaxaError:
+            except NotFound:
                 viewer = None
             task.status("Listing your projects")
             return client, viewer, client.projects()
