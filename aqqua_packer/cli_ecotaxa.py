@@ -14,7 +14,6 @@ from .ecotaxa.client import (
     ACCESS,
     AQQUA_EMAIL,
     DEFAULT_SERVER,
-    EcoTaxaError,
     NotFound,
     person,
     right_of,
@@ -80,13 +79,6 @@ def project_rows(client, viewer: dict | None) -> list[dict]:
     return rows
 
 
-def _viewer(client, args):
-    try:
-        return client.find_user(args.with_)
-    except EcoTaxaError as exc:
-        raise UserError(f"{exc}") from None
-
-
 def cmd_projects(args: argparse.Namespace) -> int:
     client = _connect(args)
     try:
@@ -120,10 +112,10 @@ def cmd_projects(args: argparse.Namespace) -> int:
 
 def _run_share(args: argparse.Namespace, grant: bool) -> int:
     from .cli import make_task
-    from .ecotaxa.share import VerificationFailed, change_viewer, managed_ids, shared_ids
+    from .ecotaxa.share import RunStopped, change_viewer, managed_ids, shared_ids
 
     client = _connect(args)
-    viewer = _viewer(client, args)
+    viewer = client.find_user(args.with_)
     everything = args.all_managed if grant else args.all_shared
     if everything and args.ids:
         raise UserError(
@@ -162,7 +154,7 @@ def _run_share(args: argparse.Namespace, grant: bool) -> int:
             task=make_task(args),
             on_outcome=show,
         )
-    except VerificationFailed as exc:
+    except RunStopped as exc:
         raise UserError(f"STOPPED: {exc}") from None
     changed = len(report.changed)
     if args.dry_run:

@@ -298,4 +298,10 @@ class Client:
 
     def open_job_file(self, job_id: int, start: int = 0):
         headers = {"Range": f"bytes={start}-"} if start else {}
-        return self.open("GET", f"/jobs/{int(job_id)}/file", headers=headers)
+        try:
+            return self.open("GET", f"/jobs/{int(job_id)}/file", headers=headers)
+        except SessionExpired:
+            if not self.relogin:
+                raise
+            self.token = self.relogin()
+            return self.open("GET", f"/jobs/{int(job_id)}/file", headers=headers)

@@ -34,8 +34,18 @@ VOLATILE = {"objcount", "pctvalidated", "pctclassified", "highest_right"}
 MEMBER_LISTS = ("managers", "annotators", "viewers")
 
 
-class VerificationFailed(EcoTaxaError):
+class RunStopped(EcoTaxaError):
+    """EcoTaxa refused or failed a change; the run stops there."""
+
+
+class VerificationFailed(RunStopped):
     """After a write, the project differs from what was meant beyond the viewer list."""
+
+
+def _stopped(report: Report, out: Outcome, on_outcome) -> None:
+    report.outcomes.append(out)
+    if on_outcome:
+        on_outcome(out)
 
 
 @dataclass
@@ -160,12 +170,21 @@ def change_viewer(
         try:
             out = _one(client, projid, viewer, who, me_id, grant=grant, dry_run=dry_run)
         except VerificationFailed as exc:
-            out = Outcome(projid, action="failed", message=str(exc))
-            report.outcomes.append(out)
-            if on_outcome:
-                on_outcome(out)
+            _stopped(report, Outcome(projid, action="failed", message=str(exc)), on_outcome)
             exc.report = report  # type: ignore[attr-defined]
             raise
+        except EcoTaxaError as exc:  # a 500, a 422, the server gone: stop, and say where
+            if exc.status in (0, 401, 403) and not isinstance(exc, NoRights):
+                raise
+            stop = RunStopped(
+                f"project {projid}: {exc}; EcoTaxa kept the project as it was. Stopped; the "
+                "projects after it were not touched",
+                status=exc.status,
+                detail=exc.detail,
+            )
+            _stopped(report, Outcome(projid, action="failed", message=str(stop)), on_outcome)
+            stop.report = report  # type: ignore[attr-defined]
+            raise stop from None
         report.outcomes.append(out)
         if on_outcome:
             on_outcome(out)

@@ -290,17 +290,17 @@ class EcoTaxaDialog(QDialog):
         client, viewer = self.client, self.viewer
 
         def work(task):
-            from ..ecotaxa.share import VerificationFailed, change_viewer
+            from ..ecotaxa.share import RunStopped, change_viewer
 
             try:
                 return change_viewer(client, ids, viewer, grant=grant, task=task)
-            except VerificationFailed as exc:
-                return getattr(exc, "report", None) or exc
+            except RunStopped as exc:
+                return exc
 
         def shown(report) -> None:
-            if isinstance(report, Exception):
-                self.results.appendPlainText(f"Stopped: {report}")
-                return
+            stopped = report if isinstance(report, Exception) else None
+            if stopped is not None:
+                report = stopped.report
             self.results.appendPlainText("Done:")
             shared = dict((self.session.project.ecotaxa or {}).get("shared") or {})
             for o in report.outcomes:
@@ -310,6 +310,8 @@ class EcoTaxaDialog(QDialog):
                 elif o.done:
                     shared.pop(str(o.projid), None)
             self._remember(shared=shared, account=AQQUA_EMAIL)
+            if stopped is not None:
+                self.results.appendPlainText(f"Stopped: {stopped}")
             self.log_in_again_quietly()
 
         self._run(work, "ecotaxa-share", shown)

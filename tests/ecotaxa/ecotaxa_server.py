@@ -28,8 +28,8 @@ section in the facts file:
   state check, so before "F" -> 500; Range `bytes=N-` -> 206, other ranges -> 416; the
   content-disposition file name export__TSV_<projid>_<YYYYMMDD_HHMM>.zip.
 
-Test knobs (not EcoTaxa behaviour): ``after_put`` edits a project right after a PUT, as a
-colleague on the EcoTaxa site might; ``token_uses`` makes tokens expire after that many
+Test knobs (not EcoTaxa behaviour): ``before_put``/``after_put`` change the world around a PUT,
+as a colleague on the EcoTaxa site might; ``token_uses`` makes tokens expire after that many
 authenticated requests; ``drop_download_after`` cuts the first file download after that many
 bytes; ``job_polls`` is how many status reads a job takes to finish; ``requests`` logs
 (method, path) of every request.
@@ -88,6 +88,7 @@ class State:
         self.job_polls = 2
         self.requests: list[tuple[str, str]] = []
         self.after_put = None  # called with (state, projid) after a PUT: a colleague's edit
+        self.before_put = None  # called with (state, projid) before a PUT is looked at
         self.lock = threading.RLock()
 
     # --- building the world -----------------------------------------------------------------
@@ -433,6 +434,8 @@ def project_put(h, q, pid):
     uid = h._user(True)
     body = h._body()
     pid = int(pid)
+    if st.before_put:
+        st.before_put(st, pid)
     if not isinstance(body, dict):
         raise _schema(["body"], "value is not a valid dict")
     for k in ("projid", "title", "access"):

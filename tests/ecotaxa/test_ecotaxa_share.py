@@ -199,3 +199,17 @@ def test_a_project_that_reads_back_different_stops_the_run(ecotaxa, alice_env, c
     assert "managers should be [1, 2] but are [1, 2, 3]" in err
     assert AQQUA not in ecotaxa.state.privileges[104]
     assert [p for m, p in ecotaxa.changing_requests()] == ["/projects/101"]
+
+
+def test_a_write_ecotaxa_fails_stops_the_run_and_names_the_project(ecotaxa, alice_env, capsys):
+    """Carol's account is deleted while we write 101: EcoTaxa fails with a 500 and saves nothing
+    (an unknown user id, facts: PUT /projects); the run stops there and 104 is not touched."""
+    before = snapshot(ecotaxa)
+    ecotaxa.state.before_put = lambda st, pid: st.users.pop(CAROL, None)
+    code, out, err = run(capsys, "share", "--server", ecotaxa.url, "101", "104")
+    assert code == 2
+    last = err.splitlines()[-1]  # after the progress line
+    assert last.startswith("aqqua-packer: STOPPED: project 101: the EcoTaxa server failed (500)")
+    assert "EcoTaxa kept the project as it was" in last
+    assert snapshot(ecotaxa)[1] == before[1]
+    assert [p for m, p in ecotaxa.changing_requests()] == ["/projects/101"]
