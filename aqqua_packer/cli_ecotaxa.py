@@ -135,10 +135,10 @@ def _run_share(args: argparse.Namespace, grant: bool) -> int:
         raise UserError(
             "give the project numbers, or " + ("--all-managed" if grant else "--all-shared")
         )
-    verb = "share with" if grant else "take back from"
+    what = "View permission for" if grant else "taking back the access of"
     print(
-        f"{'Dry run: what would happen' if args.dry_run else 'Changing'} on {len(ids)} project(s) "
-        f"to {verb} {person(viewer)}:"
+        f"{'Dry run (nothing is changed)' if args.dry_run else 'Changing'}: {len(ids)} project(s), "
+        f"{what} {person(viewer)}:"
     )
 
     def show(o) -> None:
