@@ -385,8 +385,12 @@ def peek_header(entry: Entry) -> tuple[list[str], list[str]]:
     except (OSError, KeyError, zipfile.BadZipFile):
         return [], []
     text = decode_text(data, entry.display).replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")[:2] + ["", ""]
-    return [c.strip() for c in lines[0].split("\t")], lines[1].split("\t")
+    lines = text.lstrip("\ufeff").split("\n")[:2] + ["", ""]
+    # EcoTaxa's own export quotes every name and value ("object_id"\t"object_lat"...)
+    return (
+        [_unquote(c.strip()) for c in lines[0].split("\t")],
+        [_unquote(v.strip()) for v in lines[1].split("\t")],
+    )
 
 
 def first_values(entry: Entry, columns: Iterable[str]) -> dict[str, str]:
@@ -399,12 +403,14 @@ def first_values(entry: Entry, columns: Iterable[str]) -> dict[str, str]:
             data = entry.read()[:65536]
     except (OSError, KeyError, zipfile.BadZipFile):
         return {}
-    lines = decode_text(data, entry.display).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = decode_text(data, entry.display).lstrip("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if len(lines) < 2:
         return {}
-    header = [h.strip().lower() for h in lines[0].split("\t")]
-    row = lines[2] if len(lines) > 2 and is_type_line(lines[1].split("\t")) else lines[1]
-    vals = row.split("\t")
+    header = [_unquote(h.strip()).lower() for h in lines[0].split("\t")]
+    line2 = [_unquote(v.strip()) for v in lines[1].split("\t")]
+    row = lines[2] if len(lines) > 2 and is_type_line(line2) else lines[1]
+    vals = [_unquote(v.strip()) for v in row.split("\t")]
     want = {c.lower() for c in columns}
     return {
         h: (vals[i].strip() if i < len(vals) else "") for i, h in enumerate(header) if h in want
@@ -882,6 +888,23 @@ def pixel_size_suggestion(rows: pd.DataFrame) -> dict[str, Any] | None:
     return None
 
 
+# Volume columns EcoTaxa tables carry, each in its instrument's unit (volume_sampled is litres).
+VOLUME_COLUMNS = (
+    ("acq_imaged_volume", "ml", "millilitres imaged in the acquisition (PlanktoScope)"),
+    ("acq_volimage", "l", "litres imaged per image (UVP5, UVP6)"),
+)
+
+
+def volume_suggestion(rows: pd.DataFrame, prefix: str = "") -> dict[str, Any] | None:
+    """The imaged volume in the unit its instrument writes it (never the volume pumped or
+    filtered: PlanktoScope's ``acq_volume`` is millilitres pumped through the flow cell)."""
+    for name, unit, why in VOLUME_COLUMNS:
+        c = col(rows, prefix + name)
+        if c:
+            return spec(c, f"column {c!r} is the {why}: {', '.join(samples(rows, c))}", unit=unit)
+    return None
+
+
 def _date_format(vals: list[str]) -> str | None:
     if vals and all(re.fullmatch(r"\d{8}", v) for v in vals):
         return "%Y%m%d"
@@ -926,6 +949,9 @@ def suggest(rows: pd.DataFrame) -> dict[str, Any]:
     px = pixel_size_suggestion(rows)
     if px:
         f["pixel_size"] = px
+    vol = volume_suggestion(rows)
+    if vol:
+        f["volume_sampled"] = vol
     for field_name, names, conf in (
         ("object_id", ("object_id",), 0.9),
         ("label", ("object_annotation_category",), 0.8),

@@ -326,6 +326,7 @@ def _suggest(rows: pd.DataFrame, *, frames_only: bool) -> dict:
         out = ecotaxa.suggest(rows)
         out["fields"].pop("timezone", None)
         _date_reason(rows, out["fields"])
+        _volume(rows, out["fields"])
         return out
     f: dict = {}
     sv = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
@@ -345,7 +346,20 @@ def _suggest(rows: pd.DataFrame, *, frames_only: bool) -> dict:
     if "date" in f and not all(len(v) == 10 for v in ecotaxa.samples(rows, f["date"]["column"])):
         f["date"].pop("format", None)
     _date_reason(rows, f)
+    _volume(rows, f)
     return {"fields": f}
+
+
+def _volume(rows: pd.DataFrame, f: dict) -> None:
+    """``acq_imaged_volume`` (mL imaged in the acquisition) is the volume; ``acq_volume`` is the
+    volume *pumped* (mL), never the volume imaged: without the first, volume is left to the user."""
+    if f.get("volume_sampled"):
+        return
+    vol = ecotaxa.volume_suggestion(rows) or ecotaxa.volume_suggestion(rows, "hdr:")
+    if vol:
+        f["volume_sampled"] = vol
+    elif ecotaxa.col(rows, "acq_volume", "hdr:acq_volume"):
+        f["volume_sampled"] = None  # the matcher would take acq_volume's millilitres as litres
 
 
 def _date_reason(rows: pd.DataFrame, f: dict) -> None:
