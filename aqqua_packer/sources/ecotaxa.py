@@ -855,6 +855,23 @@ def spec(column: str, reason: str, confidence: float = 0.9, **kw: Any) -> dict[s
     return d
 
 
+# FlowCam runs exported for EcoTaxa carry VisualSpreadsheet's calibration (µm per pixel, the
+# "Calibration Factor" of its setup and run summary, CalConst in its .ctx and .lst) under these names.
+FLOWCAM_CALIBRATION_COLUMNS = (
+    "acq_calibration_factor",
+    "process_calibration_factor",
+    "acq_calibration_constant",
+    "acq_cal_const",
+    "acq_calconst",
+    "process_cal_const",
+    "calibration_factor",
+    "calibration_constant",
+    "calconst",
+    "cal_const",
+)
+FLOWCAM_CALIBRATION = "µm per pixel (FlowCam VisualSpreadsheet calibration)"
+
+
 def pixel_size_suggestion(rows: pd.DataFrame) -> dict[str, Any] | None:
     """Pixel size from the EcoTaxa columns instruments use, each in its own unit."""
     for name, unit, why in (
@@ -862,6 +879,7 @@ def pixel_size_suggestion(rows: pd.DataFrame) -> dict[str, Any] | None:
         ("process_particle_pixel_size_µm", "um", "µm per pixel"),
         ("process_particle_pixel_size_mm", "mm", "mm per pixel"),
         ("process_pixel", "um", "µm per pixel (ZooProcess, PlanktoScope)"),
+        *((name, "um", FLOWCAM_CALIBRATION) for name in FLOWCAM_CALIBRATION_COLUMNS),
     ):
         c = col(rows, name)
         if c:
