@@ -397,8 +397,10 @@ def scan(path: Path, task: Task) -> list[Scan]:
         if g.labels and not rows.empty:
             data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
             labels = [g.labels.get(i, "") for i in range(len(rows))]
-            rows = rows[data].assign(**{ifcb_png.CLASS_COLUMN: labels}).join(
-                rows[[TABLE_COL, ROW_COL]]
+            rows = (
+                rows[data]
+                .assign(**{ifcb_png.CLASS_COLUMN: labels})
+                .join(rows[[TABLE_COL, ROW_COL]])
             )
         elif not rows.empty:
             data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]

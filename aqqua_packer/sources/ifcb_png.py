@@ -67,7 +67,12 @@ def find_pngs(path: Path, task: Task) -> list[Png]:
             m = PNG_NAME.match(f)
             if m and bin_time(m["bin"]) is not None:
                 out.append(
-                    Png(os.path.join(dirpath, f), m["bin"], int(m["roi"]), folder if is_class else "")
+                    Png(
+                        os.path.join(dirpath, f),
+                        m["bin"],
+                        int(m["roi"]),
+                        folder if is_class else "",
+                    )
                 )
     return out
 

@@ -214,9 +214,17 @@ def _project(path: Path, task: Task) -> Scan:
         if t:
             tsvs += t
             first = next(iter(pids.values()), None)
-            scan_id = posixpath.basename(d) or (PID_NAME.sub("", first[0].basename) if first else "")
+            scan_id = posixpath.basename(d) or (
+                PID_NAME.sub("", first[0].basename) if first else ""
+            )
             units.append(
-                _Unit(d, scan_id, {e.name for e in t}, first[1] if first else {}, first[2] if first else {})
+                _Unit(
+                    d,
+                    scan_id,
+                    {e.name for e in t},
+                    first[1] if first else {},
+                    first[2] if first else {},
+                )
             )
             continue
         for p, settings, sample, prow in pids.values():
@@ -233,7 +241,11 @@ def _project(path: Path, task: Task) -> Scan:
         prow = prow.reset_index(drop=True)
         if "Label" in prow.columns and "Item" in prow.columns:
             # EcoTaxa's object_id for a ZooProcess object is its vignette name, <Label>_<Item>.
-            prow.insert(0, "zooprocess:object_id", prow["Label"].str.strip() + "_" + prow["Item"].str.strip())
+            prow.insert(
+                0,
+                "zooprocess:object_id",
+                prow["Label"].str.strip() + "_" + prow["Item"].str.strip(),
+            )
         rows = pd.concat([rows, prow], ignore_index=True, sort=False) if not rows.empty else prow
         by_stem = {
             posixpath.splitext(e.basename)[0].lower(): e
@@ -474,7 +486,9 @@ def _finish(s: Scan, *, export: bool) -> None:
     c = ecotaxa.col(rows, "zooprocess:object_id")
     if c and "object_id" not in f:
         f["object_id"] = ecotaxa.spec(
-            c, f"the vignette name <Label>_<Item> of the .pid row: {sample_values(c)}", confidence=0.8
+            c,
+            f"the vignette name <Label>_<Item> of the .pid row: {sample_values(c)}",
+            confidence=0.8,
         )
     c = ecotaxa.col(rows, "hdr:vol")
     if c and "volume_sampled" not in f:

@@ -39,8 +39,10 @@ def test_a_bin_without_gps_gives_time_and_asks_for_the_position():
 def with_gps(folder: Path, name: str, lat: str, lon: str, *, roi: bool = True) -> None:
     """The real bin under another name, its header carrying a GPS fix (as with GPSFeed on)."""
     src = real("ifcb_v2_nogps")
-    hdr = (src / f"{BIN}.hdr").read_text().replace(
-        "GPSFeed: 0", f"GPSFeed: 1\ngpsLatitude: {lat}\ngpsLongitude: {lon}"
+    hdr = (
+        (src / f"{BIN}.hdr")
+        .read_text()
+        .replace("GPSFeed: 0", f"GPSFeed: 1\ngpsLatitude: {lat}\ngpsLongitude: {lon}")
     )
     (folder / f"{name}.hdr").write_text(hdr)
     shutil.copy2(src / f"{BIN}.adc", folder / f"{name}.adc")

@@ -55,7 +55,9 @@ def test_export_values_are_read_as_the_field_sheet_says(export):
     c = c.loc[rows.index]
     assert c["image-latitude"].sub(rows["object_lat"].astype(float)).abs().max() < 1e-4
     assert c["image-longitude"].sub(rows["object_lon"].astype(float)).abs().max() < 1e-4
-    when = pd.to_datetime(rows["object_date"] + rows["object_time"], format="%Y%m%d%H%M%S", utc=True)
+    when = pd.to_datetime(
+        rows["object_date"] + rows["object_time"], format="%Y%m%d%H%M%S", utc=True
+    )
     assert (c["image-datetime"] == when).all()
     assert (c["image-depth-min-meters"] == 1.0).all() and (c["image-depth-max-meters"] == 2.0).all()
     assert (c["image-pixel-size-micrometers"] == 0.86).all()
@@ -83,7 +85,10 @@ def test_acq_volume_alone_is_never_taken_as_litres(tmp_path):
     (frames / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
     m, c = checked(tmp_path, sets=("timezone=UTC",))
     assert columns_used(m).get("volume_sampled") is None
-    assert "image-volume-sampled-liters" not in c.columns or c["image-volume-sampled-liters"].isna().all()
+    assert (
+        "image-volume-sampled-liters" not in c.columns
+        or c["image-volume-sampled-liters"].isna().all()
+    )
 
 
 def corrections() -> list[tuple[str, dict]]:
@@ -125,7 +130,9 @@ def test_factory_defaults_a_lab_corrected_are_read_exactly_as_the_instrument_wro
         r = c.loc[f"img/{old['object_date']}/S{k}/{name}/{name}_frame.jpg"]
         assert r["image-latitude"] == float(old["object_lat"]) == -90.0
         assert r["image-longitude"] == float(old["object_lon"]) == 0.0
-        assert r["image-datetime"] == pd.Timestamp(f"{old['object_date']} {old['object_time']}", tz="UTC")
+        assert r["image-datetime"] == pd.Timestamp(
+            f"{old['object_date']} {old['object_time']}", tz="UTC"
+        )
         if "object_depth_min" in old:
             assert r["image-depth-min-meters"] == float(old["object_depth_min"]) == 0.0
             assert r["image-depth-max-meters"] == float(old["object_depth_max"]) == 0.0

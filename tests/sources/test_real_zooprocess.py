@@ -79,9 +79,7 @@ def test_scan_without_a_zooscan_meta_row_takes_the_pid_sample_section(project):
     assert len(c) == 439 and m.ready.all()
     assert_sample_values(c)
     assert (c["image-sample-id"] == "apero2023_tha_bioness_006_st20_n_n7").all()
-    assert any(
-        p.kind == "missing_header" and "[Sample] section" in p.message for p in m.problems
-    )
+    assert any(p.kind == "missing_header" and "[Sample] section" in p.message for p in m.problems)
 
 
 def test_grey_levels_of_the_pid_data_table_are_never_taken_as_depth(project):
