@@ -137,3 +137,4 @@ def test_factory_defaults_a_lab_corrected_are_read_exactly_as_the_instrument_wro
             assert r["image-depth-min-meters"] == float(old["object_depth_min"]) == 0.0
             assert r["image-depth-max-meters"] == float(old["object_depth_max"]) == 0.0
         assert r["image-sample-id"] == old["sample_id"]
+        assert r["image-volume-sampled-liters"] == pytest.approx(1.04 / 1000)  # mL imaged
