@@ -895,14 +895,17 @@ def pixel_size_suggestion(rows: pd.DataFrame) -> dict[str, Any] | None:
             v = float(vals[0].replace(",", "."))
         except (ValueError, IndexError):
             v = 0.0
-        if 0 < v < 5:
+        inst = col(rows, "acq_instrument")
+        uvp = not inst or any("uvp" in x.lower() for x in samples(rows, inst))
+        if 0 < v < 5 and uvp:
             return spec(
                 c,
                 f"column {c!r} looks like mm per pixel (older UVP5 headers): {', '.join(vals)}",
                 unit="mm",
                 confidence=0.7,
             )
-        return spec(c, f"column {c!r} is µm per pixel (UVP6): {', '.join(vals)}", unit="um")
+        why = "UVP6" if uvp else f"acq_instrument {samples(rows, inst, 1)[0]}"  # type: ignore[arg-type]
+        return spec(c, f"column {c!r} is µm per pixel ({why}): {', '.join(vals)}", unit="um")
     return None
 
 

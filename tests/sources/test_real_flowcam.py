@@ -67,3 +67,19 @@ def test_a_flowcam_run_exported_for_ecotaxa_gives_its_calibration_as_pixel_size(
     assert (used.column, used.unit) == (column, "um")
     assert len(c) == 5 and m.ready.all()
     assert (c["image-pixel-size-micrometers"] == 1.8130).all()
+
+
+def test_acq_pixel_of_a_flowcam_export_is_micrometres_not_uvp5_millimetres(particles, tmp_path):
+    """A pixel size below 5 in acq_pixel is millimetres only in old UVP5 headers."""
+    crops, cal = particles
+    name, arr = crops[0]
+    png = name.replace(".tif", "") + ".png"
+    Image.fromarray(arr.transpose(1, 2, 0) if arr.ndim == 3 else arr).save(tmp_path / png)
+    (tmp_path / "ecotaxa_run.tsv").write_text(
+        "img_file_name\tobject_id\tacq_instrument\tacq_pixel\n"
+        f"[t]\t[t]\t[t]\t[f]\n{png}\t{png[:-4]}\tFlowCam VS-IV\t{cal}\n",
+        encoding="utf-8",
+    )
+    m, c = checked(tmp_path)
+    assert m.mapping.fields["pixel_size"].unit == "um"
+    assert (c["image-pixel-size-micrometers"] == 1.8130).all()
