@@ -367,8 +367,11 @@ def _sample_of(rows: pd.DataFrame, tables: list[str]) -> str:
 def _longest_prefix(table: dict[str, dict[str, str]], scan_id: str) -> dict[str, str] | None:
     """ZooProcess names scans <sampleid>_<fraction>: the sample whose id starts the scan id."""
     best = None
+    sid = scan_id.lower()
     for k, v in table.items():
-        if scan_id.lower().startswith(k) and (best is None or len(k) > len(best[0])):
+        # whole name parts only: sample "..._n1" is not the sample of scan "..._n10_d1"
+        whole = sid.startswith(k) and (len(sid) == len(k) or sid[len(k)] == "_")
+        if whole and (best is None or len(k) > len(best[0])):
             best = (k, v)
     return best[1] if best else None
 

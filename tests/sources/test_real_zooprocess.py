@@ -149,3 +149,39 @@ def test_sample_header_table_row_wins_with_the_same_conventions(project):
     assert (c["image-depth-min-meters"] == 0).all() and (c["image-depth-max-meters"] == 19).all()
     assert (c["image-sample-id"] == sample).all()
     assert not math.isnan(c["image-pixel-size-micrometers"].iloc[0])
+
+
+def test_check_json_on_the_work_folder_reports_every_vignette_ready_with_header_columns(
+    project, capsys
+):
+    """The CLI as a user runs it: ``aqqua-packer check work/<scan> --json``."""
+    import json
+
+    from aqqua_packer.cli import main
+
+    assert main(["check", str(project / "work" / SCAN), "-q", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["images"] == data["ready"] == 439
+    mapping = data["mapping"]
+    assert mapping["latitude"]["column"] == "hdr:latitude"
+    assert mapping["latitude"]["format"] == "ddmm"
+    assert mapping["longitude"]["negate"] is True
+    assert mapping["depth_min"]["column"] == "hdr:zmin"
+    assert mapping["datetime"]["column"] == "hdr:date"
+
+
+def test_a_sample_whose_name_starts_the_scans_name_only_by_chance_is_not_its_header(project):
+    """Zooscan_meta lists ..._st46_d_n1; a scan of ..._st46_d_n10 (not listed) is not its
+    sample: its header comes from its own .pid, not from n1's row."""
+    scan_id = "apero2023_tha_bioness_sup2000_013_st46_d_n10_d2_1_sur_1_1"
+    old = project / "work" / SCAN
+    text = (old / PID).read_text("latin-1").replace(SCAN, scan_id)
+    new = project / "work" / scan_id
+    new.mkdir()
+    (new / f"{scan_id}_dat1.pid").write_text(text, encoding="latin-1")
+    vignettes_for(new / f"{scan_id}_dat1.pid", new)
+    for f in old.iterdir():
+        f.unlink()
+    old.rmdir()
+    _, c = checked(project)
+    assert c["image-latitude"].sub(LAT).abs().max() < 1e-4  # the .pid's, not n1's 47.5076
