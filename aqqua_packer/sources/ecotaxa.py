@@ -855,77 +855,6 @@ def spec(column: str, reason: str, confidence: float = 0.9, **kw: Any) -> dict[s
     return d
 
 
-# FlowCam runs exported for EcoTaxa carry VisualSpreadsheet's calibration (µm per pixel, the
-# "Calibration Factor" of its setup and run summary, CalConst in its .ctx and .lst) under these names.
-FLOWCAM_CALIBRATION_COLUMNS = (
-    "acq_calibration_factor",
-    "process_calibration_factor",
-    "acq_calibration_constant",
-    "acq_cal_const",
-    "acq_calconst",
-    "process_cal_const",
-    "calibration_factor",
-    "calibration_constant",
-    "calconst",
-    "cal_const",
-)
-FLOWCAM_CALIBRATION = "µm per pixel (FlowCam VisualSpreadsheet calibration)"
-
-
-def pixel_size_suggestion(rows: pd.DataFrame) -> dict[str, Any] | None:
-    """Pixel size from the EcoTaxa columns instruments use, each in its own unit."""
-    for name, unit, why in (
-        ("process_particle_pixel_size_um", "um", "µm per pixel"),
-        ("process_particle_pixel_size_µm", "um", "µm per pixel"),
-        ("process_particle_pixel_size_mm", "mm", "mm per pixel"),
-        ("process_pixel", "um", "µm per pixel (ZooProcess, PlanktoScope)"),
-        *((name, "um", FLOWCAM_CALIBRATION) for name in FLOWCAM_CALIBRATION_COLUMNS),
-    ):
-        c = col(rows, name)
-        if c:
-            return spec(
-                c,
-                f"column {c!r} is the pixel size in {why}: {', '.join(samples(rows, c))}",
-                unit=unit,
-            )
-    c = col(rows, "acq_pixel")
-    if c:
-        vals = samples(rows, c)
-        try:
-            v = float(vals[0].replace(",", "."))
-        except (ValueError, IndexError):
-            v = 0.0
-        inst = col(rows, "acq_instrument")
-        uvp = not inst or any("uvp" in x.lower() for x in samples(rows, inst))
-        if 0 < v < 5 and uvp:
-            return spec(
-                c,
-                f"column {c!r} looks like mm per pixel (older UVP5 headers): {', '.join(vals)}",
-                unit="mm",
-                confidence=0.7,
-            )
-        why = "UVP6" if uvp else f"acq_instrument {samples(rows, inst, 1)[0]}"  # type: ignore[arg-type]
-        return spec(c, f"column {c!r} is µm per pixel ({why}): {', '.join(vals)}", unit="um")
-    return None
-
-
-# Volume columns EcoTaxa tables carry, each in its instrument's unit (volume_sampled is litres).
-VOLUME_COLUMNS = (
-    ("acq_imaged_volume", "ml", "millilitres imaged in the acquisition (PlanktoScope)"),
-    ("acq_volimage", "l", "litres imaged per image (UVP5, UVP6)"),
-)
-
-
-def volume_suggestion(rows: pd.DataFrame, prefix: str = "") -> dict[str, Any] | None:
-    """The imaged volume in the unit its instrument writes it (never the volume pumped or
-    filtered: PlanktoScope's ``acq_volume`` is millilitres pumped through the flow cell)."""
-    for name, unit, why in VOLUME_COLUMNS:
-        c = col(rows, prefix + name)
-        if c:
-            return spec(c, f"column {c!r} is the {why}: {', '.join(samples(rows, c))}", unit=unit)
-    return None
-
-
 def _date_format(vals: list[str]) -> str | None:
     if vals and all(re.fullmatch(r"\d{8}", v) for v in vals):
         return "%Y%m%d"
@@ -1094,3 +1023,8 @@ def read_ini_text(text: str, where: str) -> dict[str, dict[str, str]]:
             f"{where}: not a readable settings file ({str(exc).splitlines()[0]})"
         ) from None
     return {s: {k: (v or "").strip() for k, v in cp.items(s)} for s in cp.sections()}
+
+
+# The columns that carry a pixel size or a volume, each in its instrument's unit (own module: this
+# one is long enough).  Imported last: they use col/samples/spec above.
+from .ecotaxa_units import pixel_size_suggestion, volume_suggestion  # noqa: E402
