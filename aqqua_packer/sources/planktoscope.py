@@ -15,7 +15,8 @@ acquisition not yet segmented packs its frames, described by its ``metadata.json
 
 Two traps: ``acq_local_datetime`` (and what people type as ``object_time``) has no time zone, so
 the scan asks for it; and latitude/longitude 0, 0 is what the PlanktoScope writes when nobody
-filled them in: flagged, never packed as the Gulf of Guinea.
+filled them in: flagged, never packed as the Gulf of Guinea.  The volume is ``acq_imaged_volume``,
+millilitres imaged (packed as litres); ``acq_volume`` is the millilitres *pumped*.
 """
 
 from __future__ import annotations

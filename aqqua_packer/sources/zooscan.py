@@ -10,6 +10,12 @@ A ZooProcess project (``Zooscan_<name>/``) holds::
     Zooscan_scan/_work/<scan>/ecotaxa_<scan>.tsv   the EcoTaxa table ZooProcess writes (when run)
     Zooscan_scan/_work/<scan>/<scan>_vis1.zip      the same vignettes again (set aside)
 
+A scan's ``work/<scan>/`` folder copied off the scanning PC, or a ``work/`` folder of several, is
+read alone too: every folder holding a ``.pid`` is a scan.  Without a ``Zooscan_meta`` row for its
+sample, a scan takes its sample header from its ``.pid``'s ``[Sample]`` section, where ZooProcess
+copied it (same names, same conventions).  In the ``.pid`` ``[Data]`` table ``Min``/``Max``/``Mean``
+are grey levels, never depths.
+
 Rows come from ``ecotaxa_<scan>.tsv`` when present (ZooProcess has converted coordinates there to
 decimal degrees), else from the ``.pid`` ``[Data]`` table.  Sample-header values join every row of
 the sample as ``hdr:<column>``, scan-header values as ``scanhdr:<column>``, ``.pid`` settings as

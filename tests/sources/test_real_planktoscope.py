@@ -138,3 +138,18 @@ def test_factory_defaults_a_lab_corrected_are_read_exactly_as_the_instrument_wro
             assert r["image-depth-max-meters"] == float(old["object_depth_max"]) == 0.0
         assert r["image-sample-id"] == old["sample_id"]
         assert r["image-volume-sampled-liters"] == pytest.approx(1.04 / 1000)  # mL imaged
+
+
+def test_the_packed_volume_is_in_litres(export, tmp_path):
+    """Packed, as AqQua receives it: ``image-volume-sampled-liters`` = mL imaged / 1000."""
+    from aqqua_packer import workflow
+    from aqqua_packer.package.read import open_package
+
+    folder, rows = export
+    request = workflow.Request(sources=[folder], sets=["timezone=UTC"])
+    workflow.pack(request, tmp_path / "pkg")
+    with open_package(tmp_path / "pkg") as pkg:
+        meta = pkg.meta.set_index("image-filename")
+    litres = rows["acq_imaged_volume"].astype(float) / 1000
+    assert len(meta) == 42
+    assert meta.loc[rows.index, "image-volume-sampled-liters"].sub(litres).abs().max() < 1e-12
