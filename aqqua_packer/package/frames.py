@@ -18,19 +18,31 @@ import struct
 import uuid as _uuid
 from dataclasses import dataclass
 
-import blosc2
 import numpy as np
+
+
+class _Blosc2OnFirstUse:
+    """blosc2 pulls in ~0.4 s of modules (httpx, rich, asyncio): import it when a frame is first
+    built or read, not whenever this module is (the packing main process only stores frames)."""
+
+    def __getattr__(self, name: str):
+        import blosc2 as module
+
+        globals()["blosc2"] = module
+        return getattr(module, name)
+
+
+blosc2 = _Blosc2OnFirstUse()
 
 # Codec choice, measured (docs/format.md, "Codec"; tests/bench/bench_codecs.py): per level of
 # compression and bytes per pixel, (codec, clevel, filters).  Only blosc2's built-in codecs and
 # filters, so that any blosc2 >= 4.0 opens every package.  For 8-bit pixels blosc2's DELTA filter
 # (in a one-block chunk: each byte XOR the byte before it) stores plankton vignettes 12-15 % smaller
 # than bit-shuffle at the same speed; 16-bit pixels compress best with byte-shuffle.
-_Z, _F = blosc2.Codec.ZSTD, blosc2.Filter
-COMPRESSION: dict[str, dict[int, tuple[blosc2.Codec, int, tuple[blosc2.Filter, ...]]]] = {
-    "fast": {1: (_Z, 1, (_F.BITSHUFFLE,)), 2: (_Z, 1, (_F.SHUFFLE,))},
-    "balanced": {1: (_Z, 1, (_F.DELTA,)), 2: (_Z, 1, (_F.SHUFFLE,))},
-    "small": {1: (_Z, 9, (_F.DELTA,)), 2: (_Z, 5, (_F.SHUFFLE,))},
+COMPRESSION: dict[str, dict[int, tuple[str, int, tuple[str, ...]]]] = {
+    "fast": {1: ("ZSTD", 1, ("BITSHUFFLE",)), 2: ("ZSTD", 1, ("SHUFFLE",))},
+    "balanced": {1: ("ZSTD", 1, ("DELTA",)), 2: ("ZSTD", 1, ("SHUFFLE",))},
+    "small": {1: ("ZSTD", 9, ("DELTA",)), 2: ("ZSTD", 5, ("SHUFFLE",))},
 }
 DEFAULT_COMPRESSION = "balanced"
 MAX_SINGLE_BLOCK = 16 * 2**20  # larger images use blosc2's own chunking (several threads' worth)
@@ -42,9 +54,9 @@ def cparams_for(dtype: np.dtype, compression: str = DEFAULT_COMPRESSION) -> dict
     per_size = COMPRESSION[compression]
     codec, clevel, filters = per_size[min(np.dtype(dtype).itemsize, max(per_size))]
     return {
-        "codec": codec,
+        "codec": blosc2.Codec[codec],
         "clevel": clevel,
-        "filters": list(filters),
+        "filters": [blosc2.Filter[f] for f in filters],
         "filters_meta": [0] * len(filters),
         "nthreads": 1,
     }

@@ -5,7 +5,7 @@
 
 Four sets, the pixels exactly as the packer stores them (decoded by ``sources.pixels``):
   bench     synthetic plankton vignettes as in bench_pack.py (8-bit, 15 % RGB, ~50 kB PNG)
-  small     the same scenes cut to small vignettes (~10-20 kB PNG, typical UVP/IFCB crops)
+  small     the same scenes cut to smaller vignettes (~15-20 kB PNG, typical of plankton)
   jpeg      real crops from ../shared/fixtures (FlowCam collage boxes, UVP6 and ZooScan vignettes)
             saved as JPEG (quality 90, as PlanktoScope and many exports do) and decoded again:
             the JPEG decoder's output is what a package stores
@@ -60,7 +60,7 @@ def set_small(n: int) -> list[np.ndarray]:
     for _ in range(n):
         a = vignette(rng)
         h, w = a.shape[:2]
-        s = int(rng.integers(40, 110))
+        s = int(rng.integers(120, 260))
         y, x = max(0, (h - s) // 2), max(0, (w - s) // 2)
         out.append(_chw(np.ascontiguousarray(a[y : y + s, x : x + s])))
     return out
