@@ -201,7 +201,10 @@ def cmd_pack(args: argparse.Namespace) -> int:
         description=args.description or "",
     )
     options = PackOptions(
-        workers=args.workers, skip_incomplete=args.skip_incomplete, shard_bytes=args.shard_size
+        workers=args.workers,
+        skip_incomplete=args.skip_incomplete,
+        shard_bytes=args.shard_size,
+        compression=args.compression,
     )
     if args.commit_every:
         options.commit_every = args.commit_every
@@ -434,6 +437,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=2 * 2**30,
         metavar="SIZE",
         help="close a shard at this size (default 2G; fits FAT32)",
+    )
+    sp.add_argument(
+        "--compression",
+        choices=("fast", "balanced", "small"),
+        default="balanced",
+        help="lossless in every case: 'fast' packs quickest, 'small' makes the smallest package "
+        "(slower), 'balanced' (default) is nearly as small as 'small' and nearly as fast as 'fast'",
     )
     g = sp.add_argument_group("about the dataset (written to image-set.toml)")
     g.add_argument("--name", help="dataset name (also names the files)")

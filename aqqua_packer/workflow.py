@@ -69,13 +69,16 @@ def pack(
     ``options.skip_incomplete``.
     """
     from .package.dataset import DatasetInfo
-    from .package.write import PackOptions, write_package
+    from .package.write import PackOptions, start_workers_early, write_package
 
     task = task or null_task()
+    options = options or PackOptions()
+    if options.workers != 1:
+        start_workers_early()  # their start-up overlaps scanning and mapping
     if mapped is None:
         mapped = check(request, task)
     return write_package(
-        mapped, Path(out), options or PackOptions(), dataset or DatasetInfo(), task
+        mapped, Path(out), options, dataset or DatasetInfo(), task
     )
 
 

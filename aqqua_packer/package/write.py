@@ -70,7 +70,7 @@ class PackOptions:
     workers: int = 0  # processes for decode + compress; 0 = every core
     shard_bytes: int = DEFAULT_SHARD_BYTES  # a shard closes before its image store passes this
     skip_incomplete: bool = False  # pack the ready images, list the others in skipped.csv
-    clevel: int = frames.CLEVEL
+    compression: str = frames.DEFAULT_COMPRESSION  # a level of frames.COMPRESSION
     commit_every: int = 256  # images per LMDB transaction (at most this much work is redone)
     commit_bytes: int = 64 * 2**20  # ... or this many bytes of frames
     package_number: int | None = None  # fixes {ID}s (tests); normally random at the first run
@@ -173,7 +173,7 @@ def _fingerprint(
             {
                 "format": layout.FORMAT_VERSION,
                 "shard_bytes": options.shard_bytes,
-                "clevel": options.clevel,
+                "compression": options.compression,
             }
         ).encode()
     )
@@ -546,6 +546,15 @@ def _mp_context():
     return mp.get_context("spawn")
 
 
+def start_workers_early() -> None:
+    """Start the forkserver now (where workers come from one), so that its imports (numpy, Pillow,
+    blosc2: ~0.5 s) overlap the scan and the mapping instead of delaying the first image."""
+    if _mp_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _main_is_guarded(main) -> bool:
     """Is importing ``__main__`` again in a child harmless?  True for ``python -m ...`` (pytest,
     ``python -m aqqua_packer``), our console script and frozen app, and an interactive session;
@@ -571,7 +580,7 @@ class _Refs:
 
 
 def _encoded(
-    refs: list[tuple[int, ImageRef]], workers: int, clevel: int, task: Task
+    refs: list[tuple[int, ImageRef]], workers: int, compression: str, task: Task
 ) -> Iterator[tuple[int, tuple]]:
     """(p, result) for every ref, in order; decoding runs on ``workers`` processes with a bounded
     number of batches in flight (flat memory), and ``task.check()`` is called while waiting.
@@ -583,7 +592,7 @@ def _encoded(
     if workers <= 1 or len(refs) <= 4:
         for p, ref in refs:
             task.check()
-            yield p, encode_one(ref, clevel)
+            yield p, encode_one(ref, compression)
         return
 
     def batches() -> Iterator[list[tuple[int, ImageRef]]]:
@@ -611,7 +620,7 @@ def _encoded(
             for _ in range(workers):
                 mine, theirs = ctx.Pipe(duplex=True)
                 proc = ctx.Process(
-                    target=serve_worker, args=(theirs, os.getpid(), clevel), daemon=True
+                    target=serve_worker, args=(theirs, os.getpid(), compression), daemon=True
                 )
                 proc.start()
                 theirs.close()
@@ -839,7 +848,7 @@ class _Writer:
                 )
                 refs = _Refs(items, self.work, start)
                 workers = opts.workers or os.cpu_count() or 1
-                for p, res in _encoded(refs, workers, opts.clevel, task):
+                for p, res in _encoded(refs, workers, opts.compression, task):
                     ref = items.ref(self.work[p])
                     if res[0] == "error":
                         if not opts.skip_incomplete:
@@ -858,7 +867,7 @@ class _Writer:
                             uid = image_uuid(sha, dtype, shape, n_before)
                             arr, meta = frames.decode(frame)
                             meta.pop("image-uuid", None)
-                            frame = frames.encode(arr, uid, meta, opts.clevel)
+                            frame = frames.encode(arr, uid, meta, opts.compression)
                         if shard.count and shard.est + _estimate(len(frame)) > opts.shard_bytes:
                             closing, shard = shard, None
                             self.close_shard(closing)
