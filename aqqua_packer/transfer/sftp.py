@@ -24,6 +24,7 @@ import paramiko
 from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_STATUS, CMD_WRITE, SFTPError, int64
 
 from ..problems import UserError
+from ..progress import format_bytes
 from .base import (
     AuthenticationFailed,
     HostKeyChanged,
@@ -295,9 +296,9 @@ class SFTPSession(Session):
         free = self.free_bytes()
         said = f'it answered "{text}" to a write'
         if free is None or free < 2 * max(self.options.chunk_size, 1 << 20):
-            where = "" if free is None else f", {free / 1e6:.1f} MB free"
+            where = "" if free is None else f", {format_bytes(free)} free"
             return RemoteFullError(str(self.target), said + where)
-        return RemoteQuotaError(str(self.target), f"{said} with {free / 1e9:.2f} GB free")
+        return RemoteQuotaError(str(self.target), f"{said} with {format_bytes(free)} free")
 
     def rename(self, src: str, dst: str) -> None:
         try:
@@ -398,7 +399,7 @@ class SFTPSession(Session):
         if free is not None and free < remaining_bytes:
             raise RemoteFullError(
                 str(self.target),
-                f"{free / 1e9:.2f} GB free there, the package needs {remaining_bytes / 1e9:.2f} GB more",
+                f"{format_bytes(free)} free there, the package needs {format_bytes(remaining_bytes)} more",
             )
 
     def close(self) -> None:
