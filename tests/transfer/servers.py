@@ -184,6 +184,7 @@ class FTPServer:
         tls_required: bool = False,
         cert: Path | None = None,
         says_disk_full: bool = True,
+        refuse_stor: str | None = None,
     ):
         """``says_disk_full``: answer a write that fails for want of space "452 No space left on
         device" as proftpd does; pyftpdlib itself says only "426 None; transfer aborted"."""
@@ -213,6 +214,15 @@ class FTPServer:
                 pass
 
         Handler.authorizer = auth
+        self.stor_refusals = 0
+        if refuse_stor:  # every upload is answered so (a quota, a full disk, no permission)
+            server = self
+
+            def ftp_STOR(handler, file, mode="w"):
+                server.stor_refusals += 1
+                handler.respond(refuse_stor)
+
+            Handler.ftp_STOR = ftp_STOR
         if says_disk_full and not tls:
 
             class DataHandler(DTPHandler):

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from aqqua_packer.problems import UserError
 from aqqua_packer.progress import Task
-from aqqua_packer.transfer import RemoteFullError, SendOptions, send_package
+from aqqua_packer.transfer import RemoteFullError, RemoteQuotaError, SendOptions, send_package
 
 from .conftest import assert_identical, make_package
 from .servers import TEST_PASSWORD, TEST_USER, traversable
@@ -224,3 +225,28 @@ def test_a_failing_server_is_given_up_after_give_up_after_seconds_even_with_retr
         assert 1.5 <= took < 10 and result.interruptions < 50
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "says"),
+    [
+        ("452 Insufficient storage space in system.", RemoteFullError, "the destination is full"),
+        ("552 Exceeded storage allocation.", RemoteQuotaError, "(quota) there is probably used up"),
+        ("452 Disk quota exceeded", RemoteQuotaError, "(quota) there is probably used up"),
+        ("553 Permission denied.", UserError, "refused to store"),
+    ],
+)
+def test_ftp_answers_that_retrying_cannot_change_stop_at_once_with_their_own_message(
+    tmp_path, full_package, answer, error, says
+):
+    from .servers import FTPServer
+
+    server = FTPServer(tmp_path / "ftp", refuse_stor=answer).start()
+    try:
+        opts = SendOptions(password=TEST_PASSWORD, backoff_base=0.01, backoff_max=0.05)
+        with pytest.raises(error) as err:
+            send_package(full_package, server.url("/in"), opts)
+    finally:
+        server.stop()
+    assert says in str(err.value) and "\n" not in str(err.value)
+    assert server.stor_refusals == 1  # asked once: not retried
