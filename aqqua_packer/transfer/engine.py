@@ -286,6 +286,7 @@ class _Run:
         failures = 0
         mark = self._durable_total()
         progress_at = time.monotonic()
+        lost_passes = 0
         stopped = "complete"
         complete = False
         try:
@@ -297,6 +298,13 @@ class _Run:
                         session = _open_session(self.tgt, opts)
                     if self._pass(session):
                         complete = True
+                        break
+                    lost_passes += 1  # files that had arrived went missing: bounded like the rest
+                    if lost_passes > opts.retries and self.deadline is None:
+                        stopped = (
+                            f"gave up for now: files that had arrived went missing at the server "
+                            f"{lost_passes} times"
+                        )
                         break
                 except _TimeUp:
                     stopped = "time limit"

@@ -5,6 +5,7 @@ mounted under the folder sshd and the FTP server write to; something else fills 
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import subprocess
@@ -137,6 +138,56 @@ def test_sftp_full_disk_from_the_cli_is_one_line_and_exit_4(
     assert done.returncode == 4, done.stderr
     assert len(lines) == 1 and "the destination is full" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sftp_disk_filling_up_mid_send_from_the_cli_is_one_line_exit_4_and_one_login(
+    sshd, small_disk, full_package, tmp_path
+):
+    known = tmp_path / "kh"
+    known.write_text(sshd.host_key_line())
+    fill = Filler(small_disk, 1_000_000)
+    logins_before = (sshd.root / "sshd.log").read_text().count("Accepted publickey")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aqqua_packer",
+            "send",
+            str(full_package),
+            sshd.url(str(small_disk)),
+            "--identity",
+            str(sshd.client_key),
+            "--known-hosts",
+            str(known),
+            "--json-progress",
+            "--bwlimit",
+            "2M",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = []
+    for line in proc.stderr:
+        if line.startswith("{"):
+            fill(type("Event", (), json.loads(line)))
+        else:
+            said.append(line.rstrip("\n"))
+    proc.wait(60)
+    assert fill.filled and proc.returncode == 4, said
+    assert len(said) == 1 and said[0].startswith("aqqua-packer: ") and "is full" in said[0], said
+    assert time.monotonic() - t0 < 30
+    logins = (sshd.root / "sshd.log").read_text().count("Accepted publickey") - logins_before
+    assert logins == 1, f"{logins} logins: a full disk must not be retried"
+    fill.free()
+    result = send_package(
+        full_package,
+        sshd.url(str(small_disk)),
+        SendOptions(identity=sshd.client_key, known_hosts=known),
+    )
+    assert result.complete
+    assert_identical(full_package, small_disk / full_package.name)
 
 
 def test_ftp_full_remote_disk_stops_at_once_and_resumes_identical_after_freeing_space(

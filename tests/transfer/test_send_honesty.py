@@ -101,3 +101,19 @@ def test_unencrypted_ftp_warning_comes_once_and_before_the_password_prompt(ftpd,
     assert out.index("does not offer encryption") < out.index("Password for")
     assert TEST_PASSWORD not in out
     shutil.rmtree(ftpd.home / "in")
+
+
+def test_a_destination_that_keeps_losing_arrived_files_is_given_up_after_the_retries(tmp_path):
+    """Files vanish at the destination right after they arrive (a cleanup job, a broken server):
+    each pass sends them again, but not forever: --retries N passes, then "run again"."""
+    pkg = make_package(tmp_path, {"a.bin": 10_000, "b.bin": 10_000}, name="vanishing")
+    drive = tmp_path / "drive"
+
+    def vanish(state) -> None:
+        if state.state == "arrived" and state.path == "a.bin":
+            (drive / "vanishing" / "a.bin").unlink(missing_ok=True)
+
+    result = send_package(pkg, str(drive), SendOptions(retries=3, on_file=vanish))
+    assert not result.complete and result.exit_code == 75
+    assert "went missing at the server 4 times" in result.stopped
+    assert not (drive / "vanishing" / "manifest.sha256").exists()
