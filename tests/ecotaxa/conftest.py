@@ -55,7 +55,7 @@ def export_zip(projid: int, job_id: int = 41) -> bytes:
     no type line (with_types_row false), img_file_name/img_rank first, ecotaxa_<zipname>.tsv at
     the root, images under <zipname>/, and job_<id>.log."""
     if not ZOOSCAN.is_dir():
-        pytest.skip("../shared/fixtures is not present")
+        pytest.skip("absent: ../shared/fixtures is not present")
     zipname = f"export__TSV_{projid}_20260627_1012"
     lines = (ZOOSCAN / "ecotaxa_m106_mn01_n1_sml.tsv").read_text(encoding="latin-1").splitlines()
     header = lines[0].split("\t")

@@ -8,7 +8,7 @@ import pytest
 from conftest import AQQUA, PASSWORD
 from PySide6.QtCore import Qt
 
-pytest.importorskip("pytestqt")
+pytest.importorskip("pytestqt", reason="absent: pytest-qt, the GUI tests' Qt driver")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def real(name: str) -> Path:
     """The real sample ``name`` (read only); skips the test where it is absent."""
     p = REAL / name
     if not p.exists():
-        pytest.skip(f"../shared/fixtures-real/{name} is not present")
+        pytest.skip(f"absent: ../shared/fixtures-real/{name} is not present")
     return p
 
 
