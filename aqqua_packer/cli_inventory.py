@@ -33,9 +33,15 @@ def add_command(sub) -> None:
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sp.add_argument("roots", nargs="+", type=Path, metavar="ROOT", help="folders (or zips) to look through")
-    sp.add_argument("--csv", type=Path, metavar="FILE", help="also write the table, with a TOTAL row, to FILE")
-    sp.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    sp.add_argument(
+        "roots", nargs="+", type=Path, metavar="ROOT", help="folders (or zips) to look through"
+    )
+    sp.add_argument(
+        "--csv", type=Path, metavar="FILE", help="also write the table, with a TOTAL row, to FILE"
+    )
+    sp.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of the table"
+    )
     sp.add_argument(
         "--depth",
         type=int,

@@ -114,7 +114,9 @@ def estimated_package_bytes(scans: list[Scan]) -> int:
         pixels = mean_frame * float((~known).sum()) if ratio is not None else mean_frame * n
         if ratio is not None:
             pixels += ratio * float(sizes[known].sum())
-    return int(pixels + n * (LMDB_BYTES_PER_IMAGE + METADATA_BYTES_PER_IMAGE) + METADATA_BYTES_FIXED)
+    return int(
+        pixels + n * (LMDB_BYTES_PER_IMAGE + METADATA_BYTES_PER_IMAGE) + METADATA_BYTES_FIXED
+    )
 
 
 # --- one row -----------------------------------------------------------------------------------
@@ -318,7 +320,9 @@ def find_datasets(root: Path, depth: int, task: Task) -> list[_Found]:
             task.check()
             try:
                 with os.scandir(d) as it:
-                    entries = sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+                    entries = sorted(
+                        (e for e in it if not e.name.startswith(".")), key=lambda e: e.name
+                    )
             except OSError as exc:
                 found.append(_Found(d, "problem", f"cannot be read ({_reason(exc)})"))
                 continue
@@ -516,7 +520,9 @@ def inventory(
         task.start("inventory", None, unit="folders", message=f"Looking for datasets in {root}")
         found.extend(sorted(find_datasets(Path(root), depth, task), key=lambda f: str(f.path)))
     todo = [f for f in found if f.how != "problem"]
-    task.start("inventory", len(todo), unit="datasets", message=f"{len(todo)} datasets found; reading each")
+    task.start(
+        "inventory", len(todo), unit="datasets", message=f"{len(todo)} datasets found; reading each"
+    )
     rows: list[DatasetRow] = []
     for f in found:
         task.check()
@@ -534,8 +540,12 @@ def inventory(
             rows.append(DatasetRow(path=str(f.path), problem=str(exc)))
         except Exception as exc:  # a reader's failure on one folder must not stop the inventory
             rows.append(
-                DatasetRow(path=str(f.path), problem=f"cannot be read ({type(exc).__name__}: {exc})")
+                DatasetRow(
+                    path=str(f.path), problem=f"cannot be read ({type(exc).__name__}: {exc})"
+                )
             )
         task.advance(1)
-    task.finish(f"{sum(1 for r in rows if r.kind)} datasets, {sum(r.images for r in rows):,} images")
+    task.finish(
+        f"{sum(1 for r in rows if r.kind)} datasets, {sum(r.images for r in rows):,} images"
+    )
     return Inventory([str(r) for r in roots], rows)
