@@ -178,13 +178,11 @@ def _instrument(scan: Scan) -> str:
 
 def _bytes_on_disk(scan: Scan) -> int:
     """Bytes of the files the part's images and tables are read from (a zip or collage once)."""
-    total = 0
-    containers: set[str] = set()
-    for ref in scan.images:
-        if ref.members or ref.raw or ref.box or ref.page is not None or ref.size <= 0:
-            containers.add(ref.path)
-        else:
-            total += ref.size
+    images = scan.images
+    sizes = images.sizes()
+    whole = images.whole_files() & (sizes > 0)
+    total = int(sizes[whole].sum())
+    containers = {images.path(int(i)) for i in np.flatnonzero(~whole)}
     for t in scan.tables:
         t = str(t).split(" › ")[0]
         containers.add(t if os.path.isabs(t) else os.path.join(str(scan.root), t))
@@ -318,11 +316,24 @@ def find_datasets(root: Path, depth: int, task: Task) -> list[_Found]:
         nxt: list[Path] = []
         for d in level:
             task.check()
+            loose = False  # images lie here
+            candidates: list[tuple[str, bool]] = []  # folders and zips, which may be datasets
             try:
                 with os.scandir(d) as it:
-                    entries = sorted(
-                        (e for e in it if not e.name.startswith(".")), key=lambda e: e.name
-                    )
+                    for e in it:
+                        name = e.name
+                        if name.startswith("."):
+                            continue
+                        try:
+                            is_dir = e.is_dir(follow_symlinks=False)
+                        except OSError:
+                            is_dir = False
+                        dot = name.rfind(".")
+                        suffix = name[dot:].lower() if dot > 0 else ""
+                        if is_dir or suffix == ".zip":
+                            candidates.append((e.path, is_dir))
+                        elif suffix in IMAGE_SUFFIXES:
+                            loose = True
             except OSError as exc:
                 found.append(_Found(d, "problem", f"cannot be read ({_reason(exc)})"))
                 continue
@@ -330,21 +341,10 @@ def find_datasets(root: Path, depth: int, task: Task) -> list[_Found]:
             parts: list[Path] = []
             folders: list[Path] = []
             subdirs: list[Path] = []
-            loose = False
-            for e in entries:
-                p = Path(e.path)
-                try:
-                    is_dir = e.is_dir(follow_symlinks=False)
-                except OSError:
-                    is_dir = False
-                suffix = os.path.splitext(e.name)[1].lower()
+            for path, is_dir in sorted(candidates):
+                p = Path(path)
                 if is_dir:
                     subdirs.append(p)
-                elif suffix in IMAGE_SUFFIXES:
-                    loose = True
-                    continue
-                elif suffix != ".zip":
-                    continue
                 if lvl == depth:
                     continue  # deeper than asked
                 task.check()
