@@ -516,9 +516,10 @@ def inventory(
     if depth < 0:
         raise UserError(f"--depth must be 0 or more (got {depth})")
     found: list[_Found] = []
+    roots = [Path(r).expanduser().resolve() for r in roots]  # as the readers see them
     for root in roots:
         task.start("inventory", None, unit="folders", message=f"Looking for datasets in {root}")
-        found.extend(sorted(find_datasets(Path(root), depth, task), key=lambda f: str(f.path)))
+        found.extend(sorted(find_datasets(root, depth, task), key=lambda f: str(f.path)))
     todo = [f for f in found if f.how != "problem"]
     task.start(
         "inventory", len(todo), unit="datasets", message=f"{len(todo)} datasets found; reading each"

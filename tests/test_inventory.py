@@ -232,3 +232,34 @@ def test_cli_text_view_lists_every_dataset_and_the_total(tree, capsys):
     assert text.startswith("5 datasets found")
     assert str(tree / "2013" / "ifcb-day") in text and "TOTAL" in text
     assert "not read: cannot open the zip file" in text
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c63600000000200015de2d6a40000000049454e44ae426082"
+)
+
+
+def test_folders_of_images_no_reader_claims_are_rows_of_their_own(tmp_path, monkeypatch):
+    """A folder of images with a table, and a sub-folder with more: two generic rows, each with
+    its own images and table, also when the root is given as a relative path."""
+    top = tmp_path / "photos"
+    (top / "station2").mkdir(parents=True)
+    for i in range(3):
+        (top / f"a{i}.png").write_bytes(PNG)
+    for i in range(2):
+        (top / "station2" / f"b{i}.png").write_bytes(PNG)
+    (top / "log.csv").write_text(
+        "file,date,time,lat,lon,depth,pixel_size_um\n"
+        + "".join(f"a{i}.png,2021-06-0{i + 1},10:00:00,54.1,7.9,5,10\n" for i in range(3))
+    )
+    monkeypatch.chdir(tmp_path)
+    inv = inventory([Path("photos")])
+    assert [(Path(r.path).name, r.kind, r.images) for r in inv.rows] == [
+        ("photos", "generic", 3),
+        ("station2", "generic", 2),
+    ]
+    top_row = inv.rows[0]
+    assert (top_row.first, top_row.last) == ("2021-06-01 10:00:00", "2021-06-03 10:00:00")
+    assert top_row.ready == 3 and (top_row.south, top_row.west) == (54.1, 7.9)
+    assert inv.rows[1].ready == 0 and inv.rows[1].first == ""
