@@ -430,7 +430,7 @@ class Inventory:
         return {
             "aqqua-inventory": SCHEMA_VERSION,
             "roots": list(self.roots),
-            "datasets": [r.to_dict() for r in self.rows],
+            "rows": [r.to_dict() for r in self.rows],  # datasets, and what could not be read
             "total": self.total().to_dict(),
         }
 

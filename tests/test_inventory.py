@@ -140,7 +140,7 @@ def test_a_folder_that_cannot_be_read_is_a_row_and_the_walk_goes_on(tmp_path):
     finally:
         os.chmod(root / "locked", 0o755)
     assert res.returncode == 0, res.stderr
-    rows = json.loads(res.stdout)["datasets"]
+    rows = json.loads(res.stdout)["rows"]
     assert [(r["path"], r["kind"], r["images"]) for r in rows if r["kind"]] == [
         (str(root / "uvp6"), "uvp6", 15)
     ]
@@ -218,7 +218,7 @@ def test_cli_prints_json_writes_the_csv_and_explains_itself(tree, tmp_path, caps
     out = tmp_path / "list.csv"
     assert main(["inventory", str(tree), "--json", "--csv", str(out), "-q"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert d["total"]["images"] == 546 and len(d["datasets"]) == 6
+    assert d["total"]["images"] == 546 and len(d["rows"]) == 6
     assert out.read_text(encoding="utf-8-sig").splitlines()[-1].startswith("TOTAL,")
     with pytest.raises(SystemExit):
         main(["inventory", "--help"])
@@ -263,3 +263,15 @@ def test_folders_of_images_no_reader_claims_are_rows_of_their_own(tmp_path, monk
     assert (top_row.first, top_row.last) == ("2021-06-01 10:00:00", "2021-06-03 10:00:00")
     assert top_row.ready == 3 and (top_row.south, top_row.west) == (54.1, 7.9)
     assert inv.rows[1].ready == 0 and inv.rows[1].first == ""
+
+
+def test_size_on_disk_counts_each_zip_collage_and_table_once(inv, tree):
+    rows = by_kind(inv)
+    # UVP6: 15 images and the table, all inside one zip
+    assert rows["uvp6"].bytes_on_disk == (tree / "uvp6" / "b_da_19_Images.zip").stat().st_size
+    # FlowCam: 506 particles cut from one collage, plus the particle list (the mask is set aside)
+    flowcam = tree / "lab" / "flowcam"
+    stem = "flowcam_COMICS_DY086_20171118_MSC019_t0_4x"
+    assert rows["flowcam"].bytes_on_disk == sum(
+        (flowcam / n).stat().st_size for n in (f"{stem}_000001.tif", f"{stem}.lst")
+    )
