@@ -3,9 +3,10 @@
 Run on purpose:  python tests/bench/bench_inventory.py [FOLDERS] [PER_FOLDER]
 Makes FOLDERS (default 100) folders of PER_FOLDER (default 1,000) small PNGs, each with a CSV
 naming its images (file, date, time, latitude, longitude, depth, pixel size), then times, in the same run and on a
-warm file cache, ``registry.scan_paths`` on the root (what `aqqua-packer scan ROOT` does) and
-``inventory.inventory`` on the root (one row per folder: scan, suggested mapping, package-size
-estimate).  Not a timed test: the machine is shared, so only the ratio in one run means much.
+warm file cache, ``registry.scan_paths`` on the root (what `aqqua-packer scan ROOT` does: one
+generic part, the CSVs in sub-folders unread), ``inventory.inventory`` on the root (one row per folder: scan, suggested mapping, package-size
+estimate) and ``scan_paths`` on each folder alone (like for like: each reads its CSV).
+Not a timed test: the machine is shared, so only the ratio in one run means much.
 """
 
 from __future__ import annotations
@@ -62,13 +63,21 @@ def main() -> None:
         t0 = time.perf_counter()
         inv = inventory([tmp / "tree"], Task(on_event=events.append))
         t_inv = time.perf_counter() - t0
+        t0 = time.perf_counter()  # like for like: `scan` of each folder alone (reads its CSV)
+        alone = [s for d in sorted((tmp / "tree").iterdir()) for s in scan_paths([d], Task())]
+        t_alone = time.perf_counter() - t0
         images = sum(len(s.images) for s in scans)
         print(f"scan:      {images} images in {len(scans)} part(s) in {t_scan:.2f} s")
         print(
             f"inventory: {sum(r.images for r in inv.rows)} images in {len(inv.datasets)} rows "
             f"({sum(r.ready for r in inv.rows)} ready) in {t_inv:.2f} s"
         )
+        print(
+            f"scan of each folder alone: {sum(len(s.images) for s in alone)} images, "
+            f"{sum(len(s.rows) for s in alone)} rows in {t_alone:.2f} s"
+        )
         print(f"ratio inventory / scan: {t_inv / t_scan:.1f}x; progress events: {len(events)}")
+        print(f"ratio inventory / scan of each folder alone: {t_inv / t_alone:.1f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -143,6 +143,17 @@ class TimeLine(QWidget):
             p.setBrush(PICKED if picked else BOX_EDGE)
             x0, x1 = x(r.first), x(r.last)
             p.drawRect(QRectF(x0, top + i * step, max(3.0, x1 - x0), bar))
+            if step >= 11:  # room for a name: beside the bar, on the side with space
+                p.setPen(QColor("#333"))
+                name = r.instrument.split(" (")[0]
+                right_side = x1 + 4 + 120 <= left + pw
+                rect = (
+                    QRectF(max(x1, x0 + 3) + 4, top + i * step - 2, 160, bar + 4)
+                    if right_side
+                    else QRectF(x0 - 164, top + i * step - 2, 160, bar + 4)
+                )
+                align = Qt.AlignmentFlag.AlignLeft if right_side else Qt.AlignmentFlag.AlignRight
+                p.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, name)
         p.setPen(QColor("#555"))
         p.drawLine(left, top + ph, left + pw, top + ph)
         fmt = "%Y-%m-%d" if total > 3 * 86400 else "%Y-%m-%d %H:%M"
