@@ -2,11 +2,14 @@
 
 Run on purpose:  python tests/bench/bench_inventory.py [FOLDERS] [PER_FOLDER]
 Makes FOLDERS (default 100) folders of PER_FOLDER (default 1,000) small PNGs, each with a CSV
-naming its images (file, date, time, latitude, longitude, depth, pixel size), then times, in the same run and on a
-warm file cache, ``registry.scan_paths`` on the root (what `aqqua-packer scan ROOT` does: one
-generic part, the CSVs in sub-folders unread), ``inventory.inventory`` on the root (one row per folder: scan, suggested mapping, package-size
-estimate) and ``scan_paths`` on each folder alone (like for like: each reads its CSV).
-Not a timed test: the machine is shared, so only the ratio in one run means much.
+naming its images (file, date, time, latitude, longitude, depth, pixel size), then times, in the
+same run and on a warm file cache: ``registry.scan_paths`` on the root (what `aqqua-packer scan
+ROOT` does: one generic part, the CSVs in sub-folders unread), ``inventory.inventory`` on the
+root (one row per folder: scan, suggested mapping, package-size estimate) and ``scan_paths`` on
+each folder alone (like for like: each reads its CSV).  Not a timed test: the machine is shared,
+so only the ratios in one run mean much.  Each dataset costs a fixed ~50 ms more than its scan
+(the mapping's set-up, 12 images encoded for the size estimate), so many small folders give a
+larger ratio than a few large ones.
 """
 
 from __future__ import annotations
