@@ -222,7 +222,12 @@ class InventoryDialog(QDialog):
         if not text or self.busy:
             return None
         self.progress.reset(f"Looking for datasets in {text}")
-        w = Worker(lambda task: inventory([Path(text).expanduser()], task), "inventory", self)
+        w = Worker(
+            lambda task: inventory([Path(text).expanduser()], task),
+            "inventory",
+            self,
+            background=True,
+        )
         w.progress.connect(self.progress.update_event)
         w.done.connect(self._listed)
         w.failed.connect(lambda msg: self.progress.set_text(f"Stopped: {msg}"))
