@@ -555,6 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ecotaxa_commands(sub)
 
+    from .cli_inventory import add_command as add_inventory_command
+
+    add_inventory_command(sub)
+
     sp = sub.add_parser("gui", help="start the desktop wizard")
     sp.set_defaults(func=cmd_gui)
     sp = sub.add_parser("demo", help="start the desktop wizard on the bundled sample data")

@@ -215,6 +215,16 @@ class ImageList(Sequence[ImageRef]):
     def names(self) -> list[str]:
         return [self.name(i) for i in range(len(self))]
 
+    def whole_files(self) -> np.ndarray:
+        """True for each image that is a whole file of its own (no zip member, page, box or raw
+        offset): its ``size`` is then the file's size on disk."""
+        import numpy as np
+
+        out = np.ones(len(self), dtype=bool)
+        if self._extra:
+            out[np.fromiter(self._extra, dtype=np.int64, count=len(self._extra))] = False
+        return out
+
     def sizes(self) -> np.ndarray:
         """Bytes of each image in its source (int64)."""
         import numpy as np
