@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory) -> Path:
     if not SHARED_FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is not present")
+        pytest.skip("absent: ../shared/fixtures is not present")
     return make_tree(tmp_path_factory.mktemp("disk") / "disk", SHARED_FIXTURES)
 
 
@@ -120,7 +120,7 @@ def test_a_folder_that_cannot_be_read_is_a_row_and_the_walk_goes_on(tmp_path):
     runs in a process without root's right to ignore permissions (CAP_DAC_OVERRIDE and
     CAP_DAC_READ_SEARCH dropped with util-linux's setpriv), where the folder is truly unreadable."""
     if not SHARED_FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is not present")
+        pytest.skip("absent: ../shared/fixtures is not present")
     root = tmp_path / "disk"
     shutil.copytree(SHARED_FIXTURES / "uvp6", root / "uvp6")
     shutil.copytree(SHARED_FIXTURES / "ifcb", root / "locked" / "ifcb")
@@ -131,7 +131,7 @@ def test_a_folder_that_cannot_be_read_is_a_row_and_the_walk_goes_on(tmp_path):
             setpriv = shutil.which("setpriv")
             if setpriv is None:
                 pytest.skip(
-                    "running as root and setpriv is absent: cannot make a folder unreadable"
+                    "absent: setpriv (util-linux); as root a folder cannot be made unreadable without it"
                 )
             caps = "-dac_override,-dac_read_search"
             cmd = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", *cmd]
@@ -187,7 +187,7 @@ def test_a_cruise_across_the_antimeridian_has_a_narrow_box_not_the_whole_globe()
 
 def test_estimated_package_size_is_close_to_the_real_package(tmp_path):
     if not SHARED_FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is not present")
+        pytest.skip("absent: ../shared/fixtures is not present")
     for name in ("uvp6", "zooscan/m106_mn01_n1_sml"):
         req = Request(sources=[SHARED_FIXTURES / name])
         estimate = estimated_package_bytes(scan(req))

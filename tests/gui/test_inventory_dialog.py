@@ -14,7 +14,7 @@ from aqqua_packer.inventory import CSV_COLUMNS
 
 from .conftest import wait_scanned
 
-pytest.importorskip("pytestqt")
+pytest.importorskip("pytestqt", reason="absent: pytest-qt, the GUI tests' Qt driver")
 
 from inventory_tree import SHARED_FIXTURES, make_tree  # noqa: E402  (tests/inventory_tree.py)
 
@@ -22,7 +22,7 @@ from inventory_tree import SHARED_FIXTURES, make_tree  # noqa: E402  (tests/inve
 @pytest.fixture(scope="module")
 def disk(tmp_path_factory) -> Path:
     if not SHARED_FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is not present")
+        pytest.skip("absent: ../shared/fixtures is not present")
     return make_tree(tmp_path_factory.mktemp("gui-disk") / "disk")
 
 
