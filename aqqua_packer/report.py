@@ -44,7 +44,7 @@ KIND_WORDS = {
     "negative_depth": "negative depth at sea",
     "implausible": "implausible for the instrument",
     "duplicate_id": "duplicate id",
-    "unreadable_image": "image does not decode",
+    "unreadable_image": "image cannot be read",
     "set_aside": "set aside (a copy or not an image)",
     "bad_setting": "dataset setting not usable",
 }
@@ -212,7 +212,7 @@ class Report:
         ]
         unreadable = sum(1 for p in self.problems if p.kind == "unreadable_image")
         if unreadable:
-            reasons.append((unreadable, f"image does not decode ({unreadable:,})"))
+            reasons.append((unreadable, f"image cannot be read ({unreadable:,})"))
         reasons.sort(key=lambda r: -r[0])
         shown = "; ".join(r for _, r in reasons[:max_reasons])
         more = (
