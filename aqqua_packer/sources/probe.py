@@ -212,7 +212,10 @@ def _tiff(src: _File | _Bytes, head: bytes, page: int) -> tuple[tuple[int, int] 
     if offsets and counts:
         end = max(o + c for o, c in zip(offsets, counts, strict=False))
         if end > src.size:
-            return dims, f"the TIFF is shorter than its image data needs ({src.size} of {end} bytes)"
+            return (
+                dims,
+                f"the TIFF is shorter than its image data needs ({src.size} of {end} bytes)",
+            )
     return dims, None
 
 

@@ -120,7 +120,9 @@ def main() -> None:
             cpu = ", ".join(f"{c:.1f}" for _, c, _ in rs)
             wall = ", ".join(f"{w:.1f}" for w, _, _ in rs)
             codes = sorted({rc for _, _, rc in rs})
-            print(f"  {k}: CPU best {min(c for _, c, _ in rs):.2f} s ({cpu}); wall {wall} s; exit {codes}")
+            print(
+                f"  {k}: CPU best {min(c for _, c, _ in rs):.2f} s ({cpu}); wall {wall} s; exit {codes}"
+            )
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
