@@ -1,4 +1,5 @@
-"""The wizard's preview lists images that cannot be read, found by the same look `check` takes."""
+"""What `check` finds shows in the wizard too: unreadable images in the preview, doubted columns
+on the Map page."""
 
 from __future__ import annotations
 
@@ -44,3 +45,24 @@ def test_preview_names_a_cut_short_image_and_counts_it_not_ready(qtbot, window, 
     assert [p.file for p in rows] == ["cut.png"]
     assert rows[0].message.startswith("the PNG is cut short")
     assert not w.wizard.next_btn.isEnabled()  # a choice is needed: fix it or pack the ready ones
+
+
+def test_map_page_marks_a_doubted_column_and_says_why(qtbot, window, tmp_path):
+    src = tmp_path / "d"
+    src.mkdir()
+    lines = ["file,latitude,longitude,datetime,depth_m,pixel_size_um,label"]
+    for k in range(3):
+        (src / f"i{k}.png").write_bytes(_png(k))
+        lines.append(f"i{k}.png,43.1,7.2,2024-05-01T10:00:00Z,5,10.6,{k}")
+    (src / "meta.csv").write_text("\n".join(lines) + "\n")
+    w = window
+    fill_about(w)
+    assert w.wizard.next()
+    w.add_sources([src])
+    wait_scanned(qtbot, w)
+    assert w.wizard.next(), w.wizard.current.blocker()
+    wait_checked(qtbot, w)
+    row = w.pages.mapping.rows["label"]
+    assert row.conf.text() == "doubt"
+    assert "small whole numbers (0, 1, 2)" in row.conf.toolTip()
+    assert w.pages.mapping.effective().get("label") is None
