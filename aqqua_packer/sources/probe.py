@@ -79,12 +79,16 @@ class _File:
         self.fd = os.open(path, os.O_RDONLY | _BINARY)
         self.size = os.fstat(self.fd).st_size
 
-    def read(self, offset: int, n: int) -> bytes:
-        offset = max(0, offset)
-        if hasattr(os, "pread"):
-            return os.pread(self.fd, n, offset)
-        os.lseek(self.fd, offset, 0)
-        return os.read(self.fd, n)
+    if hasattr(os, "pread"):
+
+        def read(self, offset: int, n: int) -> bytes:
+            return os.pread(self.fd, n, offset if offset > 0 else 0)
+
+    else:  # Windows
+
+        def read(self, offset: int, n: int) -> bytes:
+            os.lseek(self.fd, max(0, offset), 0)
+            return os.read(self.fd, n)
 
     def close(self) -> None:
         os.close(self.fd)
@@ -345,6 +349,24 @@ class _Prober:
             return None
         return _confirmed(ref, seen.doubt)
 
+    def plain(self, path: str, images: ImageList, j: int) -> str | None:
+        """``problem`` for a whole file, the common case, without making its ImageRef."""
+        try:
+            src = _File(path)
+        except OSError as exc:
+            return _os_reason(exc)
+        try:
+            dot = path.rfind(".")
+            suffix = path[dot:].lower() if dot > max(path.rfind("/"), path.rfind(os.sep)) else ""
+            seen = look(src, suffix)
+        except OSError as exc:
+            return _os_reason(exc)
+        finally:
+            src.close()
+        if seen.doubt is None:
+            return None
+        return _confirmed(images[j], seen.doubt)
+
     def _raw(self, ref: ImageRef) -> str | None:
         offset, width, height = ref.raw  # type: ignore[misc]
         if width <= 0 or height <= 0:
@@ -423,7 +445,10 @@ def unreadable_images(
             task.check()
             stop = min(n, st.done + step)
             for j in range(st.done, stop):
-                why = prober.problem(images[j])
+                if not decode and images.is_plain(j):  # most images: no ImageRef made
+                    why = prober.plain(images.path(j), images, j)
+                else:
+                    why = prober.problem(images[j])
                 if why is not None:
                     st.bad[j] = why
             task.advance(stop - st.done)
