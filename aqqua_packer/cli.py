@@ -158,7 +158,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .report import build_report
     from .workflow import check
 
-    mapped = check(_request(args), make_task(args))
+    mapped = check(_request(args), make_task(args), decode=args.decode)
     report = build_report(mapped)
     if args.save_profile:
         save_profile(mapped.mapping, args.save_profile)
@@ -411,6 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument(
         "--problems-csv", type=Path, metavar="F", help="also write every problem to a CSV file"
+    )
+    sp.add_argument(
+        "--decode",
+        action="store_true",
+        help="decode every image (slower); without it each image's header and end are checked",
     )
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_check)

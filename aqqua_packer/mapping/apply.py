@@ -263,8 +263,11 @@ def _first_wins(per_scan: list[Mapping], given: Mapping) -> Mapping:
     for m in per_scan:
         for name, spec in m.fields.items():
             out.fields.setdefault(name, spec)
+        for name, spec in m.doubted.items():
+            out.doubted.setdefault(name, spec)
     if not per_scan:
         out = Mapping().merged(given)
+    out.doubted = {k: v for k, v in out.doubted.items() if k not in out.fields}
     return out
 
 

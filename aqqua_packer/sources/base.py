@@ -172,6 +172,10 @@ class ImageList(Sequence[ImageRef]):
         a = self._ends[i - 1] if i else 0
         return self._names[a : self._ends[i]].decode("utf-8", "surrogateescape")
 
+    def is_plain(self, i: int) -> bool:
+        """Whether image ``i`` is a whole file (no zip member, page, box or byte range)."""
+        return i not in self._extra
+
     def path(self, i: int) -> str:
         w = self._where[i]
         if w >= 0:
