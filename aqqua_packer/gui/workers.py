@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from ..package.pool import mp_context
 from ..problems import UserError
 from ..progress import Cancelled, ProgressEvent, Task
 
@@ -203,16 +204,6 @@ def _child_main(fn, args: tuple, queue, cancel_event) -> None:
             queue.put(("error", f"cannot return the result ({exc})"))
 
 
-def _mp_context():
-    import multiprocessing as mp
-
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["aqqua_packer.package.worker"])
-        return ctx
-    return mp.get_context("spawn")
-
-
 class ProcessWorker(Worker):
     """Like ``Worker``, but ``fn(*args, task=...)`` runs in a child process.
 
@@ -236,7 +227,7 @@ class ProcessWorker(Worker):
         self._reader: threading.Thread | None = None
 
     def start(self) -> ProcessWorker:
-        ctx = _mp_context()
+        ctx = mp_context()
         self._queue = ctx.Queue()
         self._cancel_event = ctx.Event()
         self._proc = ctx.Process(
