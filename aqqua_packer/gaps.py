@@ -58,4 +58,3 @@ def not_ready_reason(mapped: Mapped, i: int) -> str:
         if BY_NAME[n].column in conv.columns and pd.isna(conv[BY_NAME[n].column].iat[i])
     ]
     return "missing or unreadable: " + ", ".join(missing) if missing else "not ready"
-

@@ -192,5 +192,3 @@ def encoded(
             proc.join(timeout=5)
         for c in conns:
             c.close()
-
-

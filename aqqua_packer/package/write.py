@@ -92,7 +92,6 @@ class PackResult:
         return d
 
 
-
 _FINGERPRINT_ROWS = 16_384
 
 
@@ -169,7 +168,6 @@ def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
             exit_code=4,
         )
     return None
-
 
 
 # --- the writer -----------------------------------------------------------------------------------
@@ -277,8 +275,7 @@ class _Writer:
         next_index = self.state.next_index
         first = self.state.next_position
         resumed = (
-            bool(closed)
-            or (self.out / self.names(self.state.shard_id(next_index))[0]).exists()
+            bool(closed) or (self.out / self.names(self.state.shard_id(next_index))[0]).exists()
         )
 
         # Duplicate pixels get a numbered uuid: count what is packed already.
@@ -448,7 +445,6 @@ def package_bytes(folder: Path) -> int:
         dirs[:] = [d for d in dirs if d != layout.STATE_DIR]
         total += sum(os.path.getsize(os.path.join(root, f)) for f in fnames)
     return total
-
 
 
 # --- entry point -----------------------------------------------------------------------------------
