@@ -142,12 +142,9 @@ class ShardRecord:
     def from_json(cls, d: dict[str, Any]) -> ShardRecord:
         if d.get("status") not in (CLOSING, CLOSED):
             raise StateError(f"shard {d.get('index')}: unknown status {d.get('status')!r}")
+        numbers = {k: int(d[k]) for k in ("index", "id", "first", "next", "count")}
         return cls(
-            index=int(d["index"]),
-            id=int(d["id"]),
-            first=int(d["first"]),
-            next=int(d["next"]),
-            count=int(d["count"]),
+            **numbers,
             channels=[list(c) for c in d["channels"]],
             skipped=[(int(p), str(reason)) for p, reason in d["skipped"]],
             files={name: FileRecord.from_json(v) for name, v in d["files"].items()},
