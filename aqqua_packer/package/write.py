@@ -16,6 +16,9 @@ How a run survives kill -9 and power loss (docs/format.md, "Resume"):
   idempotent, so a crash anywhere is repaired by doing the step again.
 - When all shards are closed: image-set.toml, skipped.csv, then manifest.sha256 (last, atomic),
   then the state folder is removed.
+
+The parts: pack_state.py (the state's records and their transitions), shard.py (the open shard),
+pool.py (the worker processes), header.py (image-set.toml), ..gaps (why images are not ready).
 """
 
 from __future__ import annotations
