@@ -62,6 +62,11 @@ class AuthenticationFailed(UserError):
     """The server refused the credentials: never retried (no retry storm, no account lock-out)."""
 
 
+class RemoteFullError(UserError):
+    """The target has no room left (a full disk, a full quota): not retried; run again after
+    making room (what arrived stays arrived)."""
+
+
 class PasswordNeeded(UserError):
     """The server wants a password and none was given: ask the user, then send again."""
 
@@ -90,6 +95,7 @@ class SendOptions:
     globus_share: Path | None = None  # the folder Globus Connect Personal shares
     globus_source_endpoint: str | None = None  # the contributor's own (GCP) endpoint id
     copy_mode: str = "auto"  # Globus staging: "auto" (hard link where possible), "copy", "link"
+    target_options: Any = None  # the target kind's own settings (``TargetKind.options``)
 
     def get_password(self) -> str | None:
         if self.password is None and self.password_provider is not None:
