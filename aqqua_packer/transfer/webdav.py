@@ -41,6 +41,7 @@ from .kinds import absolute_path, server_url
 from .target import Target, TargetKind, register
 
 DAV = "{DAV:}"
+_PART = re.compile(r"^\..+\.[0-9a-f]{12}\.part$")  # the engine's temporary names
 MIN_CHUNK = 5 * 1000 * 1000  # Nextcloud: chunks are at least 5 MB, except the last
 
 
@@ -78,7 +79,7 @@ class DavSession(Session):
         scheme = "http" if target.scheme == "dav" else "https"
         self.origin = f"{scheme}://{target.host}:{target.port}"
         self.http = requests.Session()
-        self.http.verify = str(extra.ca_file) if extra.ca_file else True
+        self.verify: str | bool = str(extra.ca_file) if extra.ca_file else True
         self.http.headers["User-Agent"] = "aqqua-packer"
         if extra.ca_file is not None and not Path(extra.ca_file).is_file():
             raise UserError(f"--ca-file {extra.ca_file}: no such file.")
@@ -105,6 +106,7 @@ class DavSession(Session):
         import requests
 
         kw.setdefault("timeout", self.opts.timeout)
+        kw["verify"] = self.verify  # per request: REQUESTS_CA_BUNDLE would override the session's
         try:
             r = self.http.request(method, url, **kw)
         except requests.exceptions.SSLError as exc:
@@ -258,7 +260,7 @@ class NextcloudSession(DavSession):
 
     def size(self, rel: str) -> int | None:
         held = super().size(rel)
-        if held is not None:
+        if held is not None or not _PART.match(rel.rsplit("/", 1)[-1]):
             return held
         chunks = self._propfind(self.upload_folder(rel) + "/")
         if not chunks:

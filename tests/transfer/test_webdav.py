@@ -1,0 +1,182 @@
+"""WebDAV and Nextcloud targets against a real wsgidav server (HTTPS with a test CA), including
+Nextcloud's chunked upload v2 (the parts tests/transfer/davserver.py implements are listed there)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from aqqua_packer.problems import UserError
+from aqqua_packer.transfer import (
+    AuthenticationFailed,
+    RemoteFullError,
+    SendOptions,
+    plan,
+    send_package,
+)
+from aqqua_packer.transfer.webdav import DavOptions
+
+from .conftest import assert_identical, make_package
+from .davserver import DAV_PASSWORD, DavServer, make_ca
+
+CHUNK = 5_000_000  # Nextcloud's smallest chunk
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return make_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """A multi-shard package: three 6–11 MB shards and small files."""
+    return make_package(
+        tmp_path_factory.mktemp("shards"),
+        {
+            "image-set.toml": 700,
+            "cruise-42-images-000.lmdb/data.mdb": 11_000_000,
+            "cruise-42-images-001.lmdb/data.mdb": 9_000_000,
+            "cruise-42-images-002.lmdb/data.mdb": 6_000_000,
+            "cruise-42-meta-000.parquet": 90_000,
+        },
+        seed=16,
+    )
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("AQQUA_PACKER_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def serve(tmp_path, ca, **kw) -> DavServer:
+    srv = DavServer(tmp_path / "srv", tls=ca, **kw).start()
+    (srv.root / "in").mkdir()
+    return srv
+
+
+def options(ca, password=DAV_PASSWORD, **kw) -> SendOptions:
+    return SendOptions(
+        password=password, retries=1, backoff_base=0.1,
+        target_options=DavOptions(ca_file=ca["ca"], chunk_size=CHUNK), **kw,
+    )
+
+
+def kill_during_sends(cmd, env, kill_points, started_bytes=0):
+    """Run the CLI and kill it (-9) once its progress passes each point; returns the kills done."""
+    kills = 0
+    for point in kill_points:
+        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        said = []
+        for line in proc.stderr:
+            said.append(line)
+            if line.startswith("{") and json.loads(line).get("bytes_done", 0) >= point:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(30)
+        assert proc.returncode == -signal.SIGKILL, said[-3:]
+        kills += 1
+    return kills
+
+
+def cli(url, package, ca, *extra):
+    return [
+        sys.executable, "-m", "aqqua_packer", "send", str(package), url,
+        "--ca-file", str(ca["ca"]), "--password-from-env", "--no-keyring", "--json-progress", *extra,
+    ]
+
+
+@pytest.mark.parametrize("nextcloud", [False, True], ids=["webdav", "nextcloud"])
+def test_killed_three_times_with_bwlimit_resumes_to_identical_files(
+    nextcloud, shards, ca, tmp_path, home
+):
+    srv = serve(tmp_path, ca, nextcloud=nextcloud)
+    try:
+        env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": DAV_PASSWORD}
+        cmd = cli(srv.url("/in"), shards, ca, "--bwlimit", "12M")
+        kills = kill_during_sends(cmd, env, (7_000_000, 14_000_000, 21_000_000))
+        before = srv.put_bytes
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-500:]
+        assert_identical(shards, srv.root / "in" / shards.name)
+        assert plan(shards, srv.url("/in")).complete
+        total = sum(p.stat().st_size for p in shards.rglob("*") if p.is_file())
+        resent = srv.put_bytes - total
+        assert kills == 3
+        if nextcloud:  # resumes from the last complete chunk: at most one chunk per interruption
+            assert resent <= kills * CHUNK, resent
+            assert srv.put_bytes - before < total  # the last run did not start over
+            assert not list((srv.root.parent / "srv-uploads").glob("*"))  # upload folders gone
+    finally:
+        srv.stop()
+
+
+def test_a_wrong_password_is_one_clear_line_and_exit_2(shards, ca, tmp_path, home):
+    srv = serve(tmp_path, ca)
+    try:
+        env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": "hunter2-wrong"}
+        r = subprocess.run(cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2
+        lines = [x for x in r.stderr.splitlines() if not x.startswith("{")]
+        assert len(lines) == 1 and "refused the user name or the password" in lines[0], r.stderr
+        assert "hunter2" not in r.stderr
+        assert not (srv.root / "in" / shards.name).exists()
+    finally:
+        srv.stop()
+
+
+def test_an_expired_app_token_is_refused_once_and_nothing_is_claimed(shards, ca, tmp_path, home):
+    srv = serve(tmp_path, ca, nextcloud=True, tokens={"old-token": time.time() - 60})
+    try:
+        with pytest.raises(AuthenticationFailed, match="expired"):
+            send_package(shards, srv.url("/in"), options(ca, password="old-token"))
+        assert not plan(shards, srv.url("/in")).bytes_arrived
+    finally:
+        srv.stop()
+
+
+def test_a_certificate_for_another_name_is_refused_before_any_byte(shards, ca, tmp_path, home):
+    srv = serve(tmp_path, ca, cert="other")
+    try:
+        env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": DAV_PASSWORD}
+        r = subprocess.run(cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2
+        lines = [x for x in r.stderr.splitlines() if not x.startswith("{")]
+        assert len(lines) == 1 and "certificate is not trusted" in lines[0], r.stderr
+        assert "127.0.0.1" in lines[0] and "mismatch" in lines[0]
+        assert srv.put_bytes == 0
+    finally:
+        srv.stop()
+
+
+def test_a_self_signed_server_needs_the_ca_file(shards, ca, tmp_path, home):
+    srv = serve(tmp_path, ca)
+    try:
+        with pytest.raises(UserError, match="--ca-file"):
+            send_package(shards, srv.url("/in"), SendOptions(password=DAV_PASSWORD, retries=1))
+        assert srv.put_bytes == 0
+    finally:
+        srv.stop()
+
+
+def test_a_full_quota_stops_with_507_and_claims_only_what_arrived(shards, ca, tmp_path, home):
+    srv = serve(tmp_path, ca, quota=15_000_000)
+    try:
+        with pytest.raises(RemoteFullError, match="no room left"):
+            send_package(shards, srv.url("/in"), options(ca))
+        p = plan(shards, srv.url("/in"))
+        arrived = [f.path for f in p.files if f.state == "arrived"]
+        held = srv.root / "in" / shards.name
+        for f in p.files:  # what the journal claims is at the server, byte for byte
+            if f.state == "arrived":
+                assert (held / f.path).stat().st_size == f.size
+        assert "manifest.sha256" not in arrived and not (held / "manifest.sha256").exists()
+        assert not p.complete
+    finally:
+        srv.stop()
