@@ -594,11 +594,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_send)
 
     sp = sub.add_parser(
-        "archive", help="the package as one tar in parts + SHA256SUMS, for link services (resumable)"
+        "archive",
+        help="the package as one tar in parts + SHA256SUMS, for link services (resumable)",
     )
     sp.add_argument("package", type=Path, metavar="PACKAGE")
     sp.add_argument("--out", type=Path, required=True, metavar="DIR")
-    sp.add_argument("--part-size", type=_size, default=100 * 2**30, metavar="SIZE", help="default 100G")
+    sp.add_argument(
+        "--part-size", type=_size, default=100 * 2**30, metavar="SIZE", help="default 100G"
+    )
     sp.add_argument("--json-progress", action="store_true")
     sp.add_argument("-q", "--quiet", action="store_true")
     sp.set_defaults(func=cmd_archive)

@@ -17,7 +17,16 @@ from .base import (
 )
 from .engine import EXIT_INCOMPLETE, FileState, Plan, SendResult, plan, send_package
 from .manifest import MANIFEST, LocalPackage, PackageFile, read_package
-from .target import Target, TargetKind, kind_for, kinds, parse_duration, parse_rate, parse_target, register
+from .target import (
+    Target,
+    TargetKind,
+    kind_for,
+    kinds,
+    parse_duration,
+    parse_rate,
+    parse_target,
+    register,
+)
 
 __all__ = [
     "EXIT_INCOMPLETE",

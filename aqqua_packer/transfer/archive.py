@@ -13,7 +13,6 @@ the package's manifest, so the receiving side needs nothing but the packer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -78,7 +77,9 @@ def _read(segs, start: int, end: int):
             while left:
                 data = fh.read(min(PIECE, left))
                 if not data:
-                    raise UserError(f"{what}: the file became shorter while it was archived; repack.")
+                    raise UserError(
+                        f"{what}: the file became shorter while it was archived; repack."
+                    )
                 left -= len(data)
                 yield data
 
@@ -87,7 +88,9 @@ def part_names(name: str, count: int) -> list[str]:
     return [f"{name}.tar"] if count == 1 else [f"{name}.tar.{i:03d}" for i in range(1, count + 1)]
 
 
-def archive(package: Path, out: Path, part_size: int = 100 * 2**30, task: Task | None = None) -> ArchiveResult:
+def archive(
+    package: Path, out: Path, part_size: int = 100 * 2**30, task: Task | None = None
+) -> ArchiveResult:
     """Write (or continue writing) the package's tar parts and SHA256SUMS into ``out``."""
     task = task or null_task()
     if part_size < BLOCK:
@@ -104,12 +107,20 @@ def archive(package: Path, out: Path, part_size: int = 100 * 2**30, task: Task |
     wanted = {"manifest": manifest_sha, "part_size": part_size, "total": total}
     notes: list[str] = []
     if state.exists() and json.loads(state.read_text(encoding="utf-8")) != wanted:
-        notes.append("The package or the part size changed since the last run; starting the archive again.")
+        notes.append(
+            "The package or the part size changed since the last run; starting the archive again."
+        )
         for p in out.glob(f"{name}.tar*"):
             p.unlink()
         (out / SUMS).unlink(missing_ok=True)
     write_atomic(state, json.dumps(wanted).encode())
-    task.start("archive", total=count, unit="parts", bytes_total=total, message=f"archiving {name} into {out}")
+    task.start(
+        "archive",
+        total=count,
+        unit="parts",
+        bytes_total=total,
+        message=f"archiving {name} into {out}",
+    )
     resumed = 0
     for i, part in enumerate(names):
         start, end = i * part_size, min(total, (i + 1) * part_size)
@@ -182,7 +193,13 @@ def unarchive(parts: list[Path], out: Path, task: Task | None = None) -> Path:
             raise UserError(f"{p}: no such part.")
     sums = parts[0].parent / SUMS
     total = sum(p.stat().st_size for p in parts)
-    task.start("unarchive", total=len(parts), unit="parts", bytes_total=2 * total, message="checking the parts")
+    task.start(
+        "unarchive",
+        total=len(parts),
+        unit="parts",
+        bytes_total=2 * total,
+        message="checking the parts",
+    )
     if sums.is_file():
         listed = {}
         for line in sums.read_text(encoding="utf-8").splitlines():
@@ -190,12 +207,18 @@ def unarchive(parts: list[Path], out: Path, task: Task | None = None) -> Path:
             if rel:
                 listed[rel] = digest
         given = {p.name for p in parts}
-        missing = [n for n in listed if n not in given and n.startswith(parts[0].name.split(".tar")[0])]
+        missing = [
+            n for n in listed if n not in given and n.startswith(parts[0].name.split(".tar")[0])
+        ]
         if missing:
-            raise UserError(f"{sums}: the part(s) {', '.join(missing)} are missing; download them too.")
+            raise UserError(
+                f"{sums}: the part(s) {', '.join(missing)} are missing; download them too."
+            )
         for p in parts:
             if p.name in listed and sha256_file(p) != listed[p.name]:
-                raise UserError(f"{p}: damaged (its SHA-256 differs from {SUMS}); download this part again.")
+                raise UserError(
+                    f"{p}: damaged (its SHA-256 differs from {SUMS}); download this part again."
+                )
             task.advance(1, p.stat().st_size)
     out = Path(out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -206,7 +229,9 @@ def unarchive(parts: list[Path], out: Path, task: Task | None = None) -> Path:
                 names.add(member.name.split("/", 1)[0])
                 tar.extract(member, out, filter="data")
     except (tarfile.TarError, EOFError) as exc:
-        raise UserError(f"{parts[0]}: not a complete AqQua archive ({exc}); are all parts there?") from None
+        raise UserError(
+            f"{parts[0]}: not a complete AqQua archive ({exc}); are all parts there?"
+        ) from None
     if len(names) != 1:
         raise UserError(f"{parts[0]}: the archive holds {len(names)} top folders, not one package.")
     root = out / names.pop()
@@ -214,6 +239,8 @@ def unarchive(parts: list[Path], out: Path, task: Task | None = None) -> Path:
     for f in pkg.files:
         task.check()
         if sha256_file(pkg.local(f)) != f.sha256:
-            raise UserError(f"{pkg.local(f)}: its SHA-256 differs from the manifest; the archive is damaged.")
+            raise UserError(
+                f"{pkg.local(f)}: its SHA-256 differs from the manifest; the archive is damaged."
+            )
     task.finish(f"{pkg.name}: restored into {root}; every file matches its manifest")
     return root

@@ -131,7 +131,9 @@ def _open_session(target: Target, options: SendOptions) -> Session:
     """Connect the way the target's kind says (see ``target.KIND_MODULES``)."""
     kind = kind_for(target.scheme)
     if kind.open_session is None:
-        raise UserError(f"{target}: cannot send there through a connection ({kind.label} works differently).")
+        raise UserError(
+            f"{target}: cannot send there through a connection ({kind.label} works differently)."
+        )
     return kind.open_session(target, options)
 
 

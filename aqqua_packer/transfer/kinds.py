@@ -43,7 +43,9 @@ def absolute_path(raw: str, text: str) -> str:
 def _parse_sftp(text: str) -> Target:
     u, port = server_url(text, 22)
     path = absolute_path(u.path, text)
-    return Target("sftp", host=u.hostname or "", port=port, user=unquote(u.username or ""), path=path)
+    return Target(
+        "sftp", host=u.hostname or "", port=port, user=unquote(u.username or ""), path=path
+    )
 
 
 def _parse_ftp(text: str) -> Target:
@@ -57,7 +59,9 @@ def _parse_ftp(text: str) -> Target:
             decoded = decoded[1:]
         path = clean_remote(decoded, text)
     scheme = u.scheme.lower()
-    return Target(scheme, host=u.hostname or "", port=port, user=unquote(u.username or ""), path=path)
+    return Target(
+        scheme, host=u.hostname or "", port=port, user=unquote(u.username or ""), path=path
+    )
 
 
 def _parse_folder(text: str) -> Target:
@@ -125,12 +129,22 @@ def _server(scheme: str):
 
 register(
     TargetKind(
-        ("sftp",), "SFTP (SSH)", _parse_sftp, open_session=_sftp_session, url=_server("sftp"), default_port=22
+        ("sftp",),
+        "SFTP (SSH)",
+        _parse_sftp,
+        open_session=_sftp_session,
+        url=_server("sftp"),
+        default_port=22,
     )
 )
 register(
     TargetKind(
-        ("ftps", "ftp"), "FTP or FTPS", _parse_ftp, open_session=_ftp_session, url=_server("ftps"), default_port=21
+        ("ftps", "ftp"),
+        "FTP or FTPS",
+        _parse_ftp,
+        open_session=_ftp_session,
+        url=_server("ftps"),
+        default_port=21,
     )
 )
 register(
@@ -143,6 +157,4 @@ register(
         url=lambda d: str(d.get("folder", "")),
     )
 )
-register(
-    TargetKind(("globus",), "Globus", _parse_globus, send=_globus_send, options=GlobusOptions)
-)
+register(TargetKind(("globus",), "Globus", _parse_globus, send=_globus_send, options=GlobusOptions))

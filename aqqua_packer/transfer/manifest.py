@@ -15,7 +15,14 @@ from pathlib import Path, PurePosixPath
 from ..package.layout import MANIFEST, STATE_DIR, manifest_entries, sha256_file
 from ..problems import UserError
 
-__all__ = ["MANIFEST", "LocalPackage", "PackageFile", "read_package", "safe_relative", "sha256_file"]
+__all__ = [
+    "MANIFEST",
+    "LocalPackage",
+    "PackageFile",
+    "read_package",
+    "safe_relative",
+    "sha256_file",
+]
 _SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]+$")
 
 

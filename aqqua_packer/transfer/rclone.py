@@ -40,7 +40,9 @@ _FATAL = (1, 2, 7)  # rclone: syntax, unclassified, fatal (auth, quota, no such 
 class RcloneOptions:
     """Settings only the rclone target reads (``SendOptions.target_options``)."""
 
-    rclone_config: Path | None = None  # rclone's config file (else RCLONE_CONFIG or rclone's default)
+    rclone_config: Path | None = (
+        None  # rclone's config file (else RCLONE_CONFIG or rclone's default)
+    )
     rclone_binary: Path | None = None
 
 
@@ -84,7 +86,10 @@ def list_remotes(opts: RcloneOptions | None = None) -> list[str]:
     opts = opts or RcloneOptions()
     r = subprocess.run(
         [str(rclone_binary(opts.rclone_binary)), "listremotes"],
-        capture_output=True, text=True, env=_env(opts), timeout=30,
+        capture_output=True,
+        text=True,
+        env=_env(opts),
+        timeout=30,
     )
     return [line.strip().rstrip(":") for line in r.stdout.splitlines() if line.strip()]
 
@@ -111,11 +116,23 @@ class _Rclone:
 
     def run(self, args: list[str], file: PackageFile | None = None) -> tuple[int, str, str]:
         """Run rclone; progress from its JSON stats; returns (exit code, last error line, stdout)."""
-        cmd = [str(self.binary), *args, "--use-json-log", "--stats", "500ms", "--stats-log-level", "NOTICE"]
+        cmd = [
+            str(self.binary),
+            *args,
+            "--use-json-log",
+            "--stats",
+            "500ms",
+            "--stats-log-level",
+            "NOTICE",
+        ]
         if self.options.bwlimit:
             cmd += ["--bwlimit", f"{max(1, self.options.bwlimit // 1024)}K"]
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(self.extra),
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(self.extra),
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         last_error, shown = "", 0
@@ -152,20 +169,36 @@ class _Rclone:
         return code, last_error, out
 
     def fail(self, code: int, error: str) -> None:
-        error = " ".join(re.sub(r"<[^>]*>|<!DOCTYPE[^>]*>", " ", error).split())  # one line, no HTML
+        error = " ".join(
+            re.sub(r"<[^>]*>|<!DOCTYPE[^>]*>", " ", error).split()
+        )  # one line, no HTML
         text = error.lower()
-        if any(w in text for w in ("401", "unauthorized", "not authorized", "authentication", "invalid_grant")):
+        if any(
+            w in text
+            for w in ("401", "unauthorized", "not authorized", "authentication", "invalid_grant")
+        ):
             raise AuthenticationFailed(
                 f"{self.tgt.canonical}: the remote refused the login ({error[-120:]}). Fix the remote with "
                 "`rclone config` (or reconnect it), then send again."
             )
         if code in _FATAL or "didn't find section in config file" in text:
-            raise UserError(f"{self.tgt.canonical}: rclone could not send ({error[:200] or f'exit {code}'}).")
+            raise UserError(
+                f"{self.tgt.canonical}: rclone could not send ({error[:200] or f'exit {code}'})."
+            )
 
     def copy(self, f: PackageFile) -> bool:
         self.task.status(f"sending {f.path} with rclone")
         code, error, _ = self.run(
-            ["copyto", str(self.pkg.local(f)), f"{self.dest}/{f.path}", "--retries", "1", "--low-level-retries", "3"], f
+            [
+                "copyto",
+                str(self.pkg.local(f)),
+                f"{self.dest}/{f.path}",
+                "--retries",
+                "1",
+                "--low-level-retries",
+                "3",
+            ],
+            f,
         )
         if code:
             self.fail(code, error)
@@ -181,7 +214,17 @@ class _Rclone:
             fh.write("".join(f"{f.path}\n" for f in files))
         try:
             code, error, out = self.run(
-                ["check", str(self.pkg.root), self.dest, "--one-way", "--files-from", fh.name, "--combined", "-", "-v"]
+                [
+                    "check",
+                    str(self.pkg.root),
+                    self.dest,
+                    "--one-way",
+                    "--files-from",
+                    fh.name,
+                    "--combined",
+                    "-",
+                    "-v",
+                ]
             )
         finally:
             os.unlink(fh.name)
@@ -197,14 +240,20 @@ class _Rclone:
         t0 = time.monotonic()
         pkg, journal, task = self.pkg, self.journal, self.task
         journal.lock()
-        journal.record("begin", package=pkg.name, target=self.tgt.canonical, manifest=pkg.manifest.sha256)
+        journal.record(
+            "begin", package=pkg.name, target=self.tgt.canonical, manifest=pkg.manifest.sha256
+        )
         for f in pkg.all_files:
             if f.path not in journal.files:
                 journal.record("file", f.path, size=f.size, sha256=f.sha256)
         done = lambda f: bool(journal.files.get(f.path) and journal.files[f.path].done)  # noqa: E731
         task.start(
-            "send", total=len(pkg.all_files), unit="files", done=sum(map(done, pkg.all_files)),
-            bytes_total=pkg.total_bytes, bytes_done=sum(f.size for f in pkg.all_files if done(f)),
+            "send",
+            total=len(pkg.all_files),
+            unit="files",
+            done=sum(map(done, pkg.all_files)),
+            bytes_total=pkg.total_bytes,
+            bytes_done=sum(f.size for f in pkg.all_files if done(f)),
             message=f"sending {pkg.name} to {self.tgt}",
         )
         stopped, complete, failures, interruptions = "complete", False, 0, 0
@@ -212,7 +261,7 @@ class _Rclone:
             for group in ([f for f in pkg.files], [pkg.manifest]):
                 while not all(map(done, group)):
                     todo = [f for f in group if not done(f)]
-                    ok = all([self.copy(f) for f in todo])  # every file gets its turn
+                    all([self.copy(f) for f in todo])  # every file gets its turn
                     checked = self.check(todo)
                     for f in todo:
                         if f.path in checked:
@@ -225,7 +274,9 @@ class _Rclone:
                     if failures > self.options.retries:
                         stopped = f"gave up for now after {failures} attempts ({getattr(self, 'last_error', 'check failed')})"
                         raise StopIteration
-                    d = min(self.options.backoff_max, self.options.backoff_base * 2 ** (failures - 1))
+                    d = min(
+                        self.options.backoff_max, self.options.backoff_base * 2 ** (failures - 1)
+                    )
                     time.sleep(d / 2 + random.uniform(0, d / 2))
             journal.record("complete")
             complete = True
@@ -235,11 +286,21 @@ class _Rclone:
             journal.close()
         states = _states(pkg, journal)
         n = sum(1 for s in states if s.state == "arrived")
-        task.finish(f"{pkg.name}: all {n} files arrived and verified" if complete else f"{pkg.name}: {n} of {len(states)} files arrived; run again to continue")
+        task.finish(
+            f"{pkg.name}: all {n} files arrived and verified"
+            if complete
+            else f"{pkg.name}: {n} of {len(states)} files arrived; run again to continue"
+        )
         return SendResult(
-            package=pkg.root, target=self.tgt.canonical, journal=journal.path, files=states,
-            complete=complete, stopped=stopped, bytes_sent=self.bytes_sent,
-            interruptions=interruptions, elapsed=time.monotonic() - t0,
+            package=pkg.root,
+            target=self.tgt.canonical,
+            journal=journal.path,
+            files=states,
+            complete=complete,
+            stopped=stopped,
+            bytes_sent=self.bytes_sent,
+            interruptions=interruptions,
+            elapsed=time.monotonic() - t0,
         )
 
 
@@ -251,7 +312,9 @@ def _parse(text: str) -> Target:
     rest = text.split(":", 1)[1]
     remote, sep, path = rest.partition(":")
     if not sep or not remote or not re.match(r"^[\w. -]+$", remote):
-        raise UserError(f"{text}: write an rclone target as rclone:REMOTE:folder (REMOTE as `rclone config` named it).")
+        raise UserError(
+            f"{text}: write an rclone target as rclone:REMOTE:folder (REMOTE as `rclone config` named it)."
+        )
     path = ("/" if path.startswith("/") else "") + clean_remote(path, text)
     return Target("rclone", host=remote, path=path, display=f"rclone:{remote}:{path}")
 
@@ -259,8 +322,12 @@ def _parse(text: str) -> Target:
 assert EXIT_INCOMPLETE  # the same exit codes as every target: 0 complete, 75 run again, 2 needs you
 register(
     TargetKind(
-        ("rclone",), "Any rclone remote (Google Drive, Dropbox, OneDrive, S3, …)", _parse,
-        send=send_rclone, options=RcloneOptions, opaque=True,
+        ("rclone",),
+        "Any rclone remote (Google Drive, Dropbox, OneDrive, S3, …)",
+        _parse,
+        send=send_rclone,
+        options=RcloneOptions,
+        opaque=True,
         url=lambda d: f"rclone:{d.get('remote', '')}:{str(d.get('path', '')).strip('/')}",
     )
 )

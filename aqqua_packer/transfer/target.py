@@ -30,6 +30,8 @@ KIND_MODULES = [
     "aqqua_packer.transfer.webdav",
     "aqqua_packer.transfer.rclone",
 ]
+
+
 @dataclass(frozen=True)
 class Target:
     scheme: str  # "sftp", "ftp", "ftps", "folder", "globus"
@@ -131,7 +133,12 @@ def kind_for(scheme: str) -> TargetKind:
 
 
 def _known_schemes() -> str:
-    return ", ".join(f"{s}://" for k in kinds() for s in k.schemes if s not in ("folder", "file", "rclone")) + ", rclone:REMOTE:path"
+    return (
+        ", ".join(
+            f"{s}://" for k in kinds() for s in k.schemes if s not in ("folder", "file", "rclone")
+        )
+        + ", rclone:REMOTE:path"
+    )
 
 
 _OPAQUE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):(?!//)")

@@ -74,7 +74,11 @@ class DavSession(Session):
         import requests
 
         self.t, self.opts = target, options
-        extra = options.target_options if isinstance(getattr(options, "target_options", None), DavOptions) else DavOptions()
+        extra = (
+            options.target_options
+            if isinstance(getattr(options, "target_options", None), DavOptions)
+            else DavOptions()
+        )
         self.extra = extra
         scheme = "http" if target.scheme == "dav" else "https"
         self.origin = f"{scheme}://{target.host}:{target.port}"
@@ -91,7 +95,9 @@ class DavSession(Session):
             )
         self.http.auth = (target.user, password)
         self.root = self._files_root() + quote(target.path.rstrip("/"))
-        self._req("PROPFIND", self.origin + self._files_root() + "/", ok=(207,), headers={"Depth": "0"})
+        self._req(
+            "PROPFIND", self.origin + self._files_root() + "/", ok=(207,), headers={"Depth": "0"}
+        )
 
     # --- addresses ------------------------------------------------------------------------------
     def _files_root(self) -> str:
@@ -157,7 +163,10 @@ class DavSession(Session):
 
     def rename(self, src: str, dst: str) -> None:
         self._req(
-            "MOVE", self.url(src), ok=(201, 204), headers={"Destination": self.url(dst), "Overwrite": "T"}
+            "MOVE",
+            self.url(src),
+            ok=(201, 204),
+            headers={"Destination": self.url(dst), "Overwrite": "T"},
         )
 
     def remove(self, rel: str) -> None:
@@ -166,7 +175,12 @@ class DavSession(Session):
     def read_range(self, rel: str, offset: int, n: int) -> bytes:
         if n == 0:
             return b""
-        r = self._req("GET", self.url(rel), ok=(200, 206), headers={"Range": f"bytes={offset}-{offset + n - 1}"})
+        r = self._req(
+            "GET",
+            self.url(rel),
+            ok=(200, 206),
+            headers={"Range": f"bytes={offset}-{offset + n - 1}"},
+        )
         return r.content if r.status_code == 206 else r.content[offset : offset + n]
 
     def listdir(self, rel: str) -> list[str]:
@@ -200,7 +214,9 @@ class _PutWriter(Writer):
         self.handed = 0
         self.error: BaseException | None = None
         self.q: queue.Queue = queue.Queue(maxsize=16)
-        self.thread = threading.Thread(target=self._run, args=(session, url, headers or {}), daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, args=(session, url, headers or {}), daemon=True
+        )
         self.thread.start()
 
     @property
@@ -267,13 +283,17 @@ class NextcloudSession(DavSession):
             return None
         sizes = {int(name): size for name, size, is_dir in chunks if name.isdigit() and not is_dir}
         n = 0
-        while sizes.get(n + 1) == self.chunk:  # contiguous complete chunks; a torn one is sent again
+        while (
+            sizes.get(n + 1) == self.chunk
+        ):  # contiguous complete chunks; a torn one is sent again
             n += 1
         return n * self.chunk
 
     def open_write(self, rel: str, offset: int) -> Writer:
         if offset % self.chunk:
-            raise TransientError(f"{rel}: the server holds a partial chunk; starting that chunk again")
+            raise TransientError(
+                f"{rel}: the server holds a partial chunk; starting that chunk again"
+            )
         return _ChunkWriter(self, rel, offset)
 
     def remove(self, rel: str) -> None:
@@ -306,7 +326,9 @@ class _ChunkWriter(Writer):
     def _put_chunk(self, data: bytes) -> None:
         self._mkcol()
         number = self.confirmed // self.s.chunk + 1
-        self.s._req("PUT", f"{self.folder}/{number}", ok=(201, 204), data=bytes(data), headers=self.dest)
+        self.s._req(
+            "PUT", f"{self.folder}/{number}", ok=(201, 204), data=bytes(data), headers=self.dest
+        )
         self.confirmed += len(data)
 
     def write(self, data: bytes) -> None:
@@ -338,7 +360,13 @@ def _parse(scheme: str, default_port: int):
         scheme = u.scheme.lower()
         if not u.username:
             raise UserError(f"{text}: name the user, as in {scheme}://USER@{u.hostname}/folder.")
-        return Target(scheme, host=u.hostname or "", port=port, user=unquote(u.username), path=absolute_path(u.path, text))
+        return Target(
+            scheme,
+            host=u.hostname or "",
+            port=port,
+            user=unquote(u.username),
+            path=absolute_path(u.path, text),
+        )
 
     return parse
 
@@ -351,7 +379,25 @@ def _url(scheme: str):
     return url
 
 
-register(TargetKind(("davs", "dav"), "WebDAV", _parse("davs", 443), open_session=DavSession, options=DavOptions, url=_url("davs"), default_port=443))
 register(
-    TargetKind(("nextcloud",), "Nextcloud", _parse("nextcloud", 443), open_session=NextcloudSession, options=DavOptions, url=_url("nextcloud"), default_port=443)
+    TargetKind(
+        ("davs", "dav"),
+        "WebDAV",
+        _parse("davs", 443),
+        open_session=DavSession,
+        options=DavOptions,
+        url=_url("davs"),
+        default_port=443,
+    )
+)
+register(
+    TargetKind(
+        ("nextcloud",),
+        "Nextcloud",
+        _parse("nextcloud", 443),
+        open_session=NextcloudSession,
+        options=DavOptions,
+        url=_url("nextcloud"),
+        default_port=443,
+    )
 )

@@ -47,7 +47,7 @@ def make_ca(folder: Path) -> dict[str, Path]:
     from cryptography.x509.oid import NameOID
 
     folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def name(cn):
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
@@ -63,9 +63,12 @@ def make_ca(folder: Path) -> dict[str, Path]:
         .not_valid_after(now + datetime.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     out = {"ca": folder / "ca.pem"}
@@ -85,7 +88,8 @@ def make_ca(folder: Path) -> dict[str, Path]:
             .not_valid_after(now + datetime.timedelta(days=2))
             .add_extension(x509.SubjectAlternativeName([san]), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
             )
             .sign(ca_key, hashes.SHA256())
         )
@@ -176,7 +180,11 @@ class NextcloudLayer:
             user, _, token = base64.b64decode(auth[6:]).decode().partition(":")
             ok = user == self.user and self.tokens.get(token, 0) > time.time()
         if not ok:
-            return _answer(start_response, "401 Unauthorized", headers=[("WWW-Authenticate", 'Basic realm="Nextcloud"')])
+            return _answer(
+                start_response,
+                "401 Unauthorized",
+                headers=[("WWW-Authenticate", 'Basic realm="Nextcloud"')],
+            )
         path = unquote(environ["PATH_INFO"])
         if path.startswith(self.uploads_prefix):
             return self.upload(environ, start_response, path[len(self.uploads_prefix) :])
@@ -185,7 +193,9 @@ class NextcloudLayer:
     def upload(self, environ, start_response, rest: str):
         method = environ["REQUEST_METHOD"]
         parts = [p for p in rest.split("/") if p]
-        if not parts or (method in ("MKCOL", "PUT", "MOVE") and not environ.get("HTTP_DESTINATION")):
+        if not parts or (
+            method in ("MKCOL", "PUT", "MOVE") and not environ.get("HTTP_DESTINATION")
+        ):
             return _answer(start_response, "400 Bad Request", b"v2 needs a Destination header")
         folder = self.uploads / parts[0]
         if method == "MKCOL" and len(parts) == 1:
@@ -200,15 +210,28 @@ class NextcloudLayer:
             if not folder.is_dir():
                 return _answer(start_response, "404 Not Found")
             href = f"{self.uploads_prefix}{parts[0]}/"
-            rows = [f"<d:response><d:href>{href}</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop></d:propstat></d:response>"]
+            rows = [
+                f"<d:response><d:href>{href}</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop></d:propstat></d:response>"
+            ]
             for p in sorted(folder.iterdir()):
                 rows.append(
                     f"<d:response><d:href>{href}{p.name}</d:href><d:propstat><d:prop><d:resourcetype/>"
                     f"<d:getcontentlength>{p.stat().st_size}</d:getcontentlength></d:prop></d:propstat></d:response>"
                 )
-            body = ('<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">' + "".join(rows) + "</d:multistatus>").encode()
-            return _answer(start_response, "207 Multi-Status", body, [("Content-Type", "application/xml")])
-        if method == "PUT" and len(parts) == 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 10000:
+            body = (
+                '<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">'
+                + "".join(rows)
+                + "</d:multistatus>"
+            ).encode()
+            return _answer(
+                start_response, "207 Multi-Status", body, [("Content-Type", "application/xml")]
+            )
+        if (
+            method == "PUT"
+            and len(parts) == 2
+            and parts[1].isdigit()
+            and 1 <= int(parts[1]) <= 10000
+        ):
             if not folder.is_dir():
                 return _answer(start_response, "404 Not Found")
             stream, left = environ["wsgi.input"], int(environ.get("CONTENT_LENGTH") or 0)
@@ -221,11 +244,16 @@ class NextcloudLayer:
                     left -= len(data)
             return _answer(start_response, "201 Created")
         if method == "MOVE" and parts[1:] == [".file"]:
-            chunks = sorted((p for p in folder.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+            chunks = sorted(
+                (p for p in folder.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)
+            )
             if any(p.stat().st_size < 5_000_000 for p in chunks[:-1]):
                 return _answer(start_response, "400 Bad Request", b"chunks below 5 MB")
             total = sum(p.stat().st_size for p in chunks)
-            if environ.get("HTTP_OC_TOTAL_LENGTH") and int(environ["HTTP_OC_TOTAL_LENGTH"]) != total:
+            if (
+                environ.get("HTTP_OC_TOTAL_LENGTH")
+                and int(environ["HTTP_OC_TOTAL_LENGTH"]) != total
+            ):
                 return _answer(start_response, "400 Bad Request", b"OC-Total-Length differs")
             dest_path = unquote(urlsplit(environ["HTTP_DESTINATION"]).path)
             if not dest_path.startswith(self.files_prefix + "/"):
@@ -285,7 +313,9 @@ class DavServer:
         if quota is not None:
             app = Quota(app, root, quota)
         if nextcloud:
-            app = NextcloudLayer(app, root, root.parent / (root.name + "-uploads"), DAV_USER, self.tokens)
+            app = NextcloudLayer(
+                app, root, root.parent / (root.name + "-uploads"), DAV_USER, self.tokens
+            )
         self.app = Counting(app)
         self.port = free_port()
         self.server = wsgi.Server(("127.0.0.1", self.port), self.app, numthreads=8, timeout=10)

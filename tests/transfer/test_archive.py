@@ -22,7 +22,12 @@ PART = 1 << 20
 def package(tmp_path_factory):
     return make_package(
         tmp_path_factory.mktemp("arch"),
-        {"image-set.toml": 500, "a-000.lmdb/data.mdb": 5_300_000, "a-001.lmdb/data.mdb": 4_100_000, "skipped.csv": 0},
+        {
+            "image-set.toml": 500,
+            "a-000.lmdb/data.mdb": 5_300_000,
+            "a-001.lmdb/data.mdb": 4_100_000,
+            "skipped.csv": 0,
+        },
         seed=3,
     )
 
@@ -47,7 +52,18 @@ def test_a_damaged_or_missing_part_is_named(package, tmp_path):
 
 def test_archive_killed_midway_continues_and_round_trips(package, tmp_path):
     out = tmp_path / "parts"
-    cmd = [sys.executable, "-m", "aqqua_packer", "archive", str(package), "--out", str(out), "--part-size", "64K", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aqqua_packer",
+        "archive",
+        str(package),
+        "--out",
+        str(out),
+        "--part-size",
+        "64K",
+        "-q",
+    ]
     killed = 0
     for _ in range(3):
         proc = subprocess.Popen(cmd)
@@ -68,8 +84,19 @@ def test_archive_killed_midway_continues_and_round_trips(package, tmp_path):
     assert parts and all(p.stat().st_size <= 64 * 1024 for p in parts)
     assert not list(out.glob("*.partial"))
     back = subprocess.run(
-        [sys.executable, "-m", "aqqua_packer", "unarchive", *map(str, parts), "--out", str(tmp_path / "back"), "-q"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "aqqua_packer",
+            "unarchive",
+            *map(str, parts),
+            "--out",
+            str(tmp_path / "back"),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert back.returncode == 0, back.stderr
     assert_identical(package, tmp_path / "back" / package.name)

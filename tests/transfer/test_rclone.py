@@ -12,9 +12,8 @@ import pytest
 from aqqua_packer.transfer import SendOptions, parse_target, plan, send_package
 from aqqua_packer.transfer.rclone import RcloneOptions, list_remotes, rclone_binary
 
-from .conftest import assert_identical
+from .conftest import assert_identical, kill_during_sends
 from .davserver import DAV_PASSWORD, DAV_USER, DavServer
-from .test_webdav import kill_during_sends, shards  # noqa: F401  (the multi-shard package)
 
 
 @pytest.fixture
@@ -43,36 +42,69 @@ def test_the_wizard_lists_the_users_remotes(rclone_env):
 
 def test_an_rclone_target_reads_remote_and_folder():
     t = parse_target("rclone:gdrive:AqQua/incoming")
-    assert (t.scheme, t.host, t.path, t.canonical) == ("rclone", "gdrive", "AqQua/incoming", "rclone:gdrive:AqQua/incoming")
+    assert (t.scheme, t.host, t.path, t.canonical) == (
+        "rclone",
+        "gdrive",
+        "AqQua/incoming",
+        "rclone:gdrive:AqQua/incoming",
+    )
 
 
 @pytest.mark.parametrize("remote", ["here", "dav"])
-def test_killed_three_times_with_bwlimit_resumes_to_identical_files(remote, rclone_env, shards, tmp_path):  # noqa: F811
+def test_killed_three_times_with_bwlimit_resumes_to_identical_files(
+    remote, rclone_env, shards, tmp_path
+):
     srv, conf = rclone_env
     dest = tmp_path / "local-out"
     url = f"rclone:here:{dest}" if remote == "here" else "rclone:dav:"
     arrived = dest if remote == "here" else srv.root / "in"
-    cmd = [sys.executable, "-m", "aqqua_packer", "send", str(shards), url, "--json-progress", "--bwlimit", "12M"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aqqua_packer",
+        "send",
+        str(shards),
+        url,
+        "--json-progress",
+        "--bwlimit",
+        "12M",
+    ]
     kills = kill_during_sends(cmd, dict(os.environ), (5_000_000, 13_000_000, 21_000_000))
     assert kills == 3
     assert not plan(shards, url).complete
-    result = send_package(shards, url, SendOptions(target_options=RcloneOptions(rclone_config=conf)))
+    result = send_package(
+        shards, url, SendOptions(target_options=RcloneOptions(rclone_config=conf))
+    )
     assert result.complete and result.exit_code == 0
     assert_identical(shards, arrived / shards.name)
     how = {f.verified_by for f in result.files}
     assert how == ({"rclone check md5"} if remote == "here" else {"size"}), how
 
 
-def test_a_wrong_password_at_the_remote_is_one_clear_line(rclone_env, shards, tmp_path):  # noqa: F811
+def test_a_wrong_password_at_the_remote_is_one_clear_line(rclone_env, shards, tmp_path):
     srv, conf = rclone_env
     wrong = subprocess.run(
-        [str(rclone_binary()), "obscure", "not-the-password"], capture_output=True, text=True, check=True
+        [str(rclone_binary()), "obscure", "not-the-password"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     text = conf.read_text()
     conf.write_text(text[: text.index("pass = ")] + f"pass = {wrong}\n")
     r = subprocess.run(
-        [sys.executable, "-m", "aqqua_packer", "send", str(shards), "rclone:dav:", "--retries", "0"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "aqqua_packer",
+            "send",
+            str(shards),
+            "rclone:dav:",
+            "--retries",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 2, r.stderr
     said = [x for x in r.stderr.splitlines() if x.startswith("aqqua-packer:")]

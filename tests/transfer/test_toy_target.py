@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from aqqua_packer.transfer import SendOptions, TargetKind, Target, plan, register, send_package
+from aqqua_packer.transfer import SendOptions, Target, TargetKind, plan, register, send_package
 from aqqua_packer.transfer.base import Session, Writer
 
 STORE: dict[str, bytearray] = {}
@@ -50,15 +50,27 @@ class ToySession(Session):
         return bytes(STORE[self._k(rel)][offset : offset + n])
 
 
-register(TargetKind(("toy",), "A toy", lambda text: Target("toy", host="box", path=text.split("://", 1)[1]), open_session=ToySession))
+register(
+    TargetKind(
+        ("toy",),
+        "A toy",
+        lambda text: Target("toy", host="box", path=text.split("://", 1)[1]),
+        open_session=ToySession,
+    )
+)
 
 
-def test_a_target_added_in_one_module_sends_a_package_end_to_end(small_package, tmp_path, monkeypatch):
+def test_a_target_added_in_one_module_sends_a_package_end_to_end(
+    small_package, tmp_path, monkeypatch
+):
     monkeypatch.setenv("AQQUA_PACKER_HOME", str(tmp_path))
     result = send_package(small_package, "toy://inbox", SendOptions())
     assert result.complete and result.exit_code == 0
     for f in result.files:
-        assert bytes(STORE[f"inbox/{small_package.name}/{f.path}"]) == (small_package / f.path).read_bytes()
+        assert (
+            bytes(STORE[f"inbox/{small_package.name}/{f.path}"])
+            == (small_package / f.path).read_bytes()
+        )
     assert plan(small_package, "toy://inbox").complete
     again = send_package(small_package, "toy://inbox", SendOptions())
     assert again.complete and again.bytes_sent == 0  # nothing that arrived is sent twice

@@ -3,9 +3,7 @@ Nextcloud's chunked upload v2 (the parts tests/transfer/davserver.py implements 
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +20,7 @@ from aqqua_packer.transfer import (
 )
 from aqqua_packer.transfer.webdav import DavOptions
 
-from .conftest import assert_identical, make_package
+from .conftest import assert_identical, kill_during_sends
 from .davserver import DAV_PASSWORD, DavServer, make_ca
 
 CHUNK = 5_000_000  # Nextcloud's smallest chunk
@@ -31,22 +29,6 @@ CHUNK = 5_000_000  # Nextcloud's smallest chunk
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory):
     return make_ca(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    """A multi-shard package: three 6–11 MB shards and small files."""
-    return make_package(
-        tmp_path_factory.mktemp("shards"),
-        {
-            "image-set.toml": 700,
-            "cruise-42-images-000.lmdb/data.mdb": 11_000_000,
-            "cruise-42-images-001.lmdb/data.mdb": 9_000_000,
-            "cruise-42-images-002.lmdb/data.mdb": 6_000_000,
-            "cruise-42-meta-000.parquet": 90_000,
-        },
-        seed=16,
-    )
 
 
 @pytest.fixture
@@ -63,32 +45,28 @@ def serve(tmp_path, ca, **kw) -> DavServer:
 
 def options(ca, password=DAV_PASSWORD, **kw) -> SendOptions:
     return SendOptions(
-        password=password, retries=1, backoff_base=0.1,
-        target_options=DavOptions(ca_file=ca["ca"], chunk_size=CHUNK), **kw,
+        password=password,
+        retries=1,
+        backoff_base=0.1,
+        target_options=DavOptions(ca_file=ca["ca"], chunk_size=CHUNK),
+        **kw,
     )
-
-
-def kill_during_sends(cmd, env, kill_points, started_bytes=0):
-    """Run the CLI and kill it (-9) once its progress passes each point; returns the kills done."""
-    kills = 0
-    for point in kill_points:
-        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        said = []
-        for line in proc.stderr:
-            said.append(line)
-            if line.startswith("{") and json.loads(line).get("bytes_done", 0) >= point:
-                os.kill(proc.pid, signal.SIGKILL)
-                break
-        proc.wait(30)
-        assert proc.returncode == -signal.SIGKILL, said[-3:]
-        kills += 1
-    return kills
 
 
 def cli(url, package, ca, *extra):
     return [
-        sys.executable, "-m", "aqqua_packer", "send", str(package), url,
-        "--ca-file", str(ca["ca"]), "--password-from-env", "--no-keyring", "--json-progress", *extra,
+        sys.executable,
+        "-m",
+        "aqqua_packer",
+        "send",
+        str(package),
+        url,
+        "--ca-file",
+        str(ca["ca"]),
+        "--password-from-env",
+        "--no-keyring",
+        "--json-progress",
+        *extra,
     ]
 
 
@@ -121,7 +99,9 @@ def test_a_wrong_password_is_one_clear_line_and_exit_2(shards, ca, tmp_path, hom
     srv = serve(tmp_path, ca)
     try:
         env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": "hunter2-wrong"}
-        r = subprocess.run(cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60
+        )
         assert r.returncode == 2
         lines = [x for x in r.stderr.splitlines() if not x.startswith("{")]
         assert len(lines) == 1 and "refused the user name or the password" in lines[0], r.stderr
@@ -145,7 +125,9 @@ def test_a_certificate_for_another_name_is_refused_before_any_byte(shards, ca, t
     srv = serve(tmp_path, ca, cert="other")
     try:
         env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": DAV_PASSWORD}
-        r = subprocess.run(cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60
+        )
         assert r.returncode == 2
         lines = [x for x in r.stderr.splitlines() if not x.startswith("{")]
         assert len(lines) == 1 and "certificate is not trusted" in lines[0], r.stderr
