@@ -621,8 +621,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _log_path() -> Path:
-    base = Path(os.environ.get("AQQUA_PACKER_HOME") or Path.home() / ".aqqua-packer")
-    return base / "logs" / "aqqua-packer.log"
+    from .transfer.journal import home  # the one place that names the packer's own folder
+
+    return home() / "logs" / "aqqua-packer.log"
 
 
 def _record_crash() -> Path | None:
