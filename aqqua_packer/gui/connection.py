@@ -17,7 +17,11 @@ def test_connection(target: str, options=None, task: Task | None = None) -> str:
     task = task or null_task()
     options = options or SendOptions()
     tgt = parse_target(target)
-    if tgt.scheme == "globus" or tgt.scheme == "rclone":
+    if tgt.scheme == "rclone":
+        from ..transfer.rclone import test_remote
+
+        return test_remote(tgt, options)
+    if tgt.scheme == "globus":
         raise UserError(
             "A Globus hand-off cannot be tested here; “Send” stages the package and tells you the next step."
         )

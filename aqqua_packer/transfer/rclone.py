@@ -103,6 +103,24 @@ def config_command(opts: RcloneOptions | None = None) -> list[str]:
     return cmd
 
 
+def refuse(tgt: Target, code: int, error: str) -> None:
+    """Raise what the user must fix (a refused login, a fatal rclone error); return if retrying may help."""
+    error = " ".join(re.sub(r"<[^>]*>|<!DOCTYPE[^>]*>", " ", error).split())  # one line, no HTML
+    text = error.lower()
+    if any(
+        w in text
+        for w in ("401", "unauthorized", "not authorized", "authentication", "invalid_grant")
+    ):
+        raise AuthenticationFailed(
+            f"{tgt.canonical}: the remote refused the login ({error[-120:]}). Fix the remote with "
+            "`rclone config` (or reconnect it), then send again."
+        )
+    if code in _FATAL or "didn't find section in config file" in text:
+        raise UserError(
+            f"{tgt.canonical}: rclone could not send ({error[:200] or f'exit {code}'})."
+        )
+
+
 class _Rclone:
     def __init__(self, pkg: LocalPackage, tgt: Target, options: SendOptions, task: Task):
         self.pkg, self.tgt, self.options, self.task = pkg, tgt, options, task
@@ -169,22 +187,7 @@ class _Rclone:
         return code, last_error, out
 
     def fail(self, code: int, error: str) -> None:
-        error = " ".join(
-            re.sub(r"<[^>]*>|<!DOCTYPE[^>]*>", " ", error).split()
-        )  # one line, no HTML
-        text = error.lower()
-        if any(
-            w in text
-            for w in ("401", "unauthorized", "not authorized", "authentication", "invalid_grant")
-        ):
-            raise AuthenticationFailed(
-                f"{self.tgt.canonical}: the remote refused the login ({error[-120:]}). Fix the remote with "
-                "`rclone config` (or reconnect it), then send again."
-            )
-        if code in _FATAL or "didn't find section in config file" in text:
-            raise UserError(
-                f"{self.tgt.canonical}: rclone could not send ({error[:200] or f'exit {code}'})."
-            )
+        refuse(self.tgt, code, error)
 
     def copy(self, f: PackageFile) -> bool:
         self.task.status(f"sending {f.path} with rclone")
@@ -302,6 +305,37 @@ class _Rclone:
             interruptions=interruptions,
             elapsed=time.monotonic() - t0,
         )
+
+
+def test_remote(tgt: Target, options: SendOptions) -> str:
+    """The wizard's "Test connection": make the folder at the remote (what a send does first)."""
+    extra = (
+        options.target_options
+        if isinstance(options.target_options, RcloneOptions)
+        else RcloneOptions()
+    )
+    r = subprocess.run(
+        [
+            str(rclone_binary(extra.rclone_binary)),
+            "mkdir",
+            f"{tgt.host}:{tgt.path}",
+            "--use-json-log",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(extra),
+        timeout=120,
+    )
+    if r.returncode:
+        error = ""
+        for line in r.stderr.splitlines():
+            try:
+                error = str(json.loads(line).get("msg", error))
+            except ValueError:
+                error = line or error
+        refuse(tgt, r.returncode, error)
+        raise UserError(f"{tgt.canonical}: rclone could not make the folder ({error[:200]}).")
+    return f"the folder {tgt.canonical} exists and can be written with rclone"
 
 
 def send_rclone(pkg: LocalPackage, tgt: Target, options: SendOptions, task: Task) -> SendResult:

@@ -9,11 +9,19 @@ import sys
 
 import pytest
 
+from aqqua_packer.problems import UserError
 from aqqua_packer.transfer import SendOptions, parse_target, plan, send_package
 from aqqua_packer.transfer.rclone import RcloneOptions, list_remotes, rclone_binary
 
 from .conftest import assert_identical, kill_during_sends
 from .davserver import DAV_PASSWORD, DAV_USER, DavServer
+
+
+def obscure(password: str) -> str:
+    """A password as rclone's config file keeps it (`rclone obscure`)."""
+    return subprocess.run(
+        [str(rclone_binary()), "obscure", password], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -110,3 +118,15 @@ def test_a_wrong_password_at_the_remote_is_one_clear_line(rclone_env, shards, tm
     said = [x for x in r.stderr.splitlines() if x.startswith("aqqua-packer:")]
     assert len(said) == 1 and "refused the login" in said[0] and "<" not in said[0], r.stderr
     assert not any(f.state == "arrived" for f in plan(shards, "rclone:dav:").files)
+
+
+def test_test_connection_makes_the_folder_at_the_remote(rclone_env, tmp_path):
+    from aqqua_packer.gui.connection import test_connection
+
+    said = test_connection(f"rclone:here:{tmp_path / 'made' / 'here'}")
+    assert (tmp_path / "made" / "here").is_dir() and "can be written" in said
+    _, conf = rclone_env
+    text = conf.read_text()
+    conf.write_text(text[: text.index("pass = ")] + "pass = " + obscure("not-it") + "\n")
+    with pytest.raises(UserError, match="refused the login"):
+        test_connection("rclone:dav:in2", SendOptions(target_options=RcloneOptions()))

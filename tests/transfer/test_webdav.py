@@ -15,6 +15,7 @@ from aqqua_packer.transfer import (
     AuthenticationFailed,
     RemoteFullError,
     SendOptions,
+    parse_target,
     plan,
     send_package,
 )
@@ -111,12 +112,25 @@ def test_a_wrong_password_is_one_clear_line_and_exit_2(shards, ca, tmp_path, hom
         srv.stop()
 
 
+def one_line(r) -> str:
+    """The CLI's message: exactly one line besides the JSON progress."""
+    lines = [x for x in r.stderr.splitlines() if not x.startswith("{")]
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
 def test_an_expired_app_token_is_refused_once_and_nothing_is_claimed(shards, ca, tmp_path, home):
     srv = serve(tmp_path, ca, nextcloud=True, tokens={"old-token": time.time() - 60})
     try:
-        with pytest.raises(AuthenticationFailed, match="expired"):
+        env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": "old-token"}
+        r = subprocess.run(
+            cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60
+        )
+        assert r.returncode == 2
+        assert "revoked or expired" in one_line(r)
+        assert not plan(shards, srv.url("/in")).bytes_arrived and srv.put_bytes == 0
+        with pytest.raises(AuthenticationFailed):
             send_package(shards, srv.url("/in"), options(ca, password="old-token"))
-        assert not plan(shards, srv.url("/in")).bytes_arrived
     finally:
         srv.stop()
 
@@ -150,15 +164,40 @@ def test_a_self_signed_server_needs_the_ca_file(shards, ca, tmp_path, home):
 def test_a_full_quota_stops_with_507_and_claims_only_what_arrived(shards, ca, tmp_path, home):
     srv = serve(tmp_path, ca, quota=15_000_000)
     try:
+        env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": DAV_PASSWORD}
+        r = subprocess.run(
+            cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60
+        )
+        assert r.returncode == 2
+        assert "no room left (507 Insufficient Storage" in one_line(r)
         with pytest.raises(RemoteFullError, match="no room left"):
             send_package(shards, srv.url("/in"), options(ca))
         p = plan(shards, srv.url("/in"))
         arrived = [f.path for f in p.files if f.state == "arrived"]
         held = srv.root / "in" / shards.name
+        assert arrived  # the first shard fitted
         for f in p.files:  # what the journal claims is at the server, byte for byte
             if f.state == "arrived":
                 assert (held / f.path).stat().st_size == f.size
-        assert "manifest.sha256" not in arrived and not (held / "manifest.sha256").exists()
-        assert not p.complete
+            else:
+                assert not (held / f.path).exists()
+        assert "manifest.sha256" not in arrived and not p.complete
     finally:
         srv.stop()
+
+
+def test_webdav_and_nextcloud_addresses_read_as_the_user_wrote_them():
+    t = parse_target("davs://ana@files.example.org/aqqua/in")
+    assert (t.scheme, t.port, t.user, t.path) == ("davs", 443, "ana", "/aqqua/in")
+    assert parse_target("dav://ana@nas.local:8080/in").port == 8080
+    assert parse_target("dav://ana@nas.local/in").port == 80
+    n = parse_target("nextcloud://ana%40uni@cloud.example.org/AqQua")
+    assert (n.user, n.path, n.canonical) == (
+        "ana@uni",
+        "/AqQua",
+        "nextcloud://ana@uni@cloud.example.org:443/AqQua",
+    )
+    with pytest.raises(UserError, match="name the user"):
+        parse_target("davs://files.example.org/in")
+    with pytest.raises(UserError, match="password in the address"):
+        parse_target("nextcloud://ana:secret@cloud.example.org/in")
