@@ -569,6 +569,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="davs://, nextcloud://: a CA or certificate to trust (a server with its own certificate)",
     )
     sp.add_argument(
+        "--chunk-size",
+        type=_size,
+        metavar="SIZE",
+        help="nextcloud://: bytes per chunk of a large file (5M to 5G; default 10M)",
+    )
+    sp.add_argument(
         "--rclone-config",
         type=Path,
         metavar="FILE",

@@ -407,6 +407,8 @@ class _Run:
         d, base = posixpath.split(final)
         tmp = f"{d}/.{base}.{f.sha256[:12]}.part"
         task.status(f"sending {f.path}")
+        if hasattr(session, "expect"):  # WebDAV: Content-Length; Nextcloud: chunks, torn PUTs
+            session.expect(f.size)
         if session.size(final) == f.size:  # arrived before the journal could say so
             how = self._verify(session, final, f)
             if how:

@@ -69,6 +69,11 @@ class DavSession(Session):
     piece_size = 256 * 1024
     can_hash_remotely = False
     resumes_partial = False  # PUT cannot append: an interrupted file is sent again from its start
+    expected_size: int | None = None  # the size of the file about to be opened (engine.expect)
+
+    def expect(self, size: int) -> None:
+        """The engine says how large the next file is: sent as Content-Length, and chunk sizes."""
+        self.expected_size = size
 
     def __init__(self, target: Target, options):
         import requests
@@ -159,7 +164,7 @@ class DavSession(Session):
     def open_write(self, rel: str, offset: int) -> Writer:
         if offset:
             raise TransientError("a WebDAV upload cannot continue a partial file")
-        return _PutWriter(self, self.url(rel))
+        return _PutWriter(self, self.url(rel), length=self.expected_size)
 
     def rename(self, src: str, dst: str) -> None:
         self._req(
@@ -206,10 +211,26 @@ class DavSession(Session):
         self.http.close()
 
 
+class _Body:
+    """An iterable body with a length, so requests sends Content-Length, not chunked coding."""
+
+    def __init__(self, pieces, length: int):
+        self.pieces, self.length = pieces, length
+
+    def __iter__(self):
+        return iter(self.pieces)
+
+    def __len__(self) -> int:
+        return self.length
+
+
 class _PutWriter(Writer):
     """One streaming PUT: the engine's pieces go through a small queue into the request body."""
 
-    def __init__(self, session: DavSession, url: str, headers: dict | None = None):
+    def __init__(
+        self, session: DavSession, url: str, headers: dict | None = None, length: int | None = None
+    ):
+        self.length = length  # sent as Content-Length when known (else chunked transfer coding)
         self.confirmed = 0
         self.handed = 0
         self.error: BaseException | None = None
@@ -229,7 +250,13 @@ class _PutWriter(Writer):
 
     def _run(self, session: DavSession, url: str, headers: dict) -> None:
         try:
-            session._req("PUT", url, ok=(200, 201, 204), data=self._body(), headers=headers)
+            if self.length == 0:
+                body: object = b""
+            elif self.length is not None:
+                body = _Body(self._body(), self.length)
+            else:
+                body = self._body()
+            session._req("PUT", url, ok=(200, 201, 204), data=body, headers=headers)
         except BaseException as exc:  # handed to the engine's thread in write()/finish()
             self.error = exc
 
@@ -237,13 +264,12 @@ class _PutWriter(Writer):
         while True:
             if self.error is not None:
                 raise self.error
-            if not self.thread.is_alive():
-                raise TransientError("the upload ended early")
             try:
                 self.q.put(item, timeout=0.2)
                 return
             except queue.Full:
-                continue
+                if not self.thread.is_alive():
+                    raise TransientError("the upload ended early") from None
 
     def write(self, data: bytes) -> None:
         self._put(data)
@@ -276,8 +302,12 @@ class NextcloudSession(DavSession):
 
     def size(self, rel: str) -> int | None:
         held = super().size(rel)
-        if held is not None or not _PART.match(rel.rsplit("/", 1)[-1]):
+        if not _PART.match(rel.rsplit("/", 1)[-1]):
             return held
+        if held is not None:  # assembled, or a small file's single PUT
+            if self.expected_size is None or held == self.expected_size:
+                return held
+            super().remove(rel)  # a single PUT that was cut: that small file starts again
         chunks = self._propfind(self.upload_folder(rel) + "/")
         if not chunks:
             return None
@@ -302,50 +332,64 @@ class NextcloudSession(DavSession):
 
 
 class _ChunkWriter(Writer):
-    """Collects a chunk's bytes, PUTs it as the next numbered chunk; ``finish`` assembles."""
+    """Streams each numbered chunk as its bytes come (so ``--bwlimit`` paces the wire and a cut
+    loses at most the chunk in flight); ``finish`` assembles.  A file smaller than one chunk goes
+    up as one ordinary PUT."""
 
     def __init__(self, session: NextcloudSession, rel: str, offset: int):
-        self.s, self.rel = session, rel
+        self.s, self.rel, self.size = session, rel, session.expected_size
         self.confirmed = offset
-        self.buffer = bytearray()
         self.folder = session.upload_folder(rel)
         self.dest = {"Destination": session.url(rel)}
+        self.current: _PutWriter | None = None
+        self.left = 0  # bytes still due in the chunk being sent
         self.started = False
-        if offset:
-            self._mkcol()
+        self.single = offset == 0 and self.size is not None and self.size <= session.chunk
+        if self.single:
+            self.current = _PutWriter(session, session.url(rel), length=self.size)
+            self.left = self.size or 0
 
     @property
     def progress(self) -> int:
-        return self.confirmed + len(self.buffer)
+        return self.confirmed + (self.current.handed if self.current else 0)
 
-    def _mkcol(self) -> None:
+    def _next_chunk(self) -> None:
         if not self.started:
             self.s._req("MKCOL", self.folder + "/", ok=(201, 405), headers=self.dest)
             self.started = True
-
-    def _put_chunk(self, data: bytes) -> None:
-        self._mkcol()
+        size = self.size if self.size is not None else self.confirmed + self.s.chunk
+        self.left = min(self.s.chunk, size - self.confirmed)
         number = self.confirmed // self.s.chunk + 1
-        self.s._req(
-            "PUT", f"{self.folder}/{number}", ok=(201, 204), data=bytes(data), headers=self.dest
+        self.current = _PutWriter(
+            self.s, f"{self.folder}/{number}", headers=self.dest, length=self.left
         )
-        self.confirmed += len(data)
+
+    def _end_chunk(self) -> None:
+        assert self.current is not None
+        self.current.finish()
+        self.confirmed += self.current.confirmed
+        self.current = None
 
     def write(self, data: bytes) -> None:
-        self.buffer += data
-        while len(self.buffer) >= self.s.chunk:
-            self._put_chunk(self.buffer[: self.s.chunk])
-            del self.buffer[: self.s.chunk]
+        view = memoryview(data)
+        while view:
+            if self.current is None:
+                self._next_chunk()
+            assert self.current is not None
+            piece = bytes(view[: self.left])
+            self.current.write(piece)
+            self.left -= len(piece)
+            view = view[len(piece) :]
+            if self.left == 0 and not self.single:
+                self._end_chunk()
 
     def finish(self) -> None:
-        if not self.started:  # smaller than one chunk: one ordinary PUT
-            self.s._req("PUT", self.s.url(self.rel), ok=(200, 201, 204), data=bytes(self.buffer))
-            self.confirmed += len(self.buffer)
-            self.buffer.clear()
+        if self.single:
+            assert self.current is not None
+            self._end_chunk()
             return
-        if self.buffer:
-            self._put_chunk(self.buffer)
-            self.buffer.clear()
+        if self.current is not None:
+            raise TransientError(f"{self.rel}: the file ended inside a chunk")
         self.s._req(
             "MOVE",
             self.folder + "/.file",

@@ -21,7 +21,7 @@ from aqqua_packer.transfer import (
 )
 from aqqua_packer.transfer.webdav import DavOptions
 
-from .conftest import assert_identical, kill_during_sends
+from .conftest import assert_identical, kill_during_sends, make_package, sha256
 from .davserver import DAV_PASSWORD, DavServer, make_ca
 
 CHUNK = 5_000_000  # Nextcloud's smallest chunk
@@ -78,7 +78,7 @@ def test_killed_three_times_with_bwlimit_resumes_to_identical_files(
     srv = serve(tmp_path, ca, nextcloud=nextcloud)
     try:
         env = {**os.environ, "AQQUA_PACKER_HOME": str(home), "AQQUA_PASSWORD": DAV_PASSWORD}
-        cmd = cli(srv.url("/in"), shards, ca, "--bwlimit", "12M")
+        cmd = cli(srv.url("/in"), shards, ca, "--bwlimit", "12M", "--chunk-size", str(CHUNK))
         kills = kill_during_sends(cmd, env, (7_000_000, 14_000_000, 21_000_000))
         before = srv.put_bytes
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
@@ -88,6 +88,7 @@ def test_killed_three_times_with_bwlimit_resumes_to_identical_files(
         total = sum(p.stat().st_size for p in shards.rglob("*") if p.is_file())
         resent = srv.put_bytes - total
         assert kills == 3
+        print(f"{'nextcloud' if nextcloud else 'webdav'}: {kills} kills, {resent} bytes sent twice")
         if nextcloud:  # resumes from the last complete chunk: at most one chunk per interruption
             assert resent <= kills * CHUNK, resent
             assert srv.put_bytes - before < total  # the last run did not start over
@@ -201,3 +202,20 @@ def test_webdav_and_nextcloud_addresses_read_as_the_user_wrote_them():
         parse_target("davs://files.example.org/in")
     with pytest.raises(UserError, match="password in the address"):
         parse_target("nextcloud://ana:secret@cloud.example.org/in")
+
+
+def test_a_cut_single_put_of_a_small_file_is_sent_again_whole(ca, tmp_path, home):
+    """A file smaller than a chunk goes up in one PUT; one cut short leaves a torn temporary file
+    at the server, which the next run replaces (it cannot append to it)."""
+    pkg = make_package(tmp_path / "p", {"image-set.toml": 500, "small.parquet": 1_000_000})
+    srv = serve(tmp_path, ca, nextcloud=True)
+    try:
+        digest = sha256(pkg / "small.parquet")
+        torn = srv.root / "in" / pkg.name / f".small.parquet.{digest[:12]}.part"
+        torn.parent.mkdir(parents=True)
+        torn.write_bytes((pkg / "small.parquet").read_bytes()[:300_000])
+        result = send_package(pkg, srv.url("/in"), options(ca))
+        assert result.complete
+        assert_identical(pkg, srv.root / "in" / pkg.name)
+    finally:
+        srv.stop()
