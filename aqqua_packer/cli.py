@@ -158,7 +158,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .report import build_report
     from .workflow import check
 
-    mapped = check(_request(args), make_task(args))
+    mapped = check(_request(args), make_task(args), decode=args.decode)
     report = build_report(mapped)
     if args.save_profile:
         save_profile(mapped.mapping, args.save_profile)
@@ -201,7 +201,10 @@ def cmd_pack(args: argparse.Namespace) -> int:
         description=args.description or "",
     )
     options = PackOptions(
-        workers=args.workers, skip_incomplete=args.skip_incomplete, shard_bytes=args.shard_size
+        workers=args.workers,
+        skip_incomplete=args.skip_incomplete,
+        shard_bytes=args.shard_size,
+        compression=args.compression,
     )
     if args.commit_every:
         options.commit_every = args.commit_every
@@ -383,26 +386,6 @@ def cmd_send(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def cmd_archive(args: argparse.Namespace) -> int:
-    from .transfer.archive import archive
-
-    res = archive(args.package, args.out, args.part_size, make_task(args))
-    for note in res.notes:
-        print(f"aqqua-packer: {note}", file=sys.stderr)
-    print(f"Upload these {len(res.parts)} file(s) and {res.sums.name} (from {res.sums.parent}):")
-    for p in res.parts:
-        print(f"  {p.name}  {p.stat().st_size} bytes")
-    return 0
-
-
-def cmd_unarchive(args: argparse.Namespace) -> int:
-    from .transfer.archive import unarchive
-
-    root = unarchive(args.parts, args.out, make_task(args))
-    print(f"Restored {root}; every file matches its manifest.")
-    return 0
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui.app import main as gui_main  # Qt is imported only here, never by the CLI itself
 
@@ -447,6 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--problems-csv", type=Path, metavar="F", help="also write every problem to a CSV file"
     )
+    sp.add_argument(
+        "--decode",
+        action="store_true",
+        help="decode every image (slower); without it each image's header and end are checked",
+    )
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_check)
 
@@ -472,6 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=2 * 2**30,
         metavar="SIZE",
         help="close a shard at this size (default 2G; fits FAT32)",
+    )
+    sp.add_argument(
+        "--compression",
+        choices=("fast", "balanced", "small"),
+        default="balanced",
+        help="lossless in every case: 'fast' packs quickest, 'small' makes the smallest package "
+        "(slower), 'balanced' (default) is nearly as small as 'small' and nearly as fast as 'fast'",
     )
     g = sp.add_argument_group("about the dataset (written to image-set.toml)")
     g.add_argument("--name", help="dataset name (also names the files)")
@@ -599,25 +594,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_send)
 
-    sp = sub.add_parser(
-        "archive",
-        help="the package as one tar in parts + SHA256SUMS, for link services (resumable)",
-    )
-    sp.add_argument("package", type=Path, metavar="PACKAGE")
-    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
-    sp.add_argument(
-        "--part-size", type=_size, default=100 * 2**30, metavar="SIZE", help="default 100G"
-    )
-    sp.add_argument("--json-progress", action="store_true")
-    sp.add_argument("-q", "--quiet", action="store_true")
-    sp.set_defaults(func=cmd_archive)
+    from .cli_ecotaxa import add_commands as add_ecotaxa_commands
 
-    sp = sub.add_parser("unarchive", help="restore a package from its archive parts and verify it")
-    sp.add_argument("parts", nargs="+", type=Path, metavar="PART")
-    sp.add_argument("--out", type=Path, required=True, metavar="DIR")
-    sp.add_argument("--json-progress", action="store_true")
-    sp.add_argument("-q", "--quiet", action="store_true")
-    sp.set_defaults(func=cmd_unarchive)
+    add_ecotaxa_commands(sub)
+
+    from .cli_inventory import add_command as add_inventory_command
+
+    add_inventory_command(sub)
+
+    from .cli_archive import add_commands as add_archive_commands
+
+    add_archive_commands(sub)
 
     sp = sub.add_parser("gui", help="start the desktop wizard")
     sp.set_defaults(func=cmd_gui)

@@ -13,6 +13,7 @@ from .base import (
     HostKeyUnknown,
     PasswordNeeded,
     RemoteFullError,
+    RemoteQuotaError,
     SendOptions,
 )
 from .engine import EXIT_INCOMPLETE, FileState, Plan, SendResult, plan, send_package
@@ -36,6 +37,7 @@ __all__ = [
     "HostKeyChanged",
     "HostKeyInfo",
     "HostKeyUnknown",
+    "RemoteQuotaError",
     "LocalPackage",
     "PackageFile",
     "PasswordNeeded",

@@ -36,6 +36,7 @@ from .base import (
     Session,
     TransientError,
     Writer,
+    full_or_quota,
 )
 from .kinds import absolute_path, server_url
 from .target import Target, TargetKind, register
@@ -136,11 +137,15 @@ class DavSession(Session):
                 f"{where}: the server refused the user name or the password/app token (wrong, revoked or "
                 "expired). It is tried only once; check it, or make a new app password, and send again."
             )
-        if r.status_code == 507:
-            raise RemoteFullError(
-                f"{where}: the server says there is no room left (507 Insufficient Storage, the quota is "
-                "full). Nothing more was sent; ask for more space, then run the same command again."
+        if r.status_code == 507:  # Insufficient Storage (RFC 4918): a full disk or quota
+            said = (
+                " ".join(r.text.split())[:120]
+                if r.text and "<html" not in r.text[:200].lower()
+                else ""
             )
+            raise full_or_quota(
+                where, f"507 Insufficient Storage {said}".strip()
+            ) or RemoteFullError(where, "507 Insufficient Storage")
         if r.status_code == 403:
             raise UserError(f"{where}: the server does not allow {method} here (403 Forbidden).")
         if r.status_code in (408, 423, 425, 429) or r.status_code >= 500:

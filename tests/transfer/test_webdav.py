@@ -169,9 +169,9 @@ def test_a_full_quota_stops_with_507_and_claims_only_what_arrived(shards, ca, tm
         r = subprocess.run(
             cli(srv.url("/in"), shards, ca), env=env, capture_output=True, text=True, timeout=60
         )
-        assert r.returncode == 2
-        assert "no room left (507 Insufficient Storage" in one_line(r)
-        with pytest.raises(RemoteFullError, match="no room left"):
+        assert r.returncode == 4  # the destination is full: as `pack` on a full disk
+        assert "is full (507 Insufficient Storage" in one_line(r)
+        with pytest.raises(RemoteFullError, match="507 Insufficient Storage"):
             send_package(shards, srv.url("/in"), options(ca))
         p = plan(shards, srv.url("/in"))
         arrived = [f.path for f in p.files if f.state == "arrived"]
