@@ -7,7 +7,6 @@ says how their addresses read and which code sends.  ``server_url`` is the share
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
@@ -108,15 +107,6 @@ def _globus_send(pkg, tgt, options, task):
     return send_globus(pkg, tgt, options, task)
 
 
-@dataclass
-class GlobusOptions:
-    """The Globus hand-off's own settings (also accepted as SendOptions' fields of the same name)."""
-
-    globus_share: Path | None = None
-    globus_source_endpoint: str | None = None
-    copy_mode: str = "auto"
-
-
 def _server(scheme: str):
     def url(d: dict) -> str:
         user = f"{d['user']}@" if d.get("user") else ""
@@ -157,4 +147,4 @@ register(
         url=lambda d: str(d.get("folder", "")),
     )
 )
-register(TargetKind(("globus",), "Globus", _parse_globus, send=_globus_send, options=GlobusOptions))
+register(TargetKind(("globus",), "Globus", _parse_globus, send=_globus_send))
