@@ -242,6 +242,8 @@ class NextcloudLayer:
                         break
                     fh.write(data)
                     left -= len(data)
+            if left:  # the client went away: the torn chunk stays, as on a real server
+                return _answer(start_response, "400 Bad Request", b"chunk cut short")
             return _answer(start_response, "201 Created")
         if method == "MOVE" and parts[1:] == [".file"]:
             chunks = sorted(
