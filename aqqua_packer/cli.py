@@ -154,7 +154,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Map the metadata, print the gap report; exit 0 when every image is ready, else 1."""
+    import numpy as np
+
     from .mapping import save_profile
+    from .package.estimate import WHY_LARGER, estimate_package_bytes
     from .report import build_report
     from .workflow import check
 
@@ -164,7 +167,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         save_profile(mapped.mapping, args.save_profile)
     if args.problems_csv:
         report.to_csv(args.problems_csv)
-    print(report.to_json(indent=None) if args.json else report.to_text())
+    estimate = estimate_package_bytes(mapped, positions=np.arange(len(mapped.items)))
+    if args.json:
+        out = json.loads(report.to_json(indent=None))
+        out["estimated_package_bytes"] = estimate.package_bytes
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(report.to_text())
+        print(f"\nPackage size: {estimate.sentence()} {WHY_LARGER}")
     if args.save_profile and not args.json:
         print(f"Mapping saved as a profile in {args.save_profile}")
     return 0 if report.all_ready else 1

@@ -56,6 +56,7 @@ from ..sources.base import ImageRef
 from ..sources.pixels import describe
 from . import frames, layout, metadata
 from .dataset import DatasetInfo
+from .estimate import estimate_package_bytes
 from .worker import encode_one, image_uuid, serve_worker
 
 DEFAULT_SHARD_BYTES = 2 * 2**30
@@ -826,9 +827,12 @@ class _Writer:
                 done = packed_before + shard.count
                 total = len(self.work)
                 items = self.mapped.items
-                sizes = items.sizes()[self.work]
-                bytes_total, bytes_done = int(sizes.sum()), int(sizes[:start].sum())
-                del sizes
+                # bytes that will be written (a sample encoded for real), not the source's bytes
+                bytes_done = sum(sum(sz for _, sz in s["files"].values()) for s in closed)
+                bytes_done += shard.est - _BASE_ESTIMATE  # the estimate counts the shard itself
+                bytes_total = bytes_done + estimate_package_bytes(
+                    self.mapped, positions=self.work[start:], sample=8, clevel=opts.clevel
+                ).package_bytes
                 task.start(
                     "pack",
                     total,
@@ -870,7 +874,7 @@ class _Writer:
                         or shard.pending_bytes >= opts.commit_bytes
                     ):
                         shard.commit()
-                    task.advance(1, ref.size)
+                    task.advance(1, _estimate(len(res[3])) + 160 if res[0] == "ok" else 0)
                 closing, shard = shard, None
                 self.close_shard(closing)
         except BaseException as exc:
@@ -933,6 +937,10 @@ class _Writer:
             seconds=time.monotonic() - t0,
             skipped_file=skipped_file,
         )
+        snap = self.task.snapshot
+        if snap.bytes_total:  # the last line shows the bytes written, not the estimate
+            self.task.set_total(snap.total, bytes_total=result.bytes)
+            self.task.advance(0, max(0, result.bytes - snap.bytes_done))
         self.task.finish(f"{result.images} images in {len(result.shards)} shards")
         return result
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...package.estimate import WHY_LARGER
 from ...package.layout import STATE_DIR
 from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
@@ -91,6 +92,10 @@ class PackPage(Page):
         f.addRow("Space", self.space)
         self.what = QLabel("")
         f.addRow("What", self.what)
+        self.size_note = QLabel(WHY_LARGER)
+        self.size_note.setWordWrap(True)
+        self.size_note.setObjectName("size_note")
+        f.addRow("Size", self.size_note)
         self.outer.addWidget(box)
 
         prog = QGroupBox("Progress")
@@ -125,6 +130,8 @@ class PackPage(Page):
         rv.addRow(self.summary)
         self.outer.addWidget(res, 1)
 
+        self._estimate = None
+        self._estimate_key: tuple | None = None
         self.worker: Worker | None = None
         self.result = None
         self.verified = None
@@ -166,16 +173,29 @@ class PackPage(Page):
         self._update()
 
     def images_to_pack(self) -> tuple[int, int]:
-        """(images, estimated bytes) of what will be packed."""
+        """(images, estimated bytes) of what will be packed: a sample encoded for real
+        (package.estimate), remembered until the mapping or the choice of images changes."""
         m = self.session.mapped
         if m is None:
             return 0, 0
-        mask = m.ready if self.session.project.ready_only else np.ones(len(m.items), dtype=bool)
-        sizes = m.items.sizes()[np.asarray(mask, dtype=bool)]
-        known = sizes[sizes > 0]
-        avg = float(known.mean()) if len(known) else 50_000
-        est = float(known.sum()) + avg * int((sizes <= 0).sum())
-        return len(sizes), int(est * 1.1 + 1_000_000)  # pixels + metadata + LMDB overhead
+        est = self.size_estimate()
+        return (est.images, est.package_bytes) if est is not None else (0, 0)
+
+    def size_estimate(self):
+        m = self.session.mapped
+        if m is None:
+            return None
+        ro = self.session.project.ready_only
+        key = (id(m), ro)
+        if self._estimate_key != key:
+            from ...package.estimate import estimate_package_bytes
+
+            mask = m.ready if ro else np.ones(len(m.items), dtype=bool)
+            self._estimate = estimate_package_bytes(
+                m, positions=np.flatnonzero(np.asarray(mask, dtype=bool))
+            )
+            self._estimate_key = key
+        return self._estimate
 
     def estimate_ok(self) -> tuple[bool, str]:
         text = self.out.text().strip()
@@ -186,7 +206,7 @@ class PackPage(Page):
             free = shutil.disk_usage(nearest_existing(Path(text))).free
         except OSError as exc:
             return False, f"Cannot look at {text}: {exc.strerror or exc}"
-        msg = f"needs about {fmt_bytes(need)}; {fmt_bytes(free)} free"
+        msg = f"the package needs about {fmt_bytes(need)}; {fmt_bytes(free)} free"
         return free >= need, msg
 
     def _update(self) -> None:
@@ -197,6 +217,10 @@ class PackPage(Page):
             + ("" if ok else " — choose another disk or free some space")
         )
         n, _ = self.images_to_pack()
+        est = self.size_estimate()
+        self.size_note.setText(
+            (est.sentence() + " " if est is not None and est.images else "") + WHY_LARGER
+        )
         ro = self.session.project.ready_only
         m = self.session.mapped
         left = (len(m.items) - n) if m is not None else 0
