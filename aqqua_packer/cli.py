@@ -174,6 +174,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(report.to_text())
+        if any(p.kind == "needs_timezone" for p in mapped.problems):
+            print(
+                "\nThe times are local and taken as UTC until you give their time zone: "
+                "add --set timezone=… (UTC, +02:00, Europe/Paris)."
+            )
         print(f"\nPackage size: {estimate.sentence()} {WHY_LARGER}")
     if args.save_profile and not args.json:
         print(f"Mapping saved as a profile in {args.save_profile}")
@@ -193,19 +198,71 @@ def _size(text: str) -> int:
     return n
 
 
+def _remembered_identity() -> dict:
+    """The "about you" answers the desktop wizard remembered (settings.json), or {}."""
+    base = Path(os.environ.get("AQQUA_PACKER_HOME") or Path.home() / ".aqqua-packer")
+    try:
+        data = json.loads((base / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    about = data.get("about") if isinstance(data, dict) else None
+    return about if isinstance(about, dict) else {}
+
+
+def _identity(args: argparse.Namespace) -> dict:
+    """Who contributes: the options given, else what the wizard remembered (said on stderr), else
+    one warning naming what image-set.toml will lack."""
+    remembered = _remembered_identity()
+    who: dict = {}
+    taken = []
+    for key in ("contributor", "email", "institution", "licence"):
+        given = getattr(args, key, None)
+        if given:
+            who[key] = given
+        elif remembered.get(key):
+            who[key] = str(remembered[key])
+            taken.append(key)
+        else:
+            who[key] = ""
+    who["coauthors"] = [str(c) for c in remembered.get("coauthors") or []] if not args.coauthor else []
+    if who["coauthors"] and not args.coauthor:
+        taken.append("co-authors")
+    who["licence"] = who["licence"] or "CC-BY-4.0"
+    if taken:
+        shown = ", ".join(
+            f"{k} {who[k]}" if k != "co-authors" else f"co-authors {'; '.join(who['coauthors'])}"
+            for k in taken
+        )
+        print(f"aqqua-packer: as remembered from the desktop wizard: {shown}", file=sys.stderr)
+    missing = [k for k in ("contributor", "email") if not who[k]]
+    if not args.name:
+        missing.append("name")
+    if missing:
+        words = {"contributor": "your name (--contributor)", "email": "your e-mail (--email)",
+                 "name": "a dataset name (--name; the folder's name is used)"}
+        print(
+            "aqqua-packer: warning: the package will not say "
+            + ", ".join(words[k] for k in missing)
+            + ". AqQua needs them to credit you and to reach you: add them to the command to include them.",
+            file=sys.stderr,
+        )
+    return who
+
+
 def cmd_pack(args: argparse.Namespace) -> int:
     """Write (or continue) a package; print where it is and what is in it."""
     from .package.dataset import DatasetInfo
     from .package.write import PackOptions
     from .workflow import pack
 
+    who = _identity(args)
     dataset = DatasetInfo(
         name=args.name or "",
-        contributor=args.contributor or "",
-        email=args.email or "",
-        institution=args.institution or "",
-        coauthors=list(args.coauthor or []),
-        licence=args.licence,
+        contributor=who["contributor"],
+        email=who["email"],
+        institution=who["institution"],
+        coauthors=list(args.coauthor or who["coauthors"]),
+        licence=who["licence"],
         sensor=args.sensor or "",
         sensor_family=args.sensor_family or "",
         description=args.description or "",
@@ -223,9 +280,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
         print(f"{result.path} is already complete: {result.images} images. Nothing to do.")
         return 0
     verb = "Finished" if result.resumed else "Packed"
-    print(
-        f"{verb}: {result.images} images in {len(result.shards)} shards, {result.bytes / 1e6:.1f} MB, in {result.path}"
-    )
+    parts = f" (in {len(result.shards)} parts)" if len(result.shards) > 1 else ""
+    print(f"{verb}: {result.images} images{parts}, {result.bytes / 1e6:.1f} MB, in {result.path}")
     if result.skipped:
         print(f"Skipped {result.skipped} images; the list is in {result.skipped_file}")
     return 0
@@ -456,9 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--licence",
         "--license",
-        default="CC-BY-4.0",
+        default=None,
         choices=["CC-BY-4.0", "CC0-1.0"],
-        help="licence of the images (default CC-BY-4.0)",
+        help="licence of the images (default: the one the wizard remembered, else CC-BY-4.0)",
     )
     g.add_argument("--sensor", help="instrument, e.g. UVP6, IFCB013")
     g.add_argument("--sensor-family", help="e.g. UVP, IFCB, FlowCam, ZooScan, microscope")

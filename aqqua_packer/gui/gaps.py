@@ -26,6 +26,19 @@ class FieldCounts:
         return self.ready + self.missing + self.invalid
 
 
+TIMEZONE_HINT = (
+    "Your instrument wrote local times without a time zone. Choose “Value” in the Time zone row "
+    "below and type it (UTC, +02:00 or Europe/Paris); until then the times are taken as UTC and "
+    "may be hours off."
+)
+
+
+def needs_timezone(mapped: Mapped | None) -> bool:
+    """True while a reader asked for the time zone of local times and nobody answered (the
+    times are then read as UTC, which may be hours off)."""
+    return mapped is not None and any(p.kind == "needs_timezone" for p in mapped.problems)
+
+
 def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:
     """For every field that is required or mapped: how many images have a good value."""
     n = len(mapped.items)

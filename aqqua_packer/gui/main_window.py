@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         self._act(
             f,
             "&New project",
-            self.new_project,
+            lambda: self.new_project(),
             QKeySequence.StandardKey.New,
             "Start again with an empty project",
         )
@@ -456,10 +456,44 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.statusBar().showMessage(f"Cannot save the project: {exc.strerror or exc}", 10000)
 
-    def new_project(self) -> None:
+    def new_project(self, ask: bool = True) -> bool:
+        """Start an empty project.  A project with sources or a mapping is not dropped without a
+        question; when the user agrees, a copy is kept as previous-project.json."""
+        p = self.session.project
+        if (p.sources or p.mapping) and ask and not self.confirm_new_project():
+            return False
+        if p.sources or p.mapping:
+            try:
+                p.save(home_dir() / "previous-project.json")
+            except OSError as exc:
+                log.warning("cannot keep a copy of the project: %s", exc)
         self._build(Project())
         self.project_file = project_path()
         self.save_project()
+        return True
+
+    def confirm_new_project(self) -> bool:
+        p = self.session.project
+        name = p.dataset.get("name") or "unnamed dataset"
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Start a new project?")
+        box.setText(
+            f"The project “{name}” has {len(p.sources)} source(s) and your choices on the Map page. "
+            "A new project starts empty."
+        )
+        box.setInformativeText(
+            "A copy of this one is kept; File › Open project… brings it back "
+            f"({home_dir() / 'previous-project.json'})."
+        )
+        new = box.addButton("Start a new project", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep working on this one", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.new_project_question = box  # tests answer it as a user does
+        box.exec()
+        self.new_project_question = None
+        return box.clickedButton() is new
 
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

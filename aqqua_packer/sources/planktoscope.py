@@ -271,7 +271,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
         Problem(
             "needs_timezone",
             "the PlanktoScope writes local times without a time zone (acq_local_datetime, object_time): "
-            "give it with --set timezone=… (UTC, +02:00, Europe/Paris)",
+            "say which time zone they are in (UTC, +02:00, Europe/Paris)",
             file=str(path),
             field="timezone",
             severity="warning",

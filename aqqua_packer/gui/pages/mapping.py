@@ -28,7 +28,7 @@ from ...fields import FIELDS, Field
 from ...mapping import FieldSpec, Mapping, load_profile, save_profile
 from ...mapping.apply import REQUIRED_FIELDS, effective_mapping
 from ...problems import UserError
-from ..gaps import field_counts
+from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -286,7 +286,7 @@ class MappingPage(Page):
         self.load_btn.setToolTip("Use a mapping saved earlier (e.g. from the last cruise).")
         self.save_btn = QPushButton("Save profile…")
         self.save_btn.setToolTip(
-            "Save this mapping to reuse it next time, here or with the command line (--profile)."
+            "Save this mapping to reuse it next time, here or with the command line."
         )
         bar.addWidget(self.load_btn)
         bar.addWidget(self.save_btn)
@@ -296,6 +296,11 @@ class MappingPage(Page):
         self.note.setStyleSheet("color:#8a5300")
         self.note.hide()
         self.outer.addWidget(self.note)
+        self.tz_note = QLabel(TIMEZONE_HINT)  # while a reader's time-zone question is open
+        self.tz_note.setWordWrap(True)
+        self.tz_note.setStyleSheet("color:#8a5300; font-weight:bold")
+        self.tz_note.hide()
+        self.outer.addWidget(self.tz_note)
 
         inner = QWidget()
         grid = QGridLayout(inner)
@@ -409,9 +414,15 @@ class MappingPage(Page):
                 "Altitude is minus the depth (plus the water surface altitude, for lakes)."
             )
         ready = int(m.ready.sum())
-        color = "#1b7a1b" if ready == n else "#b36b00"
+        tz_open = needs_timezone(m)
+        self.tz_note.setVisible(tz_open)
+        tz_row = self.rows.get("timezone")
+        if tz_row is not None:
+            tz_row.label.setStyleSheet("color:#b36b00; font-weight:bold" if tz_open else "")
+        color = "#1b7a1b" if ready == n and not tz_open else "#b36b00"
+        wait = " once the time zone is given" if tz_open else ""
         self.summary.setText(
-            f"<span style='color:{color}; font-size:13pt'><b>{ready:,} of {n:,} images ready</b></span>"
+            f"<span style='color:{color}; font-size:13pt'><b>{ready:,} of {n:,} images ready{wait}</b></span>"
         )
         self.completeChanged.emit()
 
@@ -482,4 +493,6 @@ class MappingPage(Page):
             return "Checking the mapping…"
         if not m.ready.any():
             return "No image has every required field yet; look at the invalid and missing counts."
+        if needs_timezone(m):
+            return "Give the time zone of the local times in the Time zone row (UTC, +02:00, Europe/Paris)."
         return ""

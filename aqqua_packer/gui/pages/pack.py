@@ -9,7 +9,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...package.estimate import WHY_LARGER
-from ...package.layout import STATE_DIR
+from ...package.layout import MANIFEST, STATE_DIR
 from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import ProcessWorker, Worker
@@ -52,14 +53,16 @@ def describe_result(result) -> str:
         head = f"The package was already complete: {result.images:,} images."
     else:
         verb = "Finished (resumed from an earlier run)" if result.resumed else "Packed"
-        head = f"{verb}: {result.images:,} images in {len(result.shards)} shard(s), {fmt_bytes(result.bytes)}, in {result.seconds:.1f} s."
+        parts = f" in {len(result.shards)} parts" if len(result.shards) > 1 else ""
+        head = f"{verb}: {result.images:,} images{parts}, {fmt_bytes(result.bytes)}, in {result.seconds:.1f} s."
     lines = [head, f"Package folder: {result.path}"]
     if result.skipped:
         lines.append(
             f"Left out: {result.skipped:,} images that were not ready; the list is in {result.skipped_file}."
         )
-    for sh in result.shards:
-        lines.append(f"  shard {sh.index + 1}: {sh.images:,} images, {fmt_bytes(sh.bytes)}")
+    if len(result.shards) > 1:  # parts of at most 2 GB, so that any disk can hold each file
+        for sh in result.shards:
+            lines.append(f"  part {sh.index + 1}: {sh.images:,} images, {fmt_bytes(sh.bytes)}")
     return "\n".join(lines)
 
 
@@ -118,6 +121,10 @@ class PackPage(Page):
         btns.addWidget(self.start_btn)
         btns.addWidget(self.cancel_btn)
         btns.addStretch(1)
+        self.open_btn = QPushButton("Open package folder")
+        self.open_btn.setToolTip("Show the package's files in the file manager.")
+        self.open_btn.setEnabled(False)
+        btns.addWidget(self.open_btn)
         btns.addWidget(self.verify_btn)
         pv.addRow(btns)
         self.outer.addWidget(prog)
@@ -140,13 +147,35 @@ class PackPage(Page):
         self.start_btn.clicked.connect(self.start)
         self.cancel_btn.clicked.connect(self.cancel)
         self.verify_btn.clicked.connect(self.verify)
+        self.open_btn.clicked.connect(self.open_folder)
         if session.project.out_dir:
             self.out.setText(session.project.out_dir)
+        if session.project.pack_state == "done":
+            self._show_packed_before()
         if session.project.pack_state in ("running", "interrupted"):
             session.project.pack_state = "interrupted"
             self.progress.set_text(
                 "Packing was interrupted. Press “Resume packing” to continue where it stopped."
             )
+
+    def _show_packed_before(self) -> None:
+        """A reopened project: say what is on disk, not 0 %."""
+        p = self.session.project
+        folder = Path(p.package or p.out_dir)
+        if not (folder / MANIFEST).is_file():
+            p.pack_state, p.pack_verified = "", False
+            self.progress.set_text(f"The package is no longer in {folder}; pack it again.")
+            return
+        from ...package.write import package_bytes
+
+        self.progress.bar.setValue(self.progress.bar.maximum())
+        checked = "packed and verified" if p.pack_verified else "packed (press “Verify again” to check it)"
+        self.progress.set_text(f"Already {checked}: {folder}, {fmt_bytes(package_bytes(folder))}.")
+
+    def open_folder(self) -> None:
+        folder = self.session.project.package or self.out.text().strip()
+        if folder:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
     # --- where -------------------------------------------------------------------------------
     def _choose(self) -> None:
@@ -245,6 +274,7 @@ class PackPage(Page):
         self.out.setEnabled(not running)
         self.browse.setEnabled(not running)
         self.verify_btn.setEnabled(not running and state == "done")
+        self.open_btn.setEnabled(not running and state == "done")
         self.completeChanged.emit()
 
     # --- packing -----------------------------------------------------------------------------
@@ -260,7 +290,7 @@ class PackPage(Page):
         request = self.session.request()
         p = self.session.project
         resumed = p.pack_state == "interrupted"
-        p.pack_state, p.package = "running", str(out)
+        p.pack_state, p.package, p.pack_verified = "running", str(out), False
         self.session.touch()
         self.result = None
         self.verified = None
@@ -332,6 +362,8 @@ class PackPage(Page):
 
     def _verified(self, report) -> None:
         self.verified = report
+        self.session.project.pack_verified = bool(getattr(report, "ok", False))
+        self.session.touch()
         self.summary.appendPlainText("\nVerify: " + report.summary())
         self.verify_finished.emit(report)
 

@@ -275,6 +275,7 @@ class SendPage(Page):
         }
         for w, on in vis.items():
             self.form.setRowVisible(w, on)
+        self.test_btn.setText("Test connection" if net else "Check the folder")
         if net and self.port.value() in PORTS.values():
             self.port.setValue(PORTS[kind])
         self._changed()
@@ -418,6 +419,11 @@ class SendPage(Page):
                     # what the journal says about this destination decides Send / Resume / Send again
                     if all(f.state == "arrived" for f in files):
                         self.session.project.send_state = "done"
+                        self.progress.bar.setValue(self.progress.bar.maximum())
+                        self.progress.set_text(
+                            f"Done: every file of this package arrived at "
+                            f"{target_url(self.destination())} and was checked there."
+                        )
                     elif any(f.state != "pending" for f in files):
                         self.session.project.send_state = "interrupted"
                     elif self.session.project.send_state != "running":
@@ -515,13 +521,29 @@ class SendPage(Page):
         self.session.touch()
         self.show_plan(result.files)
         verified = Counter(f.verified_by or "size" for f in result.files if f.state == "arrived")
+        arrived = sum(1 for f in result.files if f.state == "arrived")
+        dropped = (
+            f"; the connection dropped {result.interruptions} times and the upload went on each time"
+            if result.interruptions
+            else ""
+        )
+        if result.complete:
+            self.progress.set_text(
+                f"Done: the package {result.package.name} arrived whole at {result.target} "
+                "and was checked there. Nothing more to do; you may close AqQua Packer."
+            )
         lines = [
-            f"{'Complete' if result.complete else result.stopped}: {sum(1 for f in result.files if f.state == 'arrived')} of {len(result.files)} files "
+            (
+                f"Done: all {arrived} files of {result.package.name} ({fmt_bytes(result.bytes_total)}) "
+                f"arrived at {result.target} and were checked."
+            )
+            if result.complete
+            else f"{result.stopped}: {arrived} of {len(result.files)} files "
             f"({fmt_bytes(result.bytes_total)}) at {result.target}.",
             "Checked by: " + ", ".join(f"{k} ({v} files)" for k, v in verified.items())
             if verified
             else "",
-            f"Sent this time: {fmt_bytes(result.bytes_sent)} in {result.elapsed:.0f} s; {result.interruptions} interruption(s) survived.",
+            f"Sent this time: {fmt_bytes(result.bytes_sent)} in {result.elapsed:.0f} s{dropped}.",
             *result.notes,
         ]
         if not done:

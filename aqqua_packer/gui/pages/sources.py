@@ -25,7 +25,7 @@ from ..workers import Worker
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
-COLUMNS = ("Source", "Recognised as", "Images", "Tables", "Set aside", "Status")
+COLUMNS = ("Source", "Recognised as", "Images", "Tables", "Left out", "Status")
 
 
 class SourcesPage(Page):
@@ -60,6 +60,9 @@ class SourcesPage(Page):
 
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
+        self.tree.headerItem().setToolTip(
+            4, "Files not packed: copies of an image, masks or files that are not images (hover a number for the list)."
+        )
         self.tree.setRootIsDecorated(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
