@@ -197,6 +197,27 @@ def _fingerprint(
 
 
 # --- errors from the disk ---------------------------------------------------------------------
+def _cannot_create(exc: OSError, out: Path) -> UserError | None:
+    """Why the package folder cannot be made, in words (a file in the way, no permission, a
+    read-only or system place); None for a full disk, which ``_disk_error`` words."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    anc = out
+    while not anc.exists() and anc.parent != anc:
+        anc = anc.parent
+    choose = "Choose another folder for the package (in your home folder or on a data disk)."
+    if anc.exists() and not anc.is_dir() or exc.errno == errno.ENOTDIR:
+        return UserError(f"{out}: a file is in the way: {anc} is a file, not a folder. {choose}")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return UserError(f"{out}: you may not write in {anc}. {choose}")
+    if exc.errno == errno.EROFS:
+        return UserError(f"{out}: {anc} is on a disk that is read-only. {choose}")
+    if exc.errno == errno.ENOENT:
+        return UserError(f"{out}: {anc} does not allow new folders (a system folder). {choose}")
+    return UserError(f"{out}: cannot make the package folder ({exc.strerror or exc}). {choose}")
+
+
+
 def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
     """A clear message for a full or failing disk; None when ``exc`` is something else.
 
@@ -1104,7 +1125,7 @@ def write_package(
             done_fp = None
         if done_fp != fingerprint:
             raise UserError(
-                f"{out} already holds a complete package of other images or metadata. Choose a new --out folder."
+                f"{out} already holds a complete package of other images or metadata. Choose a new folder for the package."
             )
         images = sum(pq.read_metadata(p).num_rows for p in out.glob("*-meta-*.parquet"))
         return PackResult(
@@ -1118,12 +1139,12 @@ def write_package(
         raise UserError(f"{out} is a file; choose a folder for the package.")
     if out.exists() and not state_dir.exists() and any(out.iterdir()):
         raise UserError(
-            f"{out} is not empty and is not a package being written. Choose an empty or new folder for --out."
+            f"{out} is not empty and is not a package being written. Choose an empty or new folder for the package."
         )
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        err = _disk_error(exc, out, 0)
+        err = _cannot_create(exc, out) or _disk_error(exc, out, 0)
         raise err or exc from None
     lock = _lock(state_dir)
     try:

@@ -66,6 +66,13 @@ def parse_target(text: str) -> Target:
             raise UserError(
                 "No target given: name an sftp://, ftp://, ftps:// address or a folder."
             )
+        typo = re.match(r"(?i)(sftp|ftps|ftp|globus|file)(:/{0,1}|//)(?!/)(.+)", text)
+        if typo and not Path(text).expanduser().exists():  # "sftp//host", "sftp:/host", "ftp:host"
+            fixed = f"{typo.group(1).lower()}://{typo.group(3).lstrip('/')}"
+            raise UserError(
+                f"{text}: this looks like an address with a typing slip. Did you mean {fixed} ? "
+                "(A folder on this computer is named without sftp, ftp or ftps in front.)"
+            )
         return Target("folder", local=Path(text).expanduser().resolve())
     u = urlsplit(text)
     scheme = u.scheme.lower()
