@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 import time
 import traceback
 from pathlib import Path
@@ -431,13 +432,32 @@ def cmd_send(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def need_a_screen(command: str) -> None:
+    """Qt aborts (exit 134, "Reinstalling the application may fix this problem") when Linux has
+    no screen; say so in one line before Qt is started."""
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise UserError(
+            f"`aqqua-packer {command}` needs a screen, and this session has none (no DISPLAY or "
+            "WAYLAND_DISPLAY: logged in over ssh?). Start it on the computer's desktop, or use "
+            "the commands without a window: aqqua-packer check, pack, send (see aqqua-packer --help).",
+            exit_code=2,
+        )
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    need_a_screen("gui")
     from .gui.app import main as gui_main  # Qt is imported only here, never by the CLI itself
 
     return gui_main([])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    need_a_screen("demo")
     from .gui.app import main as gui_main
 
     return gui_main([], demo=True)
@@ -458,7 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sp = sub.add_parser("scan", help="recognise what is in folders, zips or files")
-    sp.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    sp.add_argument(
+        "sources", nargs="+", type=Path, metavar="SRC", help="folders, zips or files to look at"
+    )
     sp.add_argument("--kind", help="force a source kind instead of recognising it")
     sp.add_argument(
         "--json", action="store_true", help="print one JSON object (see docs/instruments.md)"
@@ -527,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser(
         "verify", help="check a package: checksums, every image decodes, rows and keys agree"
     )
-    sp.add_argument("package", type=Path, metavar="DIR")
+    sp.add_argument("package", type=Path, metavar="DIR", help="the package folder that pack wrote")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_verify)
@@ -535,14 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser(
         "info", help="what a package holds: counts, bytes, fields, time and space covered"
     )
-    sp.add_argument("package", type=Path, metavar="DIR")
+    sp.add_argument("package", type=Path, metavar="DIR", help="the package folder that pack wrote")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_info)
 
     sp = sub.add_parser(
         "send", help="upload a package (SFTP, FTP, FTPS) or copy it to a drive; resumable"
     )
-    sp.add_argument("package", type=Path, metavar="PACKAGE")
+    sp.add_argument(
+        "package", type=Path, metavar="PACKAGE", help="the package folder that pack wrote"
+    )
     sp.add_argument(
         "target",
         metavar="TARGET",
@@ -611,7 +635,77 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_gui)
     sp = sub.add_parser("demo", help="start the desktop wizard on the bundled sample data")
     sp.set_defaults(func=cmd_demo)
+    _describe(sub)
+    p.epilog = "Run `aqqua-packer COMMAND --help` for what each command does, with examples."
     return p
+
+
+# What each command is for, and an example, in the words of docs/guide.md.
+_ABOUT = {
+    "scan": (
+        "Recognise which instrument wrote each source and count its images and tables. "
+        "SRC is a folder, a zip or single files, as the instrument or its software wrote them. "
+        "Nothing is written.",
+        "aqqua-packer scan ~/data/cruise42/planktoscope-export",
+    ),
+    "check": (
+        "Read the sources (SRC: folders, zips or files), map their columns to the fields AqQua "
+        "needs (date and time, position, depth or altitude, pixel size) and report every gap: "
+        "which images lack which field, and why. Also says how big the package will be. "
+        "Nothing is written. Exit 0 when every image is ready, 1 when some are not.",
+        "aqqua-packer check ~/data/uvp6 --map pixel_size=acq_pixel --set timezone=UTC",
+    ),
+    "pack": (
+        "Write a package in the AqQua Data Format into the folder DIR (it must be new or empty). "
+        "Images are stored as their decoded pixels, compressed without loss. Stopping is safe: "
+        "the same command again continues where it stopped. Who you are is taken from "
+        "--contributor/--email/--institution, else from what the desktop wizard remembered.",
+        "aqqua-packer pack ~/data/uvp6 --out ~/AqQua-packages/uvp6-2024 --name 'UVP6 cruise 42' "
+        "--contributor 'Ann Lee' --email ann@example.org --set timezone=UTC",
+    ),
+    "verify": (
+        "Check the package in the folder DIR: every file against its checksum, every image "
+        "decodes, the tables and the images agree. Exit 0 when sound, 1 when not.",
+        "aqqua-packer verify ~/AqQua-packages/uvp6-2024",
+    ),
+    "info": (
+        "Say what the package in the folder DIR holds: images, bytes, fields, time and space "
+        "covered.",
+        "aqqua-packer info ~/AqQua-packages/uvp6-2024",
+    ),
+    "send": (
+        "Send the package in the folder PACKAGE to TARGET: an sftp://, ftp:// or ftps:// address "
+        "AqQua gave you, or a folder (a USB drive, for example). Every file is checked at the "
+        "other end. Interrupted? The same command again continues; nothing that arrived is sent "
+        "again.",
+        "aqqua-packer send ~/AqQua-packages/uvp6-2024 sftp://ann@upload.aqqua.example/incoming\n"
+        "  aqqua-packer send ~/AqQua-packages/uvp6-2024 /media/ann/USB-DRIVE",
+    ),
+    "gui": ("Open the desktop wizard: the same six steps, with a window.", "aqqua-packer gui"),
+    "demo": (
+        "Open the desktop wizard on 40 bundled example images, to try every step.",
+        "aqqua-packer demo",
+    ),
+}
+_OPTION_HELP = {
+    "--json": "print the result as one JSON object on stdout instead of text (for scripts)",
+    "--json-progress": "report progress as one JSON object per line on stderr (for scripts)",
+    "--retries": "how many times to reconnect after the connection drops before giving up (default 10)",
+}
+
+
+def _describe(sub) -> None:
+    for name, parser in sub.choices.items():
+        about, example = _ABOUT.get(name, ("", ""))
+        parser.description = textwrap.fill(about, 78) if about else None
+        parser.epilog = f"example:\n  {example}" if example else None
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        for action in parser._actions:
+            for opt in action.option_strings:
+                if opt in _OPTION_HELP and not action.help:
+                    action.help = _OPTION_HELP[opt]
+                elif opt == "--json" and action.help and "JSON" in action.help:
+                    action.help = _OPTION_HELP["--json"]
 
 
 def _log_path() -> Path:
