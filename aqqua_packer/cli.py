@@ -225,7 +225,9 @@ def _identity(args: argparse.Namespace) -> dict:
             taken.append(key)
         else:
             who[key] = ""
-    who["coauthors"] = [str(c) for c in remembered.get("coauthors") or []] if not args.coauthor else []
+    who["coauthors"] = (
+        [str(c) for c in remembered.get("coauthors") or []] if not args.coauthor else []
+    )
     if who["coauthors"] and not args.coauthor:
         taken.append("co-authors")
     who["licence"] = who["licence"] or "CC-BY-4.0"
@@ -239,8 +241,11 @@ def _identity(args: argparse.Namespace) -> dict:
     if not args.name:
         missing.append("name")
     if missing:
-        words = {"contributor": "your name (--contributor)", "email": "your e-mail (--email)",
-                 "name": "a dataset name (--name; the folder's name is used)"}
+        words = {
+            "contributor": "your name (--contributor)",
+            "email": "your e-mail (--email)",
+            "name": "a dataset name (--name; the folder's name is used)",
+        }
         print(
             "aqqua-packer: warning: the package will not say "
             + ", ".join(words[k] for k in missing)

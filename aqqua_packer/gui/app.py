@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None, *, demo: bool = False) -> int:
     from ..cli import need_a_screen
     from ..problems import UserError
 
-    if "PySide6.QtWidgets" not in sys.modules or sys.modules["PySide6.QtWidgets"].QApplication.instance() is None:
+    if (
+        "PySide6.QtWidgets" not in sys.modules
+        or sys.modules["PySide6.QtWidgets"].QApplication.instance() is None
+    ):
         try:
             need_a_screen("gui")
         except UserError as exc:  # before Qt aborts with its own message

@@ -91,7 +91,9 @@ def _sample_positions(n: int, sample: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, sample).round().astype(np.int64))
 
 
-def _metadata_per_image(mapped: Mapped, items: np.ndarray, frames_: list[tuple]) -> tuple[float, int]:
+def _metadata_per_image(
+    mapped: Mapped, items: np.ndarray, frames_: list[tuple]
+) -> tuple[float, int]:
     """(bytes per image, fixed bytes) of the two Parquet files, measured on the sample rows."""
     from . import metadata
 
@@ -195,10 +197,5 @@ def estimate_package_bytes(
     else:
         per_row, meta_fixed = _PARQUET_PER_IMAGE, _PARQUET_FIXED
     shards = max(1, int(np.ceil(image_bytes / (shard_bytes or DEFAULT_SHARD_BYTES))))
-    total = (
-        image_bytes
-        + per_row * n
-        + shards * (_SHARD_FIXED + meta_fixed)
-        + _PACKAGE_FIXED
-    )
+    total = image_bytes + per_row * n + shards * (_SHARD_FIXED + meta_fixed) + _PACKAGE_FIXED
     return Estimate(n, int(total), input_bytes, len(picks), unreadable)

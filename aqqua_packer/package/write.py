@@ -217,7 +217,6 @@ def _cannot_create(exc: OSError, out: Path) -> UserError | None:
     return UserError(f"{out}: cannot make the package folder ({exc.strerror or exc}). {choose}")
 
 
-
 def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
     """A clear message for a full or failing disk; None when ``exc`` is something else.
 
@@ -851,9 +850,12 @@ class _Writer:
                 # bytes that will be written (a sample encoded for real), not the source's bytes
                 bytes_done = sum(sum(sz for _, sz in s["files"].values()) for s in closed)
                 bytes_done += shard.est - _BASE_ESTIMATE  # the estimate counts the shard itself
-                bytes_total = bytes_done + estimate_package_bytes(
-                    self.mapped, positions=self.work[start:], sample=8, clevel=opts.clevel
-                ).package_bytes
+                bytes_total = (
+                    bytes_done
+                    + estimate_package_bytes(
+                        self.mapped, positions=self.work[start:], sample=8, clevel=opts.clevel
+                    ).package_bytes
+                )
                 task.start(
                     "pack",
                     total,

@@ -22,9 +22,7 @@ def _pack_and_compare(src: Path, out: Path, pixel_size: str = "10") -> tuple[int
     mapped = check(request)
     est = estimate_package_bytes(mapped)
     from_scans = estimate_package_bytes(mapped.scans)
-    result = pack(
-        request, out, options=PackOptions(workers=1, skip_incomplete=True), mapped=mapped
-    )
+    result = pack(request, out, options=PackOptions(workers=1, skip_incomplete=True), mapped=mapped)
     assert est.images == result.images
     return est.package_bytes, from_scans.package_bytes, result.bytes
 
@@ -55,9 +53,7 @@ def test_jpeg_crops_are_estimated_larger_than_the_jpegs_and_the_reason_is_said(s
 
 def test_pack_progress_counts_the_bytes_written_not_the_input_bytes(shared_fixtures, tmp_path):
     events = []
-    request = Request(
-        sources=[shared_fixtures / "zooscan"], sets=[*CONSTANTS, "pixel_size=10.6"]
-    )
+    request = Request(sources=[shared_fixtures / "zooscan"], sets=[*CONSTANTS, "pixel_size=10.6"])
     mapped = check(request)
     result = pack(
         request,

@@ -12,7 +12,6 @@ import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -28,6 +27,7 @@ from ...fields import FIELDS, Field
 from ...mapping import FieldSpec, Mapping, load_profile, save_profile
 from ...mapping.apply import REQUIRED_FIELDS, effective_mapping
 from ...problems import UserError
+from .. import dialogs
 from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone
 from .base import Page
 
@@ -432,8 +432,12 @@ class MappingPage(Page):
 
     # --- profiles ----------------------------------------------------------------------------
     def _load_profile(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load a mapping profile", "", "Mapping profiles (*.json);;All files (*)"
+        path = dialogs.open_file_name(
+            self,
+            self.session.settings,
+            "Load a mapping profile",
+            "Mapping profiles (*.json);;All files (*)",
+            "profile",
         )
         if path:
             self.load_profile(Path(path))
@@ -449,8 +453,13 @@ class MappingPage(Page):
         self.populate()
 
     def _save_profile(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save the mapping profile", "mapping-profile.json", "Mapping profiles (*.json)"
+        path = dialogs.save_file_name(
+            self,
+            self.session.settings,
+            "Save the mapping profile",
+            "mapping-profile.json",
+            "Mapping profiles (*.json)",
+            "profile",
         )
         if path:
             self.save_profile(Path(path))

@@ -12,7 +12,6 @@ import numpy as np
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ...package.estimate import WHY_LARGER
 from ...package.layout import MANIFEST, STATE_DIR
+from .. import dialogs
 from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import ProcessWorker, Worker
@@ -169,7 +169,11 @@ class PackPage(Page):
         from ...package.write import package_bytes
 
         self.progress.bar.setValue(self.progress.bar.maximum())
-        checked = "packed and verified" if p.pack_verified else "packed (press “Verify again” to check it)"
+        checked = (
+            "packed and verified"
+            if p.pack_verified
+            else "packed (press “Verify again” to check it)"
+        )
         self.progress.set_text(f"Already {checked}: {folder}, {fmt_bytes(package_bytes(folder))}.")
 
     def open_folder(self) -> None:
@@ -179,7 +183,9 @@ class PackPage(Page):
 
     # --- where -------------------------------------------------------------------------------
     def _choose(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Where to write the package")
+        d = dialogs.existing_directory(
+            self, self.session.settings, "Where to write the package", "package"
+        )
         if d:
             name = slug(self.session.project.dataset.get("name", ""))
             self.out.setText(str(Path(d) / name))

@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from ...fields import BY_NAME
 from ...problems import Problem
 from ...report import KIND_WORDS
+from .. import dialogs
 from ..gaps import field_counts, needs_timezone
 from ..widgets.charts import PositionsMap, TimeHistogram
 from ..widgets.thumbnails import ThumbnailGrid
@@ -310,8 +310,13 @@ class PreviewPage(Page):
     def _export(self) -> None:
         if self.session.mapped is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export the gap report", "gap-report.csv", "CSV (*.csv)"
+        path = dialogs.save_file_name(
+            self,
+            self.session.settings,
+            "Export the gap report",
+            "gap-report.csv",
+            "CSV (*.csv)",
+            "report",
         )
         if path:
             try:

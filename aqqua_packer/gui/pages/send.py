@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ... import workflow
+from .. import dialogs
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import Worker
 from .base import Page
@@ -297,7 +298,9 @@ class SendPage(Page):
             self.key.setText(path)
 
     def _choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "The drive or folder to copy the package to")
+        d = dialogs.existing_directory(
+            self, self.session.settings, "The drive or folder to copy the package to", "drive"
+        )
         if d:
             self.folder.setText(d)
 

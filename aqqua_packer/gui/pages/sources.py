@@ -9,7 +9,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ... import workflow
 from ...resources import sample_data_dir
+from .. import dialogs
 from ..widgets.progress import ProgressPanel
 from ..workers import Worker
 from .base import Page
@@ -98,16 +98,19 @@ class SourcesPage(Page):
 
     # --- adding ------------------------------------------------------------------------------
     def _choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Add a folder of images")
+        d = dialogs.existing_directory(
+            self, self.session.settings, "Add a folder of images", "sources"
+        )
         if d:
             self.add_sources([d])
 
     def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
+        files = dialogs.open_file_names(
             self,
+            self.session.settings,
             "Add zip files or images",
-            "",
             "Zips, images and instrument files (*.zip *.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.roi *.lst *.hdr *.adc);;All files (*)",
+            "sources",
         )
         if files:
             self.add_sources(files)
