@@ -39,6 +39,26 @@ def needs_timezone(mapped: Mapped | None) -> bool:
     return mapped is not None and any(p.kind == "needs_timezone" for p in mapped.problems)
 
 
+LOW_CONFIDENCE = 0.6  # below this a suggestion is shown as doubtful
+
+
+def suggestion_doubt(scans, name: str, spec) -> str:
+    """Why a suggestion for ``name`` deserves a second look, or "" when it does not: the doubt a
+    reader or the matcher gave (a ``doubt`` or ``why`` next to the suggestion), else a low
+    confidence."""
+    doubt = str(getattr(spec, "doubt", "") or "")
+    if not doubt:
+        for s in scans or ():
+            d = ((getattr(s, "suggested", None) or {}).get("fields") or {}).get(name)
+            if isinstance(d, dict) and (d.get("doubt") or d.get("why")):
+                doubt = str(d.get("doubt") or d.get("why"))
+                break
+    c = getattr(spec, "confidence", None)
+    if not doubt and c is not None and c < LOW_CONFIDENCE:
+        doubt = f"only {c:.0%} sure"
+    return doubt
+
+
 def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:
     """For every field that is required or mapped: how many images have a good value."""
     n = len(mapped.items)

@@ -28,7 +28,7 @@ from ...mapping import FieldSpec, Mapping, load_profile, save_profile
 from ...mapping.apply import REQUIRED_FIELDS, effective_mapping
 from ...problems import UserError
 from .. import dialogs
-from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone
+from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone, suggestion_doubt
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -131,9 +131,16 @@ class FieldRow:
         self._loading = False
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.column.currentIndexChanged.connect(self._edited)
+        self.column.currentIndexChanged.connect(self._column_tip)
         self.text.editingFinished.connect(self._edited)
         self.fmt.currentTextChanged.connect(self._edited)
         self.unit.currentIndexChanged.connect(self._edited)
+
+    def _column_tip(self, *_) -> None:
+        """The chosen column with its sample values in full: the chooser may be too narrow."""
+        help_ = "The column of your table that holds this field; sample values shown."
+        text = self.column.currentText()
+        self.column.setToolTip(f"{text}\n\n{help_}" if text else help_)
 
     # --- reading and writing the spec --------------------------------------------------------
     def set_columns(self, columns: list[tuple[str, list[str]]]) -> None:
@@ -193,11 +200,18 @@ class FieldRow:
             self.unit.setCurrentIndex(0)
         if spec is not None and spec.origin == "suggested":
             c = spec.confidence
-            self.conf.setText(f"{c:.0%}" if c is not None else "yes")
-            self.conf.setToolTip(spec.reason or "Suggested from the data; check it.")
+            doubt = suggestion_doubt(self.page.session.all_scans(), f.name, spec)
+            shown = f"{c:.0%}" if c is not None else "yes"
+            self.conf.setText(f"⚠ {shown} — check" if doubt else shown)
+            self.conf.setStyleSheet("color:#b36b00; font-weight:bold" if doubt else "")
+            self.conf.setToolTip(
+                (f"Check this suggestion: {doubt}. " if doubt else "")
+                + (spec.reason or "Suggested from the data; check it.")
+            )
         else:
             self.conf.setText("")
             self.conf.setToolTip("")
+            self.conf.setStyleSheet("")
         self._show_widgets()
         self._loading = False
 
@@ -252,6 +266,7 @@ class FieldRow:
             return
         self.conf.setText("you")
         self.conf.setToolTip("You set this.")
+        self.conf.setStyleSheet("")
         self.page.field_edited(self.field.name, self.spec())
 
     def show_counts(self, counts, n: int, mapped_here: bool) -> None:

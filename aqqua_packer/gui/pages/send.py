@@ -113,7 +113,10 @@ class SendPage(Page):
         )
         self.key = QLineEdit(placeholderText="SSH key file (optional)")
         keyrow, self.key_btn = _with_browse_button(self.key)
-        self.path = QLineEdit(placeholderText="folder on the server (empty: your home folder)")
+        self.path = QLineEdit(placeholderText="folder on the server (empty: home)")
+        self.path.setToolTip(
+            "The folder on the server to put the package in; empty: your home folder there."
+        )
         self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
         self.globus_share = QLineEdit(placeholderText="the folder Globus Connect Personal shares")
         self.globus_share.setToolTip(
@@ -466,6 +469,7 @@ class SendPage(Page):
             else:
                 state = "waiting"
             item = QTreeWidgetItem([f.path, fmt_bytes(f.size), state])
+            item.setToolTip(0, f.path)  # long package file names may not fit the column
             if f.state == "arrived":
                 item.setForeground(2, Qt.GlobalColor.darkGreen)
             self.files.addTopLevelItem(item)
