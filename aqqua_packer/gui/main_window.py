@@ -533,18 +533,11 @@ class MainWindow(QMainWindow):
         )
 
     def show_help(self) -> None:
-        QMessageBox.information(
-            self,
-            "How it works",
-            "<ol><li><b>About you</b>: who sends the data, under which licence.</li>"
-            "<li><b>Sources</b>: the folders, zips or files with your images and tables.</li>"
-            "<li><b>Map fields</b>: where date and time, position, depth and pixel size are.</li>"
-            "<li><b>Preview gaps</b>: what is missing or wrong, before anything is written.</li>"
-            "<li><b>Pack</b>: write the package on this computer (resumable).</li>"
-            "<li><b>Send</b>: upload it, or copy it to a drive (resumable).</li></ol>"
-            "<p>Everything is saved as you go; closing the app and opening it again continues where you left off. "
-            "Hover over any field for an explanation. The same steps run without a window: <tt>aqqua-packer --help</tt>.</p>",
-        )
+        """F1: the lab guide in a window (docs/guide.md without its command-line part)."""
+        from .help import HelpDialog
+
+        self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
 
     # --- closing -----------------------------------------------------------------------------
     def _stop_workers(self) -> None:

@@ -358,3 +358,14 @@ def test_file_dialogs_start_in_the_folder_last_used(qtbot, window, tmp_path):
     from aqqua_packer.gui.project import Settings
 
     assert dialogs.last_folder(Settings(), "package") == str(tmp_path / "pkgs")  # remembered
+
+
+def test_f1_help_is_the_lab_guide_with_the_six_steps_and_names_no_flag(qtbot, window):
+    window.show_help()
+    text = window.help_dialog.browser.toPlainText()
+    for step in ("About you", "Sources", "Map fields", "Preview gaps", "Pack", "Send"):
+        assert step in text
+    for topic in ("What AqQua needs", "When a field is missing", "Stopping and resuming"):
+        assert topic in text
+    assert len(text.splitlines()) > 20 and "--" not in text
+    window.help_dialog.close()
