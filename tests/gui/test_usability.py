@@ -47,6 +47,11 @@ def _whole_in_tooltip(text: str, tip: str) -> bool:
     return bool(t) and t.replace("…", "") in tip
 
 
+def _shown_width(w: QWidget) -> int:
+    """The width of the widget that is on screen (a scroll area may hide part of it)."""
+    return min(w.width(), w.visibleRegion().boundingRect().width())
+
+
 def _visible(w: QWidget) -> bool:
     return w.isVisible() and w.width() > 0 and w.height() > 0 and not w.visibleRegion().isEmpty()
 
@@ -65,8 +70,8 @@ def cut_texts(window) -> list[str]:
         if lab.pixmap() is not None and not lab.pixmap().isNull():
             continue
         need = lab.sizeHint().width()
-        if lab.width() + 1 < need and not _whole_in_tooltip(lab.text(), lab.toolTip()):
-            report(lab, _plain(lab.text()), need, lab.width())
+        if _shown_width(lab) + 1 < need and not _whole_in_tooltip(lab.text(), lab.toolTip()):
+            report(lab, _plain(lab.text()), need, _shown_width(lab))
     for b in window.findChildren(QAbstractButton):
         text = b.text().replace("&", "")
         if not _visible(b) or not text.strip():
@@ -76,15 +81,15 @@ def cut_texts(window) -> list[str]:
         else:
             extra = 8 + (b.iconSize().width() + 4 if not b.icon().isNull() else 0)
             need = b.fontMetrics().horizontalAdvance(text) + extra
-        if b.width() < need and not _whole_in_tooltip(text, b.toolTip()):
-            report(b, text, need, b.width())
+        if _shown_width(b) < need and not _whole_in_tooltip(text, b.toolTip()):
+            report(b, text, need, _shown_width(b))
     for c in window.findChildren(QComboBox):
         text = c.currentText()
         if not _visible(c) or not text or c.isEditable():
             continue
         need = c.fontMetrics().horizontalAdvance(text) + 28
-        if c.width() < need and not _whole_in_tooltip(text, c.toolTip()):
-            report(c, text, need, c.width())
+        if _shown_width(c) < need and not _whole_in_tooltip(text, c.toolTip()):
+            report(c, text, need, _shown_width(c))
     for e in window.findChildren(QLineEdit):
         ph = e.placeholderText()
         if not _visible(e) or e.text() or not ph or isinstance(e.parent(), QComboBox):

@@ -98,7 +98,7 @@ class FieldRow:
         self.column.setToolTip(
             "The column of your table that holds this field; sample values shown."
         )
-        self.column.setMinimumWidth(170)
+        self.column.setMinimumWidth(130)  # the counts column must stay in view at 1280×800
         self.column.setMaximumWidth(340)
         self.text = QLineEdit()
         self.fmt = QComboBox(editable=True)
@@ -280,7 +280,7 @@ class FieldRow:
             parts.append(f"<span style='color:#b00020'><b>{counts.invalid:,} invalid</b></span>")
         self.counts.setText(" · ".join(parts))
         self.counts.setToolTip(
-            f"Of {n:,} images: {counts.ready:,} have a good value, {counts.missing:,} have none, {counts.invalid:,} have a value that cannot be read."
+            f"{counts.ready:,} ready · {counts.missing:,} missing · {counts.invalid:,} invalid. Of {n:,} images: {counts.ready:,} have a good value, {counts.missing:,} have none, {counts.invalid:,} have a value that cannot be read."
         )
 
 
