@@ -112,29 +112,43 @@ def _columns(model) -> int:
 
 
 def _cut_cells(view) -> list[str]:
-    out = []
+    out: list[str] = []
     model = view.model()
     fm = view.fontMetrics()
     header = getattr(view, "header", None) or getattr(view, "horizontalHeader", None)
-    if header is None:  # a list or a grid of thumbnails: captions are the delegate's to elide
+    if header is None:  # a list or a grid of thumbnails: their tooltips name each image
         return out
     h = header()
-    for row in range(min(model.rowCount(QModelIndex()), 40)):
-        for col in range(_columns(model)):
-            if h.isSectionHidden(col):
-                continue
-            idx = model.index(row, col, QModelIndex())
-            text = model.data(idx, Qt.ItemDataRole.DisplayRole)
-            if text is None or not str(text).strip():
-                continue
-            text = str(text).split("\n")[0]
-            indent = view.indentation() * 1 if col == 0 and hasattr(view, "indentation") else 0
-            icon = 20 if model.data(idx, Qt.ItemDataRole.DecorationRole) is not None else 0
-            need = fm.horizontalAdvance(text) + 6 + indent + icon
-            have = h.sectionSize(col)
-            tip = model.data(idx, Qt.ItemDataRole.ToolTipRole)
-            if need > have and not _whole_in_tooltip(text, str(tip or "")):
-                out.append(f"{type(view).__name__} cell ({row},{col}): {text!r} ({need} > {have})")
+    step = view.indentation() if hasattr(view, "indentation") else 0
+
+    def rows(parent: QModelIndex, depth: int) -> None:
+        for row in range(min(model.rowCount(parent), 40)):
+            for col in range(_columns(model)):
+                if h.isSectionHidden(col):
+                    continue
+                idx = model.index(row, col, parent)
+                text = model.data(idx, Qt.ItemDataRole.DisplayRole)
+                if text is None or not str(text).strip():
+                    continue
+                text = str(text).split("\n")[0]
+                indent = step * (depth + 1) if col == 0 and step else 0
+                icon = 20 if model.data(idx, Qt.ItemDataRole.DecorationRole) is not None else 0
+                need = fm.horizontalAdvance(text) + 6 + indent + icon
+                have = h.sectionSize(col)
+                tip = model.data(idx, Qt.ItemDataRole.ToolTipRole)
+                if need > have and not _whole_in_tooltip(text, str(tip or "")):
+                    out.append(
+                        f"{type(view).__name__} cell {depth}:({row},{col}): {text!r} ({need} > {have})"
+                    )
+            first = model.index(row, 0, parent)
+            if (
+                depth < 3
+                and model.hasChildren(first)
+                and (not hasattr(view, "isExpanded") or view.isExpanded(first))
+            ):
+                rows(first, depth + 1)
+
+    rows(QModelIndex(), 0)
     return out
 
 

@@ -61,7 +61,8 @@ class SourcesPage(Page):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.headerItem().setToolTip(
-            4, "Files not packed: copies of an image, masks or files that are not images (hover a number for the list)."
+            4,
+            "Files not packed: copies of an image, masks or files that are not images (hover a number for the list).",
         )
         self.tree.setRootIsDecorated(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -243,7 +244,14 @@ class SourcesPage(Page):
                 top.setText(2, f"{n:,}")
                 top.setText(3, str(sum(len(s.tables) for s in scans)))
                 top.setText(4, str(sum(len(s.set_aside) for s in scans)))
-                top.setText(5, "ready" if n else "no images found")
+                tz = any(p.kind == "needs_timezone" for s in scans for p in s.problems)
+                top.setText(
+                    5,
+                    ("ready; give the time zone on the Map page" if tz else "ready")
+                    if n
+                    else "no images found",
+                )
+                top.setToolTip(5, top.text(5))
                 for s in scans:
                     child = QTreeWidgetItem(
                         [
@@ -256,12 +264,15 @@ class SourcesPage(Page):
                         ]
                     )
                     child.setToolTip(5, s.reason)
+                    child.setToolTip(0, s.label or str(s.root))
                     child.setToolTip(1, f"{s.kind} (confidence {s.confidence:.0%}): {s.reason}")
                     tips = [f"{a.path}: {a.reason}" for a in s.set_aside[:20]]
                     if tips:
                         child.setToolTip(4, "\n".join(tips))
                     for t in s.tables:
-                        child.addChild(QTreeWidgetItem([f"table: {t}", "", "", "", "", ""]))
+                        table = QTreeWidgetItem([f"table: {t}", "", "", "", "", ""])
+                        table.setToolTip(0, f"table: {t}")
+                        child.addChild(table)
                     top.addChild(child)
             else:
                 top.setText(5, "not scanned")
