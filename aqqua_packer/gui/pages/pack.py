@@ -214,7 +214,10 @@ class PackPage(Page):
         if m is None:
             return 0, 0
         est = self.size_estimate()
-        return (est.images, est.package_bytes) if est is not None else (0, 0)
+        if est is None:
+            mask = m.ready if self.session.project.ready_only else np.ones(len(m.items), bool)
+            return int(np.count_nonzero(mask)), 0
+        return est.images, est.package_bytes
 
     def size_estimate(self):
         m = self.session.mapped
@@ -223,6 +226,8 @@ class PackPage(Page):
         ro = self.session.project.ready_only
         key = (id(m), ro)
         if self._estimate_key != key:
+            if not self.isVisible():  # encoding a sample is for when the page is shown, not
+                return None  # for every edit on the Map page
             from ...package.estimate import estimate_package_bytes
 
             mask = m.ready if ro else np.ones(len(m.items), dtype=bool)
