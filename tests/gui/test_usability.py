@@ -354,12 +354,25 @@ def test_a_reopened_project_shows_its_package_as_packed_and_verified(qtbot, tmp_
     _walk_to_packed = _walk  # the sample walk packs and verifies
     _walk_to_packed(qtbot, window, [sample_data_dir()], SAMPLE_MAPPING, tmp_path / "pkg")
     qtbot.waitUntil(lambda: window.session.project.pack_verified, timeout=60000)
+    send = window.pages.send
+    (tmp_path / "drive").mkdir()
+    send.set_destination({"kind": "folder", "folder": str(tmp_path / "drive")})
+    assert send.test_btn.text() == "Check the folder"  # not "Test connection" for a drive
+    with qtbot.waitSignal(window.send_finished, timeout=60000):
+        send.send_btn.click()
+    assert (
+        "Done" in send.progress.label.text()
+        and str(tmp_path / "drive") in send.progress.label.text()
+    )
     window.save_project()
     again = MainWindow(Project.load(window.project_file), offer_continue=False)
     qtbot.addWidget(again)
     text = again.pages.pack.progress.label.text()
     assert "packed and verified" in text and str(tmp_path / "pkg") in text
     assert again.pages.pack.progress.bar.value() == again.pages.pack.progress.bar.maximum()
+    again.show()
+    again.wizard.go_to(5, force=True)
+    assert "Done" in again.pages.send.progress.label.text()  # the upload's real state too
     again.close()
 
 
