@@ -259,7 +259,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     """Write (or continue) a package; print where it is and what is in it."""
     from .package.dataset import DatasetInfo
     from .package.write import PackOptions
-    from .workflow import pack
+    from .workflow import check, pack
 
     who = _identity(args)
     dataset = DatasetInfo(
@@ -278,7 +278,15 @@ def cmd_pack(args: argparse.Namespace) -> int:
     )
     if args.commit_every:
         options.commit_every = args.commit_every
-    result = pack(_request(args), args.out, options=options, dataset=dataset, task=make_task(args))
+    request, task = _request(args), make_task(args)
+    mapped = check(request, task)
+    if any(p.kind == "needs_timezone" for p in mapped.problems):  # said, not silently assumed
+        print(
+            "aqqua-packer: warning: the times are local and no time zone was given, so they are "
+            "taken as UTC; add --set timezone=… (UTC, +02:00, Europe/Paris) if that is wrong.",
+            file=sys.stderr,
+        )
+    result = pack(request, args.out, options=options, dataset=dataset, task=task, mapped=mapped)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0

@@ -169,3 +169,14 @@ def test_every_command_help_has_a_description_and_an_example(command, capsys):
         line = next((ln for ln in text.splitlines() if ln.strip().startswith(opt)), None)
         if line is not None:
             assert len(line.strip()) > len(opt) + 20, line
+
+
+def test_pack_says_when_local_times_are_taken_as_utc(shared_fixtures, tmp_path, capsys):
+    sets = ["latitude=1", "longitude=2", "altitude=0"]
+    args = [a for s in sets for a in ("--set", s)] + ["--name", "f", "-q"]
+    args += ["--contributor", "Ann Lee", "--email", "ann@example.org"]
+    src = str(shared_fixtures / "flowcam")
+    assert main(["pack", src, "--out", str(tmp_path / "a"), *args]) == 0
+    assert "taken as UTC" in capsys.readouterr().err
+    assert main(["pack", src, "--out", str(tmp_path / "b"), *args, "--set", "timezone=UTC"]) == 0
+    assert "taken as UTC" not in capsys.readouterr().err
