@@ -175,6 +175,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(report.to_text())
+        if any(p.kind in ("not_mapped", "default_position", "no_join") for p in mapped.problems):
+            print(
+                "\nOn the command line, --map FIELD=COLUMN takes a field from a column and "
+                "--set FIELD=VALUE gives one value for every image (--set zero_position_confirmed=yes "
+                "confirms a position of 0, 0); docs/mapping.md has the details."
+            )
         if any(p.kind == "needs_timezone" for p in mapped.problems):
             print(
                 "\nThe times are local and taken as UTC until you give their time zone: "

@@ -327,7 +327,7 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             problems.append(
                 Problem(
                     "no_join",
-                    "no column of the table names the images; map the image column with --map image=COLUMN",
+                    "no column of the table names the images; map the column of image names to the field 'image'",
                     file=str(table_rows[TABLE_COL].iloc[0]),
                     severity="warning",
                 )

@@ -197,7 +197,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
                     "default_position",
                     "latitude and longitude are 0, 0: the PlanktoScope's 'not filled in' default, not a "
                     "position in the Gulf of Guinea; these images are not packed until you map the real "
-                    "position (--set latitude=… --set longitude=…)",
+                    "position (latitude and longitude)",
                     file=e.display,
                     field="latitude",
                     value="0, 0",

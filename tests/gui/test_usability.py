@@ -401,3 +401,22 @@ def test_f1_help_is_the_lab_guide_with_the_six_steps_and_names_no_flag(qtbot, wi
         assert topic in text
     assert len(text.splitlines()) > 20 and "--" not in text
     window.help_dialog.close()
+
+
+def test_no_problem_or_suggestion_the_wizard_shows_names_a_command_line_flag(shared_fixtures):
+    """Readers and the mapping speak to both the wizard and the CLI: in neither's flags."""
+    from aqqua_packer.workflow import Request, check
+
+    sources = [sample_data_dir(), *sorted(p for p in shared_fixtures.iterdir() if p.is_dir())]
+    for src in sources:
+        m = check(Request(sources=[src]))
+        texts = [p.message for p in m.problems]
+        for s in m.scans:
+            for spec in [
+                *(s.suggested or {}).get("fields", {}).values(),
+                *(s.suggested or {}).get("to_confirm", {}).values(),
+            ]:
+                if isinstance(spec, dict):
+                    texts.append(str(spec.get("reason", "")))
+        flagged = [t for t in texts if "--" in t]
+        assert not flagged, f"{src.name}: {flagged[:3]}"
