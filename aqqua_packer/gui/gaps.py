@@ -6,6 +6,7 @@ Kept here (no Qt) so it is plain to test and cheap to recompute.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -37,6 +38,42 @@ def needs_timezone(mapped: Mapped | None) -> bool:
     """True while a reader asked for the time zone of local times and nobody answered (the
     times are then read as UTC, which may be hours off)."""
     return mapped is not None and any(p.kind == "needs_timezone" for p in mapped.problems)
+
+
+# The core's messages speak to the command line too; in the window the same advice in its words.
+_WINDOW_WORDS = (
+    (
+        re.compile(r"\(run `aqqua-packer check` to see every gap\)"),
+        "(the Preview page lists every gap)",
+    ),
+    (
+        re.compile(r"pack the ready images with --skip-incomplete"),
+        "choose to pack only the ready images on the Preview page",
+    ),
+    (
+        re.compile(r"or pack without it with --skip-incomplete, then run the same command again"),
+        "or choose to pack only the ready images on the Preview page, then press “Resume packing”",
+    ),
+    (
+        re.compile(r"[Rr]un the same command again( to continue)?"),
+        lambda m: ("P" if m.group(0)[0] == "R" else "p") + "ress “Resume” to continue",
+    ),
+    (re.compile(r"\s*\(or use --workers 1\)"), ""),
+    (re.compile(r"\s*Try --workers 1\."), ""),
+    (re.compile(r"choose a new --out folder"), "choose a new package folder"),
+    (
+        re.compile(r"Run the command that started it to finish it"),
+        "Resume the packing that started it",
+    ),
+)
+
+
+def for_the_window(message: str) -> str:
+    """A core message with its command-line advice (flags, "run the same command") in the
+    wizard's words."""
+    for pattern, words in _WINDOW_WORDS:
+        message = pattern.sub(words, message)
+    return message
 
 
 LOW_CONFIDENCE = 0.6  # below this a suggestion is shown as doubtful

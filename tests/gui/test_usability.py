@@ -420,3 +420,19 @@ def test_no_problem_or_suggestion_the_wizard_shows_names_a_command_line_flag(sha
                     texts.append(str(spec.get("reason", "")))
         flagged = [t for t in texts if "--" in t]
         assert not flagged, f"{src.name}: {flagged[:3]}"
+
+
+def test_a_pack_that_stops_gives_its_advice_in_the_windows_words(qtbot, window, tmp_path):
+    from aqqua_packer.package.write import gap_summary
+    from aqqua_packer.workflow import Request, check
+
+    mapped = check(Request(sources=[sample_data_dir()]))  # 3 of 40 images not ready
+    core = gap_summary(mapped)
+    assert "--skip-incomplete" in core  # the command line's advice
+    pack = window.pages.pack
+    pack._failed(core)  # what the pack worker reports when packing stops
+    said = pack.summary.toPlainText() + pack.progress.label.text()
+    assert "Preview page" in said and "--" not in said
+    worker = "A worker process stopped unexpectedly. Run the same command again to continue (or use --workers 1)."
+    pack._failed(worker)
+    assert pack.summary.toPlainText().endswith("Press “Resume” to continue.")

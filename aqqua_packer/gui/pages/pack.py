@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from ...package.estimate import WHY_LARGER
 from ...package.layout import MANIFEST, STATE_DIR
 from .. import dialogs
+from ..gaps import for_the_window
 from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import ProcessWorker, Worker
@@ -336,6 +337,7 @@ class PackPage(Page):
         self.summary.setPlainText(describe_result(result))
 
     def _failed(self, message: str) -> None:
+        message = for_the_window(message)
         self.session.project.pack_state = "interrupted"
         self.session.touch()
         self.progress.set_text(f"Packing stopped: {message}")

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ... import workflow
 from .. import dialogs
+from ..gaps import for_the_window
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import Worker
 from .base import Page
@@ -559,6 +560,7 @@ class SendPage(Page):
         self.send_finished.emit(result)
 
     def _send_failed(self, w: Worker, msg: str) -> None:
+        msg = for_the_window(msg)
         self.session.project.send_state = "interrupted"
         self.session.touch()
         self.account.setPlainText(msg)
