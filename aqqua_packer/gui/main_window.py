@@ -295,8 +295,25 @@ class MainWindow(QMainWindow):
         self._saved = saved
         self.banner_text.setText(f"<b>Continue where you left off?</b> {saved.summary()}")
         self.continue_btn.clicked.connect(self.continue_saved)
-        self.discard_btn.clicked.connect(self.banner.hide)
+        self.discard_btn.clicked.connect(self._start_fresh)
         self.banner.show()
+
+    def _start_fresh(self) -> None:
+        """ "Start a new project" on the banner: the saved one is about to be overwritten by the
+        autosave, so a copy is kept first (nothing entered is lost without a question)."""
+        self.banner.hide()
+        saved = getattr(self, "_saved", None)
+        if saved is None:
+            return
+        where = home_dir() / "previous-project.json"
+        try:
+            saved.save(where)
+        except OSError as exc:
+            log.warning("cannot keep a copy of the project: %s", exc)
+            return
+        self.statusBar().showMessage(
+            f"The earlier project is kept as {where}; File › Open project… brings it back.", 20000
+        )
 
     def continue_saved(self) -> None:
         """Reopen the autosaved project: rescan its sources and return to its step."""

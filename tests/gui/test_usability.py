@@ -436,3 +436,19 @@ def test_a_pack_that_stops_gives_its_advice_in_the_windows_words(qtbot, window, 
     worker = "A worker process stopped unexpectedly. Run the same command again to continue (or use --workers 1)."
     pack._failed(worker)
     assert pack.summary.toPlainText().endswith("Press “Resume” to continue.")
+
+
+def test_starting_afresh_from_the_continue_banner_keeps_the_saved_project(qtbot):
+    from aqqua_packer.gui.main_window import MainWindow
+    from aqqua_packer.gui.project import project_path
+
+    Project(sources=[str(sample_data_dir())], dataset={"name": "Cruise 42"}).save(project_path())
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    assert w.banner.isVisible()
+    w.discard_btn.click()
+    kept = Project.load(home_dir() / "previous-project.json")
+    assert kept is not None and kept.dataset["name"] == "Cruise 42" and kept.sources
+    assert "previous-project.json" in w.statusBar().currentMessage()
+    w.close()
