@@ -122,7 +122,7 @@ def estimate_package_bytes(
     positions: Sequence[int] | np.ndarray | None = None,
     sample: int = DEFAULT_SAMPLE,
     shard_bytes: int | None = None,
-    clevel: int = frames.CLEVEL,
+    compression: str = frames.DEFAULT_COMPRESSION,
     task: Task | None = None,
 ) -> Estimate:
     """Bytes the package of ``source`` will take on disk, from ``sample`` images encoded for real.
@@ -170,7 +170,7 @@ def estimate_package_bytes(
     unreadable = 0
     for j in picks.tolist():
         task.check()
-        res = encode_one(ref(j), clevel)
+        res = encode_one(ref(j), compression)
         if res[0] == "ok":
             encoded.append((res[1], res[2], len(res[3]), int(sizes[j]), j))
         else:
