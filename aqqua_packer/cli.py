@@ -208,7 +208,7 @@ def _size(text: str) -> int:
 def cmd_pack(args: argparse.Namespace) -> int:
     """Write (or continue) a package; print where it is and what is in it."""
     from .package.dataset import DatasetInfo
-    from .package.write import PackOptions
+    from .package.write import PackOptions, start_workers_early
     from .workflow import check, pack
 
     who = identity(args)
@@ -232,7 +232,9 @@ def cmd_pack(args: argparse.Namespace) -> int:
     if args.commit_every:
         options.commit_every = args.commit_every
     request, task = _request(args), make_task(args)
-    mapped = check(request, task)
+    if options.workers != 1:
+        start_workers_early()  # as workflow.pack does: their start-up overlaps the check
+    mapped = check(request, task, open_images=False)  # packing decodes every image anyway
     if any(p.kind == "needs_timezone" for p in mapped.problems):  # said, not silently assumed
         print(
             "aqqua-packer: warning: the times are local and no time zone was given, so they are "
