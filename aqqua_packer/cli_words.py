@@ -124,10 +124,11 @@ _OPTION_HELP = {
 
 def describe_commands(sub) -> None:
     for name, parser in sub.choices.items():
-        about, example = _ABOUT.get(name, ("", ""))
-        parser.description = textwrap.fill(about, 78) if about else None
-        parser.epilog = f"example:\n  {example}" if example else None
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        if name in _ABOUT:  # a command that brings its own description keeps it
+            about, example = _ABOUT[name]
+            parser.description = textwrap.fill(about, 78)
+            parser.epilog = f"example:\n  {example}"
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
         for action in parser._actions:
             for opt in action.option_strings:
                 if opt in _OPTION_HELP and not action.help:

@@ -148,7 +148,7 @@ def test_gui_without_a_screen_says_so_in_one_line_and_exits_non_zero():
 
 
 @pytest.mark.parametrize(
-    "command", ["scan", "check", "pack", "verify", "info", "send", "gui", "demo"]
+    "command", ["scan", "check", "pack", "verify", "info", "send", "gui", "demo", "inventory"]
 )
 def test_every_command_help_has_a_description_and_an_example(command, capsys):
     with pytest.raises(SystemExit):
