@@ -321,3 +321,27 @@ def _no_rows() -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame()
+
+
+def shown(text: str) -> str:
+    """A path or name for messages and files people read: bytes of a file name that are not
+    UTF-8 (Python keeps them as surrogate escapes) are written ``%XX``, their hexadecimal value;
+    ``latin\\xe9.png`` (latin-1 é) is shown ``latin%E9.png``.  Other text is returned unchanged."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
+
+
+def image_name(rel: str) -> str:
+    """The name an image is stored under, from its path relative to the scan root: the path
+    itself when it is UTF-8; else ``%`` written ``%25`` and each byte that is not UTF-8 ``%XX``,
+    so the original bytes can always be recovered (``urllib.parse.unquote_to_bytes``)."""
+    shown_rel = shown(rel)
+    if shown_rel is rel:
+        return rel
+    return shown(rel.replace("%", "%25"))

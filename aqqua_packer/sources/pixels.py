@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..problems import UserError
-from .base import ImageRef
+from .base import ImageRef, shown
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -38,7 +38,7 @@ class LoadedImage:
 def describe(ref: ImageRef) -> str:
     """The image's location in words, for messages: 'a.zip › sub1/x.png (page 2)'."""
     parts = [ref.path, *ref.members]
-    text = " › ".join(parts)
+    text = shown(" › ".join(parts))
     if ref.page:
         text += f" (page {ref.page + 1})"
     if ref.box:
@@ -97,9 +97,16 @@ def _normalise(arr: np.ndarray, where: str, channels_last: bool = True) -> np.nd
 
 
 def _decode_pillow(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(io.BytesIO(data)) as im:
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:  # its message names a BytesIO object, not the file
+        raise UserError(
+            f"{where}: cannot read the image (not a PNG, JPEG, TIFF, BMP or GIF Pillow recognises,"
+            " or damaged at its start)"
+        ) from None
+    with im:
         if ref.page:
             im.seek(ref.page)
         mode = im.mode
@@ -141,6 +148,8 @@ def _decode_tiff(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
 
 def _decode(ref: ImageRef, where: str) -> np.ndarray:
     data = read_bytes(ref)
+    if not data:
+        raise UserError(f"{where}: cannot read the image (the file is empty: 0 bytes)")
     name = (ref.members[-1] if ref.members else ref.path).lower()
     if Path(name).suffix in TIFF_SUFFIXES:
         return _decode_tiff(data, ref, where)
