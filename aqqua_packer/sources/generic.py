@@ -35,7 +35,7 @@ from .base import (
 )
 from .copies import set_aside_copies
 from .pixels import IMAGE_SUFFIXES
-from .tables import TABLE_SUFFIXES, name_keys, read_table
+from .tables import TABLE_SUFFIXES, name_keys, read_table, text_arrow
 
 MAX_ZIP_DEPTH = 3
 
@@ -353,7 +353,13 @@ def scan(
         )
         problems.append(Problem("no_images", what, file=str(path)))
     task.status(f"Looking for copies among {len(images)} images")
-    images, aside = set_aside_copies(images, task)
+    named: list[str] = []
+    if not rows.empty:  # a JPEG a row names is not a preview of a sibling another row names
+        named_col, _ = suggest_image_column(rows, images)
+        if named_col:
+            named = text_arrow(rows[named_col]).drop_null().to_pylist()
+    images, aside = set_aside_copies(images, task, named)
+    del named
     suggested: dict = {"fields": {}}
     col, n = suggest_image_column(rows, images)
     if col:
