@@ -35,7 +35,7 @@ from .base import (
 )
 from .copies import set_aside_copies
 from .pixels import IMAGE_SUFFIXES
-from .tables import TABLE_SUFFIXES, name_keys, read_table, text_arrow
+from .tables import TABLE_SUFFIXES, name_keys, read_table, table_problems, text_arrow
 
 MAX_ZIP_DEPTH = 3
 
@@ -321,7 +321,9 @@ def scan(
         t = tables[0]
         name = os.path.relpath(t, root) if Path(t).is_relative_to(root) else str(t)
         try:
-            rows = read_table(t, name=name)
+            with table_problems() as found:
+                rows = read_table(t, name=name)
+            problems.extend(found)
         except UserError as exc:
             if table is not None:
                 raise
@@ -330,6 +332,7 @@ def scan(
                     "bad_table",
                     f"cannot use it as the metadata table: {exc}",
                     file=name,
+                    row=next((p.row for p in exc.problems if p.row is not None), None),
                     severity="warning",
                 )
             )
