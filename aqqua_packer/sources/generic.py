@@ -356,15 +356,14 @@ def scan(
         )
         problems.append(Problem("no_images", what, file=str(path)))
     task.status(f"Looking for copies among {len(images)} images")
-    named: list[str] = []
-    if not rows.empty:  # a JPEG a row names is not a preview of a sibling another row names
-        named_col, _ = suggest_image_column(rows, images)
-        if named_col:
-            named = text_arrow(rows[named_col]).drop_null().to_pylist()
+    # a JPEG a row names is not set aside as the preview of a sibling another row names
+    col, n = suggest_image_column(rows, images)
+    named = text_arrow(rows[col]).drop_null().to_pylist() if col else []
     images, aside = set_aside_copies(images, task, named)
     del named
     suggested: dict = {"fields": {}}
-    col, n = suggest_image_column(rows, images)
+    if aside:
+        col, n = suggest_image_column(rows, images)
     if col:
         suggested["fields"]["image"] = {
             "column": col,

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 # Arrow text -> TEXT, for ``to_pandas(types_mapper=...)``
 _ARROW_TEXT = {pa.string(): TEXT, pa.large_string(): TEXT}.get
+# More columns than any instrument's export (IFCB features ~250, EcoTaxa ~500): a table of
+# 100,000 columns took 52 s and 2 GB to read and suggest from (issue 15); refused at once instead.
+MAX_COLUMNS = 5_000
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".tab"}
 
 
@@ -268,6 +271,12 @@ def column_names(first: list[str], where: str) -> list[str]:
     """Column names from the first record: stripped, blanks named ``column_N``, repeats ``.1``."""
     if not any(h.strip() for h in first):
         raise UserError(f"{where}: the first line has no column names")
+    if len(first) > MAX_COLUMNS:
+        raise UserError(
+            f"{where}: the table has {len(first):,} columns; metadata tables of up to"
+            f" {MAX_COLUMNS:,} columns are read (one row per image, one column per value). Keep"
+            " the columns you need, or turn the table if it has one column per image"
+        )
     return unique_names(first, where)
 
 
