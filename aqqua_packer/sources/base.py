@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..problems import Problem
+from ..problems import Problem, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -321,20 +321,6 @@ def _no_rows() -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame()
-
-
-def shown(text: str) -> str:
-    """A path or name for messages and files people read: bytes of a file name that are not
-    UTF-8 (Python keeps them as surrogate escapes) are written ``%XX``, their hexadecimal value;
-    ``latin\\xe9.png`` (latin-1 é) is shown ``latin%E9.png``.  Other text is returned unchanged."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        pass
-    return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
 
 
 def image_name(rel: str) -> str:

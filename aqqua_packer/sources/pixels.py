@@ -8,6 +8,7 @@ palette has transparency); 1-bit images become uint8 0/255.  Runs in worker proc
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,15 @@ _CHANNEL_NAMES = {
 class LoadedImage:
     array: np.ndarray  # (Y, X) or (C, Y, X), uint8 or uint16
     channels: list[dict[str, str]]  # [{"name": "red", "kind": "color"}, ...]
+
+
+_IN_MEMORY = re.compile(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
+
+
+def error_text(exc: BaseException) -> str:
+    """A decoder's error for a message: its type and words, without the ``<_io.BytesIO object
+    at 0x…>`` Pillow names when it reads from memory (the message names the file instead)."""
+    return f"{type(exc).__name__}: {_IN_MEMORY.sub('', str(exc))}"
 
 
 def describe(ref: ImageRef) -> str:
@@ -200,8 +210,10 @@ def load_image(ref: ImageRef) -> LoadedImage:
     except UserError:
         raise
     except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{where}: cannot read the image ({exc})") from None
+        raise UserError(
+            f"{where}: cannot read the image ({_IN_MEMORY.sub('', str(exc))})"
+        ) from None
     except Exception as exc:  # decoders raise many kinds; name the file, never a traceback
-        raise UserError(f"{where}: cannot read the image ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"{where}: cannot read the image ({error_text(exc)})") from None
     n = 1 if arr.ndim == 2 else arr.shape[0]
     return LoadedImage(arr, _channels(n))
