@@ -100,9 +100,7 @@ def test_a_table_mixing_utf8_and_latin1_rows_is_decoded_row_by_row_and_the_latin
     tmp_path,
 ):
     t = tmp_path / "data.csv"
-    t.write_bytes(
-        "image,label\na.png,Ostracodé\n".encode() + "b.png,Ostracodé\n".encode("latin-1")
-    )
+    t.write_bytes("image,label\na.png,Ostracodé\n".encode() + "b.png,Ostracodé\n".encode("latin-1"))
     with table_problems() as found:
         df = read_table(t, name="data.csv")
     assert df["label"].tolist() == ["Ostracodé", "Ostracodé"]
