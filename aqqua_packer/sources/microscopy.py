@@ -31,7 +31,7 @@ from ..problems import Problem
 from ..progress import Task
 from . import generic
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
-from .pixels import read_bytes
+from .pixels import error_text, read_bytes
 
 TIFF = (".tif", ".tiff")
 _UNIT_UM = {
@@ -195,7 +195,11 @@ def detect(path: Path) -> Detection:
         try:
             with os.scandir(path) as it:
                 for e in it:
-                    if e.name.lower().endswith(TIFF) and not e.name.startswith("."):
+                    if (
+                        e.name.lower().endswith(TIFF)
+                        and not e.name.startswith(".")
+                        and e.is_file()  # not a pipe (opening it would wait forever) or a dead link
+                    ):
                         candidates.append(Path(e.path))
                         if len(candidates) >= MAX_DETECT:
                             break
@@ -260,7 +264,7 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             problems.append(
                 Problem(
                     "unreadable_image",
-                    f"cannot read the image header ({type(exc).__name__}: {exc})",
+                    f"cannot read the image header ({error_text(exc)})",
                     file=im.name,
                 )
             )
