@@ -229,7 +229,7 @@ class OpenShard:
 
     def skip(self, p: int, reason: str) -> None:
         txn = self._write_txn()
-        txn.put(_key(p), reason.encode(), db=self.skip_db)
+        txn.put(_key(p), reason.encode("utf-8", "surrogateescape"), db=self.skip_db)
         self.rec.skip(p, reason)
         self.pending += 1
 
@@ -266,7 +266,10 @@ class OpenShard:
                         index.flush()
             index.flush()
             with txn.cursor(db=self.skip_db) as cur:
-                skips = [(struct.unpack("<Q", k)[0], bytes(v).decode()) for k, v in cur]
+                skips = [
+                    (struct.unpack("<Q", k)[0], bytes(v).decode("utf-8", "surrogateescape"))
+                    for k, v in cur
+                ]
         progress = json.loads(raw) if raw else None
         self.rec = ShardRecord.opened(self.index, self.id, self.first, progress, skips)
         self.held = index

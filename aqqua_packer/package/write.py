@@ -44,11 +44,13 @@ from ..mapping import Mapped
 from ..memory import release_free_memory
 from ..problems import Problem, UserError
 from ..progress import Task, null_task
+from ..sources.base import shown
 from ..sources.pixels import describe
 from . import frames, layout, metadata
 from .dataset import DatasetInfo, unapplied
+from .estimate import estimate_package_bytes
 from .header import image_set_toml
-from .pack_state import FileRecord, PackState, ShardRecord, StateError
+from .pack_state import BASE_ESTIMATE, FileRecord, PackState, ShardRecord, StateError
 from .pool import Refs, encoded
 from .pool import start_workers_early as start_workers_early  # workflow starts them early
 from .shard import OpenShard, ShaCounts, drop_aux_if_left, estimate, sha_keys_of_text
@@ -116,7 +118,10 @@ def _fingerprint(
     for i in work.tolist():
         ref = items.ref(i)
         h.update(
-            f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode()
+            f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode(
+                "utf-8",
+                "surrogateescape",  # a file name that is not UTF-8 (issue 15, case 6)
+            )
         )
     conv = mapped.converted
     for col in conv.columns if len(work) else ():
@@ -131,6 +136,26 @@ def _fingerprint(
 
 
 # --- errors from the disk ---------------------------------------------------------------------
+def _cannot_create(exc: OSError, out: Path) -> UserError | None:
+    """Why the package folder cannot be made, in words (a file in the way, no permission, a
+    read-only or system place); None for a full disk, which ``_disk_error`` words."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    anc = out
+    while not anc.exists() and anc.parent != anc:
+        anc = anc.parent
+    choose = "Choose another folder for the package (in your home folder or on a data disk)."
+    if anc.exists() and not anc.is_dir() or exc.errno == errno.ENOTDIR:
+        return UserError(f"{out}: a file is in the way: {anc} is a file, not a folder. {choose}")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return UserError(f"{out}: you may not write in {anc}. {choose}")
+    if exc.errno == errno.EROFS:
+        return UserError(f"{out}: {anc} is on a disk that is read-only. {choose}")
+    if exc.errno == errno.ENOENT:
+        return UserError(f"{out}: {anc} does not allow new folders (a system folder). {choose}")
+    return UserError(f"{out}: cannot make the package folder ({exc.strerror or exc}). {choose}")
+
+
 def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
     """A clear message for a full or failing disk; None when ``exc`` is something else.
 
@@ -298,9 +323,18 @@ class _Writer:
                 done = packed_before + shard.rec.count
                 total = len(self.work)
                 items = self.mapped.items
-                sizes = items.sizes()[self.work]
-                bytes_total, bytes_done = int(sizes.sum()), int(sizes[:start].sum())
-                del sizes
+                # bytes that will be written (a sample encoded for real), not the source's bytes
+                bytes_done = sum(s.bytes for s in closed)
+                bytes_done += shard.rec.est - BASE_ESTIMATE  # the estimate counts the shard itself
+                bytes_total = (
+                    bytes_done
+                    + estimate_package_bytes(
+                        self.mapped,
+                        positions=self.work[start:],
+                        sample=8,
+                        compression=opts.compression,
+                    ).package_bytes
+                )
                 task.start(
                     "pack",
                     total,
@@ -345,7 +379,7 @@ class _Writer:
                         or shard.pending_bytes >= opts.commit_bytes
                     ):
                         shard.commit()
-                    task.advance(1, ref.size)
+                    task.advance(1, estimate(len(res[3])) + 160 if res[0] == "ok" else 0)
                 closing, shard = shard, None
                 self.close_shard(closing)
         except BaseException as exc:
@@ -402,6 +436,10 @@ class _Writer:
             seconds=time.monotonic() - t0,
             skipped_file=skipped_file,
         )
+        snap = self.task.snapshot
+        if snap.bytes_total:  # the last line shows the bytes written, not the estimate
+            self.task.set_total(snap.total, bytes_total=result.bytes)
+            self.task.advance(0, max(0, result.bytes - snap.bytes_done))
         self.task.finish(f"{result.images} images in {len(result.shards)} shards")
         return result
 
@@ -438,7 +476,8 @@ def _skipped_csv(rows: list[tuple[str, str, str]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["image-filename", "source", "reason"])
-    w.writerows(rows)
+    # bytes of file names that are not UTF-8 are written %XX (sources.base.shown)
+    w.writerows([shown(c) for c in r] for r in rows)
     return buf.getvalue().encode("utf-8")
 
 
@@ -508,7 +547,7 @@ def write_package(
             image_set = {}
         if image_set.get("aqqua", {}).get("input-fingerprint") != fingerprint:
             raise UserError(
-                f"{out} already holds a complete package of other images or metadata. Choose a new --out folder."
+                f"{out} already holds a complete package of other images or metadata. Choose a new folder for the package."
             )
         if differ := unapplied(dataset, image_set):
             # a finished package is never rewritten: it may have been sent, and AqQua knows it by its
@@ -530,12 +569,12 @@ def write_package(
         raise UserError(f"{out} is a file; choose a folder for the package.")
     if out.exists() and not state_dir.exists() and any(out.iterdir()):
         raise UserError(
-            f"{out} is not empty and is not a package being written. Choose an empty or new folder for --out."
+            f"{out} is not empty and is not a package being written. Choose an empty or new folder for the package."
         )
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        err = _disk_error(exc, out, 0)
+        err = _cannot_create(exc, out) or _disk_error(exc, out, 0)
         raise err or exc from None
     lock = _lock(state_dir)
     try:
@@ -545,7 +584,7 @@ def write_package(
                 state = PackState.load(state_path)
             except StateError as exc:
                 raise UserError(
-                    f"{state_path}: {exc}. This unfinished package cannot be continued; choose a new --out folder."
+                    f"{state_path}: {exc}. This unfinished package cannot be continued; choose a new folder for the package."
                 ) from None
             if state.fingerprint != fingerprint:
                 raise UserError(
