@@ -138,22 +138,27 @@ def _fingerprint(
 # --- errors from the disk ---------------------------------------------------------------------
 def _cannot_create(exc: OSError, out: Path) -> UserError | None:
     """Why the package folder cannot be made, in words (a file in the way, no permission, a
-    read-only or system place); None for a full disk, which ``_disk_error`` words."""
+    read-only or system place); None for a full disk, which ``_disk_error`` words.  Exit code 4,
+    as for every other disk that cannot take the package."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return None
     anc = out
     while not anc.exists() and anc.parent != anc:
         anc = anc.parent
-    choose = "Choose another folder for the package (in your home folder or on a data disk)."
     if anc.exists() and not anc.is_dir() or exc.errno == errno.ENOTDIR:
-        return UserError(f"{out}: a file is in the way: {anc} is a file, not a folder. {choose}")
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return UserError(f"{out}: you may not write in {anc}. {choose}")
-    if exc.errno == errno.EROFS:
-        return UserError(f"{out}: {anc} is on a disk that is read-only. {choose}")
-    if exc.errno == errno.ENOENT:
-        return UserError(f"{out}: {anc} does not allow new folders (a system folder). {choose}")
-    return UserError(f"{out}: cannot make the package folder ({exc.strerror or exc}). {choose}")
+        why = f"a file is in the way: {anc} is a file, not a folder"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        why = f"you may not write in {anc}"
+    elif exc.errno == errno.EROFS:
+        why = f"{anc} is on a disk that is read-only"
+    elif exc.errno == errno.ENOENT:
+        why = f"{anc} does not allow new folders (a system folder)"
+    else:
+        why = f"cannot make the package folder ({exc.strerror or exc})"
+    return UserError(
+        f"{out}: {why}. Choose another folder for the package (in your home folder or on a data disk).",
+        exit_code=4,
+    )
 
 
 def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
