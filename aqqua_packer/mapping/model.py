@@ -144,11 +144,16 @@ class Mapping:
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     # Fields the user turned down: not mapped, whatever a reader or a column name suggests.
     unmapped: set[str] = field(default_factory=set)
+    # Suspicious kinds a person confirmed ("KIND" or "KIND:FIELD", see plausibility.py).
+    accepted: list[str] = field(default_factory=list)
 
     def to_profile(self) -> dict[str, Any]:
         fields: dict[str, Any] = {k: v.to_dict() for k, v in self.fields.items()}
         fields.update({k: None for k in sorted(self.unmapped) if k not in self.fields})
-        return {"aqqua-profile": PROFILE_VERSION, "fields": fields}
+        out: dict[str, Any] = {"aqqua-profile": PROFILE_VERSION, "fields": fields}
+        if self.accepted:
+            out["accepted"] = list(self.accepted)
+        return out
 
     @classmethod
     def from_profile(
@@ -164,6 +169,12 @@ class Mapping:
                 out.unmapped.add(name)
                 continue
             out.fields[name] = FieldSpec.from_dict(spec, origin=origin)
+        accepted = data.get("accepted") or []
+        if not isinstance(accepted, list):
+            raise UserError(f"{where}: 'accepted' must be a list such as [\"ship_speed\"]")
+        from .plausibility import parse_accept
+
+        out.accepted = [str(a) for a in parse_accept(str(a) for a in accepted)]
         return out
 
     def merged(self, over: Mapping) -> Mapping:
@@ -173,7 +184,8 @@ class Mapping:
         for name, spec in over.fields.items():
             out[name] = spec.over(out.get(name))
         unmapped = (self.unmapped - set(over.fields)) | over.unmapped
-        return Mapping(out, unmapped)
+        accepted = list(dict.fromkeys([*self.accepted, *over.accepted]))
+        return Mapping(out, unmapped, accepted)
 
     def get(self, name: str) -> FieldSpec | None:
         return self.fields.get(name)

@@ -1,0 +1,580 @@
+"""Plausibility: converted values that parse but cannot be right, or need a person to confirm them.
+
+Run by ``apply_mapping`` after every field is converted.  Each rule is a small named function over
+the converted columns; ``RULES`` lists them in the order they run.  A rule is either
+
+- *impossible* (the value cannot be true: a factory default, a marine sample far inland): the image
+  is not ready until the mapping gives the real value; it cannot be accepted;
+- *suspicious* (possible but unusual: a date before the instrument existed, a 60-knot ship): the
+  image is not ready until someone confirms it (``--accept KIND[:FIELD]``, a checkbox in the
+  wizard), and the confirmation is written to the package's ``image-set.toml``.
+
+Values that do not parse, lie outside -90..90 / -180..180, are deeper than 11,100 m or in the
+future are already refused while parsing (``parsers``: kind ``out_of_range``).  docs/mapping.md,
+"Plausibility", says in plain words what each rule checks and why.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from ..problems import Problem, UserError
+from ..resources import resources_dir
+from ..sources.base import Scan
+
+IMPOSSIBLE, SUSPICIOUS = "impossible", "suspicious"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Items one rule flags, with the value shown per item and the plain-words message."""
+
+    items: np.ndarray  # item indices
+    values: Sequence[str]  # one per item
+    message: str
+
+
+@dataclass
+class Context:
+    """The converted values a rule looks at, one entry per item (NaN / NaT where not valid)."""
+
+    instrument: np.ndarray  # reader kind or the instrument the table names: "planktoscope", ...
+    scan: np.ndarray  # scan index per item
+    time_ns: np.ndarray  # int64 ns since the epoch, UTC; NaT as int64 min
+    lat: np.ndarray
+    lon: np.ndarray
+    pixel_size: np.ndarray
+    volume: np.ndarray
+    freshwater: bool = False
+
+    @property
+    def n(self) -> int:
+        return len(self.lat)
+
+    def valid_time(self) -> np.ndarray:
+        return self.time_ns != np.iinfo(np.int64).min
+
+    def valid_position(self) -> np.ndarray:
+        return np.isfinite(self.lat) & np.isfinite(self.lon)
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # the problem kind in the report and the name --accept takes
+    level: str  # IMPOSSIBLE or SUSPICIOUS
+    field: str  # the field the problem is reported on
+    words: str  # a few words for the text report's group heading
+    check: Callable[[Context], list[Hit]]
+
+
+# --- instruments ------------------------------------------------------------------------------------
+_SENSOR_NAMES = (
+    ("planktoscope", ("planktoscope",)),
+    ("uvp6", ("uvp6", "uvp 6")),
+    ("uvp5", ("uvp5", "uvp 5")),
+    ("ifcb", ("ifcb", "flowcytobot")),
+    ("flowcam", ("flowcam",)),
+    ("zooscan", ("zooscan",)),
+)
+KNOWN_INSTRUMENTS = frozenset(n for n, _ in _SENSOR_NAMES) | {"microscopy"}
+
+
+def instrument_of(scan: Scan) -> str:
+    """The instrument behind a scan: its reader's kind, or for a plain EcoTaxa/generic table the
+    instrument its ``acq_instrument`` (the scan's sensor) names."""
+    kind = (scan.kind or "").lower()
+    if kind in KNOWN_INSTRUMENTS:
+        return kind
+    sensor = (getattr(scan, "sensor", "") or "").lower()
+    for name, keys in _SENSOR_NAMES:
+        if any(k in sensor for k in keys):
+            return name
+    return kind
+
+
+# --- impossible ---------------------------------------------------------------------------------------
+def factory_default(ctx: Context) -> list[Hit]:
+    """PlanktoScope writes latitude -90, longitude 0 when nobody entered the position (see
+    ../shared/fixtures-real/planktoscope_corrections: 40 of 40 corrected runs); latitude -90 is the
+    South Pole, under 2,800 m of ice, for any instrument."""
+    ok = ctx.valid_position()
+    pole = ok & (ctx.lat == -90.0)
+    if not pole.any():
+        return []
+    ps = pole & (ctx.instrument == "planktoscope") & (ctx.lon == 0.0)
+    hits = []
+    if ps.any():
+        idx = np.flatnonzero(ps)
+        hits.append(
+            Hit(
+                idx,
+                ["-90, 0"] * len(idx),
+                "latitude -90, longitude 0 is what a PlanktoScope writes when nobody entered the "
+                "position (its depth 0 and its clock's date are then defaults too): map or set the "
+                "real position",
+            )
+        )
+    other = pole & ~ps
+    if other.any():
+        idx = np.flatnonzero(other)
+        hits.append(
+            Hit(
+                idx,
+                [f"-90, {x:g}" for x in ctx.lon[idx]],
+                "latitude -90 is the South Pole, under 2,800 m of ice: an instrument's default, not "
+                "a sampling position; map or set the real position",
+            )
+        )
+    return hits
+
+
+LAND_PROBE_KM = 5.0
+# A microscope stands in a lab and images samples from anywhere, lakes and ponds included: its
+# dataset's position is not checked against the coast.
+LAB_INSTRUMENTS = ("microscopy",)
+
+
+@functools.lru_cache(maxsize=1)
+def _land_mask() -> tuple[np.ndarray, int]:
+    """Packed bits, row 0 at 90° N, column 0 at 180° W; a cell is land only when all of it is
+    (resources/world/make_landmask.py: GLOBE 30" via the global-land-mask package)."""
+    with np.load(resources_dir() / "world" / "landmask-2arcmin.npz") as z:
+        return z["land"], int(z["cells_per_degree"])
+
+
+def is_land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Whether each point lies in a 2' cell that is land throughout (lakes count as land)."""
+    packed, per_deg = _land_mask()
+    rows = np.clip(np.floor((90.0 - lat) * per_deg).astype(np.int64), 0, packed.shape[0] - 1)
+    cols = np.floor((np.asarray(lon) + 180.0) * per_deg).astype(np.int64) % (packed.shape[1] * 8)
+    return ((packed[rows, cols >> 3] >> (7 - (cols & 7))) & 1).astype(bool)
+
+
+def inland(lat: np.ndarray, lon: np.ndarray, km: float = LAND_PROBE_KM) -> np.ndarray:
+    """Land at the point and at eight points ``km`` around it: further than that from any coast."""
+    out = is_land(lat, lon)
+    dlat = km / 111.32
+    coslat = np.maximum(np.cos(np.radians(lat)), 0.01)
+    for a in range(0, 360, 45):
+        if not out.any():
+            break
+        plat = np.clip(lat + dlat * np.cos(np.radians(a)), -90.0, 90.0)
+        plon = (lon + dlat * np.sin(np.radians(a)) / coslat + 180.0) % 360.0 - 180.0
+        out &= is_land(plat, plon)
+    return out
+
+
+def on_land(ctx: Context) -> list[Hit]:
+    """A sample of sea water taken further than 5 km inland is a wrong position (a sign or a
+    degrees.minutes error, or swapped latitude and longitude); freshwater datasets are exempt."""
+    if ctx.freshwater:
+        return []
+    ok = ctx.valid_position() & (ctx.lat > -90.0)  # -90 is factory_default's
+    ok &= ~np.isin(ctx.instrument, LAB_INSTRUMENTS)
+    if not ok.any():
+        return []
+    pos = pd.DataFrame({"lat": ctx.lat[ok], "lon": ctx.lon[ok]})
+    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(pos))
+    ulat = np.array([u[0] for u in uniq], dtype=float)
+    ulon = np.array([u[1] for u in uniq], dtype=float)
+    land = inland(ulat, ulon)
+    if not land.any():
+        return []
+    idx = np.flatnonzero(ok)[land[codes]]
+    return [
+        Hit(
+            idx,
+            [f"{a:g}, {b:g}" for a, b in zip(ctx.lat[idx], ctx.lon[idx], strict=True)],
+            f"on land, more than {LAND_PROBE_KM:g} km from any coast: check the signs (west and "
+            "south are negative), the format (degrees.minutes?) and whether latitude and longitude "
+            "are swapped; for a lake or river say so with --set freshwater=yes",
+        )
+    ]
+
+
+# --- suspicious ------------------------------------------------------------------------------------
+# The first year an instrument model took images; a date before it is a clock or format error.
+# ZooScan and microscopes image stored samples, whose sampling dates can be decades older: exempt.
+FIRST_USE = {
+    "flowcam": date(1998, 1, 1),  # Sieracki et al. 1998, Mar Ecol Prog Ser 168:285-296
+    "ifcb": date(2006, 1, 1),  # Olson & Sosik 2007, Limnol Oceanogr Methods 5:195-203 (MVCO 2006)
+    "uvp5": date(2008, 1, 1),  # Picheral et al. 2010, Limnol Oceanogr Methods 8:462-473
+    "uvp6": date(2017, 1, 1),  # Picheral et al. 2022, Limnol Oceanogr Methods 20:115-129
+    "planktoscope": date(2019, 1, 1),  # Pollina et al. 2020 bioRxiv 2020.04.23.056978
+}
+
+
+def _dates(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    ok = ctx.valid_time()
+    days = np.full(ctx.n, np.iinfo(np.int64).min, dtype=np.int64)
+    days[ok] = ctx.time_ns[ok] // (86_400 * 10**9)
+    return ok, days
+
+
+def _day(d: date) -> int:
+    return (d - date(1970, 1, 1)).days
+
+
+def before_instrument(ctx: Context) -> list[Hit]:
+    """A date before the instrument model existed: usually an unset clock or a wrong format."""
+    ok, days = _dates(ctx)
+    hits = []
+    for inst, first in FIRST_USE.items():
+        bad = ok & (ctx.instrument == inst) & (days < _day(first))
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            hits.append(
+                Hit(
+                    idx,
+                    [_iso_day(days[i]) for i in idx],
+                    f"before the first {inst} took images ({first.year}): an unset instrument clock "
+                    "or a wrong date format?",
+                )
+            )
+    return hits
+
+
+# Dates clocks fall back to: Unix epoch, GPS epoch, many real-time clocks' reset, Mac/LabVIEW epoch.
+DEFAULT_DATES = (date(1970, 1, 1), date(1980, 1, 6), date(2000, 1, 1), date(1904, 1, 1))
+# A PlanktoScope without network time starts its clock (no battery) at 2019-02-14 on every boot:
+# every run in ../shared/fixtures-real (planktoscope_corrections, planktoscope_export_table's
+# acq_local_datetime) starts there; runs of a day or two carry it to the following days.
+PLANKTOSCOPE_CLOCK_START = (date(2019, 2, 14), date(2019, 2, 28))
+
+
+def default_date(ctx: Context) -> list[Hit]:
+    """A date equal to one clocks fall back to when unset."""
+    ok, days = _dates(ctx)
+    bad = ok & np.isin(days, [_day(d) for d in DEFAULT_DATES])
+    lo, hi = PLANKTOSCOPE_CLOCK_START
+    ps = ok & (ctx.instrument == "planktoscope") & (days >= _day(lo)) & (days <= _day(hi))
+    hits = []
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        hits.append(
+            Hit(
+                idx,
+                [_iso_day(days[i]) for i in idx],
+                "the date an unset clock falls back to (1970-01-01, 1980-01-06, 2000-01-01, "
+                "1904-01-01): check the instrument clock",
+            )
+        )
+    if ps.any():
+        idx = np.flatnonzero(ps)
+        hits.append(
+            Hit(
+                idx,
+                [_iso_day(days[i]) for i in idx],
+                "a PlanktoScope clock without network time starts at 2019-02-14: the date the "
+                "operator entered (or the real one) is needed",
+            )
+        )
+    return hits
+
+
+# The pixel sizes an instrument usually has (µm); values outside parse but deserve a look.  The
+# parser refuses the wider PIXEL_SIZE_RANGES outright.
+USUAL_PIXEL_SIZE = {
+    "planktoscope": (0.5, 5.0),  # 0.75-2.8 µm/px by lens pair (Pollina et al. 2022, Front Mar Sci)
+    "ifcb": (0.2, 0.5),  # about 3.4 px/µm (0.29 µm) (Olson & Sosik 2007)
+    "flowcam": (0.2, 10.0),  # 0.6 µm (20x) to 7 µm (2x) objectives (VisualSpreadsheet cal_const)
+    "uvp5": (60.0, 200.0),  # 88 µm (HD) to 174 µm (SD) (Picheral et al. 2010)
+    "uvp6": (50.0, 150.0),  # 73 µm (Picheral et al. 2022)
+    "zooscan": (5.0, 25.0),  # 10.6 µm at 2400 dpi, 5.3 µm at 4800 dpi (Gorsky et al. 2010)
+}
+
+
+def unusual_pixel_size(ctx: Context) -> list[Hit]:
+    return _outside(
+        ctx, ctx.pixel_size, USUAL_PIXEL_SIZE, "µm", "the unit (µm per pixel, not pixels per µm?)"
+    )
+
+
+# Volume imaged per image (L).
+USUAL_VOLUME_L = {
+    "uvp5": (0.2, 2.0),  # about 1 L per image (Picheral et al. 2010)
+    "uvp6": (0.2, 2.0),  # about 0.65 L per image (Picheral et al. 2022)
+    "ifcb": (1e-6, 0.01),  # at most 5 mL analysed per sample (Olson & Sosik 2007)
+    "planktoscope": (1e-7, 0.1),  # µL per frame, mL per run (Pollina et al. 2022)
+    "flowcam": (1e-8, 0.1),  # µL to mL per particle or run
+}
+
+
+def unusual_volume(ctx: Context) -> list[Hit]:
+    return _outside(ctx, ctx.volume, USUAL_VOLUME_L, "L", "the unit (mL given as L?)")
+
+
+def _outside(ctx: Context, values: np.ndarray, table: dict, unit: str, hint: str) -> list[Hit]:
+    hits = []
+    for inst, (lo, hi) in table.items():
+        bad = (ctx.instrument == inst) & np.isfinite(values) & ((values < lo) | (values > hi))
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            hits.append(
+                Hit(
+                    idx,
+                    [f"{values[i]:g}" for i in idx],
+                    f"outside the {inst}'s usual {lo:g} to {hi:g} {unit}: check {hint}",
+                )
+            )
+    return hits
+
+
+MAX_SPEED_KNOTS = 40.0
+MIN_JUMP_KM = 2.0  # closer positions are GPS noise or drift, whatever the time between them
+
+
+def ship_speed(ctx: Context) -> list[Hit]:
+    """Consecutive samples (by time, per source) further apart than a ship sails at 40 knots."""
+    ok = ctx.valid_time() & ctx.valid_position()
+    if ok.sum() < 2:
+        return []
+    df = pd.DataFrame(
+        {
+            "scan": ctx.scan[ok],
+            "t": ctx.time_ns[ok],
+            "lat": ctx.lat[ok],
+            "lon": ctx.lon[ok],
+            "item": np.flatnonzero(ok),
+        }
+    )
+    # One point per sample; at one instant the position most images have comes first, so the
+    # odd one out is what gets flagged.
+    size = df.groupby(["scan", "t", "lat", "lon"], sort=False)["item"].transform("size")
+    pts = (
+        df.assign(size=-size)
+        .drop_duplicates(["scan", "t", "lat", "lon"])
+        .sort_values(["scan", "t", "size"], kind="stable")
+    )
+    same = pts["scan"].to_numpy()[1:] == pts["scan"].to_numpy()[:-1]
+    lat, lon, t = (pts[c].to_numpy() for c in ("lat", "lon", "t"))
+    km = _haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    hours = (t[1:] - t[:-1]) / 3.6e12
+    knots = np.where(hours > 0, km / 1.852 / np.maximum(hours, 1e-12), np.inf)
+    fast = same & (km > MIN_JUMP_KM) & (knots > MAX_SPEED_KNOTS)
+    if not fast.any():
+        return []
+    key = pd.MultiIndex.from_frame(df[["scan", "t", "lat", "lon"]])
+    hits = []
+    for j in np.flatnonzero(fast):
+        a, b = pts.iloc[j], pts.iloc[j + 1]
+        at = key.get_locs([b["scan"], b["t"], b["lat"], b["lon"]])
+        idx = df["item"].to_numpy()[at]
+        speed = "at the same time" if hours[j] <= 0 else f"{knots[j]:,.0f} knots"
+        hits.append(
+            Hit(
+                idx,
+                [f"{b['lat']:g}, {b['lon']:g}"] * len(idx),
+                f"{km[j]:,.0f} km from the sample before ({a['lat']:g}, {a['lon']:g} at "
+                f"{_iso_time(int(a['t']))}): {speed}, faster than a ship sails "
+                f"({MAX_SPEED_KNOTS:g} knots); a sign or degrees.minutes error?",
+            )
+        )
+    return hits
+
+
+def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi, dl = p2 - p1, np.radians(lon2 - lon1)
+    h = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+# Instruments that time every image on its own; UVP, ZooScan and PlanktoScope give a sample's
+# time to all of its images, and the IFCB reader gives each ROI its bin's time.
+ONE_TIME_PER_IMAGE = ("flowcam", "microscopy")
+MAX_SAME_TIME = 10
+
+
+def same_timestamp(ctx: Context) -> list[Hit]:
+    """Many images at one instant from an instrument that times each image: the time probably
+    comes from somewhere else (a file copy date, a sample sheet)."""
+    ok = ctx.valid_time() & np.isin(ctx.instrument, ONE_TIME_PER_IMAGE)
+    if ok.sum() <= MAX_SAME_TIME:
+        return []
+    s = pd.Series(ctx.time_ns[ok], index=np.flatnonzero(ok))
+    counts = s.map(s.value_counts())
+    bad = counts > MAX_SAME_TIME
+    if not bad.any():
+        return []
+    idx = counts.index[bad.to_numpy()].to_numpy()
+    return [
+        Hit(
+            idx,
+            [_iso_time(int(ctx.time_ns[i])) for i in idx],
+            f"more than {MAX_SAME_TIME} images share this exact time, but the instrument times "
+            "each image: is the time taken from a file copy or a sample sheet?",
+        )
+    ]
+
+
+def _iso_day(d: int) -> str:
+    return str(np.datetime64(int(d), "D"))
+
+
+def _iso_time(ns: int) -> str:
+    return str(np.datetime64(ns, "ns").astype("M8[s]")).replace("T", " ")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("factory_default", IMPOSSIBLE, "latitude", "instrument factory default", factory_default),
+    Rule("on_land", IMPOSSIBLE, "latitude", "position on land", on_land),
+    Rule("before_instrument", SUSPICIOUS, "datetime", "before the instrument existed", before_instrument),
+    Rule("default_date", SUSPICIOUS, "datetime", "an unset clock's date", default_date),
+    Rule("unusual_pixel_size", SUSPICIOUS, "pixel_size", "unusual for the instrument", unusual_pixel_size),
+    Rule("unusual_volume", SUSPICIOUS, "volume_sampled", "unusual for the instrument", unusual_volume),
+    Rule("ship_speed", SUSPICIOUS, "latitude", "faster than a ship", ship_speed),
+    Rule("same_timestamp", SUSPICIOUS, "datetime", "many images at one instant", same_timestamp),
+)
+BY_KIND = {r.kind: r for r in RULES}
+LEVEL = {r.kind: r.level for r in RULES}
+SUSPICIOUS_KINDS = tuple(r.kind for r in RULES if r.level == SUSPICIOUS)
+IMPOSSIBLE_KINDS = tuple(r.kind for r in RULES if r.level == IMPOSSIBLE)
+
+
+# --- accepting ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Accept:
+    """``KIND`` or ``KIND:FIELD`` from ``--accept``: suspicious problems a person confirmed."""
+
+    kind: str
+    field: str | None = None
+
+    def covers(self, kind: str, field_name: str | None) -> bool:
+        return self.kind == kind and (self.field is None or self.field == field_name)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.field}" if self.field else self.kind
+
+
+def parse_accept(specs: Iterable[str]) -> list[Accept]:
+    """``--accept`` values as Accepts; an impossible or unknown kind is a UserError."""
+    out: list[Accept] = []
+    for spec in specs or ():
+        kind, _, fld = str(spec).strip().partition(":")
+        kind, fld = kind.strip(), fld.strip() or None
+        if kind in IMPOSSIBLE_KINDS:
+            raise UserError(
+                f"--accept {spec}: {kind} ({BY_KIND[kind].words}) cannot be accepted, the value "
+                "cannot be right: fix it in the mapping (--map) or give the right value (--set)"
+            )
+        if kind not in SUSPICIOUS_KINDS:
+            raise UserError(
+                f"--accept {spec}: unknown kind {kind!r}; what can be accepted: "
+                + ", ".join(SUSPICIOUS_KINDS)
+            )
+        a = Accept(kind, fld)
+        if a not in out:
+            out.append(a)
+    return out
+
+
+@dataclass
+class Accepted:
+    """What was confirmed and how many images it made ready: written to image-set.toml."""
+
+    kind: str
+    field: str
+    images: int
+    why: str
+
+
+@dataclass
+class Outcome:
+    problems: list[Problem] = field(default_factory=list)
+    not_ready: np.ndarray | None = None  # bool per item
+    # field -> the problem kind per item (None where the field was not flagged, or accepted)
+    invalid: dict[str, np.ndarray] = field(default_factory=dict)
+    accepted: list[Accepted] = field(default_factory=list)
+
+
+def run_rules(
+    ctx: Context,
+    where: Callable[[int], tuple[str | None, int | None]],
+    accepts: Sequence[Accept] = (),
+    rules: Sequence[Rule] = RULES,
+) -> Outcome:
+    """Every rule in order; an item flagged by an earlier rule on the same field is not flagged
+    again.  ``where(i)`` gives item ``i``'s file and row for the problem."""
+    out = Outcome(not_ready=np.zeros(ctx.n, dtype=bool))
+    flagged: dict[str, np.ndarray] = {}
+    for rule in rules:
+        taken = flagged.setdefault(rule.field, np.zeros(ctx.n, dtype=bool))
+        accepted = rule.level == SUSPICIOUS and any(a.covers(rule.kind, rule.field) for a in accepts)
+        count = 0
+        for hit in rule.check(ctx):
+            for i, v in zip(hit.items.tolist(), hit.values, strict=True):
+                if taken[i]:
+                    continue
+                taken[i] = True
+                count += 1
+                file, row = where(i)
+                msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
+                out.problems.append(
+                    Problem(
+                        rule.kind,
+                        msg,
+                        file=file,
+                        row=row,
+                        field=rule.field,
+                        value=v,
+                        severity="warning" if accepted else "error",
+                    )
+                )
+                if not accepted:
+                    out.not_ready[i] = True
+                    kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
+                    kinds[i] = rule.kind
+        if accepted and count:
+            out.accepted.append(Accepted(rule.kind, rule.field, count, rule.words))
+    return out
+
+
+# --- from a mapping's result ------------------------------------------------------------------------
+def is_freshwater(mapping) -> bool:
+    """The dataset says it is from a lake or river: ``freshwater`` set to yes, or a water surface
+    altitude given (only lakes have one)."""
+    from .parsers import ParseError, parse_bool
+
+    spec = mapping.get("freshwater")
+    if spec is not None and spec.constant is not None:
+        try:
+            if parse_bool(spec.constant):
+                return True
+        except ParseError:
+            pass
+    surf = mapping.get("surface_altitude")
+    return surf is not None and surf.constant is not None and surf.constant.strip() != ""
+
+
+def context_of(scans: Sequence[Scan], scan_of_item: np.ndarray, converted: pd.DataFrame, mapping) -> Context:
+    instruments = np.array([instrument_of(s) for s in scans] or [""], dtype=object)
+    n = len(converted)
+
+    def num(col: str) -> np.ndarray:
+        if col not in converted.columns:
+            return np.full(n, np.nan)
+        return pd.to_numeric(converted[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    t = converted["image-datetime"] if "image-datetime" in converted.columns else None
+    if t is not None and isinstance(t.dtype, pd.DatetimeTZDtype):
+        time_ns = t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("M8[ns]").view(np.int64)
+    else:
+        time_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    scan_idx = np.asarray(scan_of_item, dtype=np.int64)
+    return Context(
+        instrument=instruments[scan_idx] if n else np.array([], dtype=object),
+        scan=scan_idx,
+        time_ns=time_ns,
+        lat=num("image-latitude"),
+        lon=num("image-longitude"),
+        pixel_size=num("image-pixel-size-micrometers"),
+        volume=num("image-volume-sampled-liters"),
+        freshwater=is_freshwater(mapping),
+    )
