@@ -23,6 +23,8 @@ import numpy as np
 from .fields import BY_NAME
 from .mapping.apply import OK, REQUIRED_FIELDS, Mapped
 from .mapping.model import FieldSpec, Mapping
+from .mapping.plausibility import LEVEL as PLAUSIBILITY_LEVEL
+from .mapping.plausibility import RULES as PLAUSIBILITY_RULES
 from .problems import Problem
 
 _ROW_REF = re.compile(r"\brow \d+\b")
@@ -47,6 +49,7 @@ KIND_WORDS = {
     "unreadable_image": "image does not decode",
     "set_aside": "set aside (a copy or not an image)",
     "bad_setting": "dataset setting not usable",
+    **{r.kind: f"{r.level}: {r.words}" for r in PLAUSIBILITY_RULES},
 }
 
 
@@ -100,6 +103,8 @@ class Report:
     problems: list[Problem]
     mapping: dict[str, dict[str, Any] | None]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # Suspicious kinds confirmed (--accept), each {"kind", "field", "images", "why"}.
+    accepted: list[dict[str, Any]] = field(default_factory=list)
 
     # --- numbers ----------------------------------------------------------------------------------
     @property
@@ -169,6 +174,7 @@ class Report:
             "mapping": self.mapping,
             "fields": [f.to_dict() for f in self.fields],
             "counts": self.counts_by_kind(),
+            "accepted": list(self.accepted),
             "problems": [_problem_dict(p) for p in self.problems],
         }
 
@@ -213,6 +219,14 @@ class Report:
         unreadable = sum(1 for p in self.problems if p.kind == "unreadable_image")
         if unreadable:
             reasons.append((unreadable, f"image does not decode ({unreadable:,})"))
+        required = {f.name for f in self.fields if f.required}
+        flagged = Counter(
+            (p.field, p.kind)
+            for p in self.problems
+            if p.kind in PLAUSIBILITY_LEVEL and p.severity == "error" and p.field not in required
+        )
+        for (name, k), n in flagged.items():  # an optional field's value that holds images back
+            reasons.append((n, f"{name}: {KIND_WORDS.get(k, k)} ({n:,})"))
         reasons.sort(key=lambda r: -r[0])
         shown = "; ".join(r for _, r in reasons[:max_reasons])
         more = (
@@ -268,9 +282,29 @@ class Report:
                     )
             if len(groups) > max_groups:
                 lines.append(f"  … {len(groups) - max_groups} more groups (see --json)")
+        lines.extend(self._plausibility_lines())
         lines.append("")
         lines.append(self.summary_text())
         return "\n".join(lines)
+
+    def _plausibility_lines(self) -> list[str]:
+        """How to get past the plausibility problems: which can be confirmed, which must be fixed."""
+        held = Counter(
+            p.kind for p in self.problems if p.kind in PLAUSIBILITY_LEVEL and p.severity == "error"
+        )
+        out = []
+        suspicious = [k for k in held if PLAUSIBILITY_LEVEL[k] == "suspicious"]
+        if suspicious:
+            out.append("")
+            out.append(
+                "Suspicious values hold images back until you fix them or confirm they are right: "
+                + " ".join(f"--accept {k}" for k in suspicious)
+            )
+        if any(PLAUSIBILITY_LEVEL[k] == "impossible" for k in held):
+            out.append("Impossible values cannot be accepted: map or --set the right value.")
+        for a in self.accepted:
+            out.append(f"Accepted: {a['kind']} on {a['field']} ({a['images']:,} images)")
+        return out
 
 
 def _problem_dict(p: Problem) -> dict[str, Any]:
@@ -282,6 +316,8 @@ def _problem_dict(p: Problem) -> dict[str, Any]:
         "value": p.value,
         "message": p.message,
         "severity": p.severity,
+        # "impossible" (fix the value) or "suspicious" (fix it, or confirm with --accept KIND)
+        "plausibility": PLAUSIBILITY_LEVEL.get(p.kind),
     }
 
 
@@ -442,4 +478,5 @@ def build_report(mapped: Mapped) -> Report:
         list(mapped.problems),
         mapping_dict(mapped.mapping),
         sources,
+        [vars(a).copy() for a in getattr(mapped, "accepted", [])],
     )

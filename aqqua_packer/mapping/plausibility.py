@@ -52,6 +52,8 @@ class Context:
     pixel_size: np.ndarray
     volume: np.ndarray
     freshwater: bool = False
+    # Items an impossible rule already flagged: later rules do not compare others with them.
+    held: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -333,6 +335,8 @@ MIN_JUMP_KM = 2.0  # closer positions are GPS noise or drift, whatever the time 
 def ship_speed(ctx: Context) -> list[Hit]:
     """Consecutive samples (by time, per source) further apart than a ship sails at 40 knots."""
     ok = ctx.valid_time() & ctx.valid_position()
+    if ctx.held is not None:
+        ok &= ~ctx.held
     if ok.sum() < 2:
         return []
     df = pd.DataFrame(
@@ -352,31 +356,43 @@ def ship_speed(ctx: Context) -> list[Hit]:
         .drop_duplicates(["scan", "t", "lat", "lon"])
         .sort_values(["scan", "t", "size"], kind="stable")
     )
-    same = pts["scan"].to_numpy()[1:] == pts["scan"].to_numpy()[:-1]
-    lat, lon, t = (pts[c].to_numpy() for c in ("lat", "lon", "t"))
-    km = _haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    hours = (t[1:] - t[:-1]) / 3.6e12
-    knots = np.where(hours > 0, km / 1.852 / np.maximum(hours, 1e-12), np.inf)
-    fast = same & (km > MIN_JUMP_KM) & (knots > MAX_SPEED_KNOTS)
-    if not fast.any():
-        return []
+    sc, lat, lon, t = (pts[c].to_numpy() for c in ("scan", "lat", "lon", "t"))
+    if not _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0].any():
+        return []  # the common case, decided without a loop
     key = pd.MultiIndex.from_frame(df[["scan", "t", "lat", "lon"]])
     hits = []
-    for j in np.flatnonzero(fast):
-        a, b = pts.iloc[j], pts.iloc[j + 1]
-        at = key.get_locs([b["scan"], b["t"], b["lat"], b["lon"]])
+    good = 0  # each sample is compared with the last one that was not itself a jump
+    for j in range(1, len(pts)):
+        if sc[j] != sc[good]:
+            good = j
+            continue
+        fast, km, knots = _too_fast(lat[good], lon[good], t[good], lat[j], lon[j], t[j])
+        if not fast:
+            good = j
+            continue
+        at = key.get_locs([sc[j], t[j], lat[j], lon[j]])
         idx = df["item"].to_numpy()[at]
-        speed = "at the same time" if hours[j] <= 0 else f"{knots[j]:,.0f} knots"
+        speed = "at the same time" if t[j] <= t[good] else f"{float(knots):,.0f} knots"
         hits.append(
             Hit(
                 idx,
-                [f"{b['lat']:g}, {b['lon']:g}"] * len(idx),
-                f"{km[j]:,.0f} km from the sample before ({a['lat']:g}, {a['lon']:g} at "
-                f"{_iso_time(int(a['t']))}): {speed}, faster than a ship sails "
+                [f"{lat[j]:g}, {lon[j]:g}"] * len(idx),
+                f"{float(km):,.0f} km from the sample before ({lat[good]:g}, {lon[good]:g} at "
+                f"{_iso_time(int(t[good]))}): {speed}, faster than a ship sails "
                 f"({MAX_SPEED_KNOTS:g} knots); a sign or degrees.minutes error?",
             )
         )
     return hits
+
+
+def _too_fast(lat1, lon1, t1, lat2, lon2, t2):
+    """Whether going from point 1 to point 2 needs more than MAX_SPEED_KNOTS (and the distance
+    and speed), elementwise."""
+    km = _haversine_km(lat1, lon1, lat2, lon2)
+    hours = (np.asarray(t2) - np.asarray(t1)) / 3.6e12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        knots = np.where(hours > 0, km / 1.852 / np.where(hours > 0, hours, 1.0), np.inf)
+    return (km > MIN_JUMP_KM) & (knots > MAX_SPEED_KNOTS), km, knots
 
 
 def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
@@ -503,6 +519,7 @@ def run_rules(
     """Every rule in order; an item flagged by an earlier rule on the same field is not flagged
     again.  ``where(i)`` gives item ``i``'s file and row for the problem."""
     out = Outcome(not_ready=np.zeros(ctx.n, dtype=bool))
+    ctx.held = np.zeros(ctx.n, dtype=bool)
     flagged: dict[str, np.ndarray] = {}
     for rule in rules:
         taken = flagged.setdefault(rule.field, np.zeros(ctx.n, dtype=bool))
@@ -527,6 +544,8 @@ def run_rules(
                         severity="warning" if accepted else "error",
                     )
                 )
+                if rule.level == IMPOSSIBLE:
+                    ctx.held[i] = True
                 if not accepted:
                     out.not_ready[i] = True
                     kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))

@@ -1028,9 +1028,30 @@ def image_set_toml(dataset: DatasetInfo, state: dict, mapped: Mapped, folder: Pa
         "institution": dataset.institution or None,
         "input-fingerprint": state["fingerprint"],
     }
+    accepted = _accepted_records(mapped, dataset)
+    if accepted:
+        aqqua["accepted"] = accepted
     return layout.dump_toml(
         {"meta": {k: v for k, v in meta.items() if v is not None}, "aqqua": aqqua}
     )
+
+
+def _accepted_records(mapped: Mapped, dataset: DatasetInfo) -> list[dict[str, Any]]:
+    """The suspicious values a person confirmed (--accept, the wizard's checkboxes): what, for how
+    many images, by whom and when (UTC, when the package was written)."""
+    who = " ".join(x for x in (dataset.contributor, f"<{dataset.email}>" if dataset.email else "") if x)
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        {
+            "kind": a.kind,
+            "field": a.field,
+            "images": int(a.images),
+            "why": a.why,
+            "accepted-by": who or "unnamed contributor",
+            "accepted-at": when,
+        }
+        for a in getattr(mapped, "accepted", [])
+    ]
 
 
 def _common_sensor(mapped: Mapped) -> str:
