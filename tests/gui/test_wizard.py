@@ -231,12 +231,16 @@ def test_the_real_zooscan_fixture_goes_through_the_wizard_like_through_the_cli(
     w = window
     _to_map_page(qtbot, w, [src])
     assert w.session.all_scans()[0].kind == "zooscan"
-    assert int(w.session.mapped.ready.sum()) == 5
+    # row 409 is off Tasmania at the instant the others are off Cape Verde: confirmed as written
+    assert int(w.session.mapped.ready.sum()) == 4
     assert w.wizard.next()
+    w.pages.preview.confirm_boxes["ship_speed"].setChecked(True)
+    wait_checked(qtbot, w)
+    assert int(w.session.mapped.ready.sum()) == 5
     assert w.wizard.next(), w.wizard.current.blocker()  # every image ready: no choice needed
     result = _pack_through_gui(qtbot, w, tmp_path / "gui")
     assert result.images == 5
-    assert _cli_pack(src, tmp_path / "cli") == 0
+    assert _cli_pack(src, tmp_path / "cli", "--accept", "ship_speed") == 0
     gui = package_content(tmp_path / "gui")
     assert "-44.725" in {m["image-latitude"][:7] for *_, m in gui["images"].values()}
     assert gui == package_content(tmp_path / "cli")
