@@ -441,10 +441,24 @@ def _iso_time(ns: int) -> str:
 RULES: tuple[Rule, ...] = (
     Rule("factory_default", IMPOSSIBLE, "latitude", "instrument factory default", factory_default),
     Rule("on_land", IMPOSSIBLE, "latitude", "position on land", on_land),
-    Rule("before_instrument", SUSPICIOUS, "datetime", "before the instrument existed", before_instrument),
+    Rule(
+        "before_instrument",
+        SUSPICIOUS,
+        "datetime",
+        "before the instrument existed",
+        before_instrument,
+    ),
     Rule("default_date", SUSPICIOUS, "datetime", "an unset clock's date", default_date),
-    Rule("unusual_pixel_size", SUSPICIOUS, "pixel_size", "unusual for the instrument", unusual_pixel_size),
-    Rule("unusual_volume", SUSPICIOUS, "volume_sampled", "unusual for the instrument", unusual_volume),
+    Rule(
+        "unusual_pixel_size",
+        SUSPICIOUS,
+        "pixel_size",
+        "unusual for the instrument",
+        unusual_pixel_size,
+    ),
+    Rule(
+        "unusual_volume", SUSPICIOUS, "volume_sampled", "unusual for the instrument", unusual_volume
+    ),
     Rule("ship_speed", SUSPICIOUS, "latitude", "faster than a ship", ship_speed),
     Rule("same_timestamp", SUSPICIOUS, "datetime", "many images at one instant", same_timestamp),
 )
@@ -523,7 +537,9 @@ def run_rules(
     flagged: dict[str, np.ndarray] = {}
     for rule in rules:
         taken = flagged.setdefault(rule.field, np.zeros(ctx.n, dtype=bool))
-        accepted = rule.level == SUSPICIOUS and any(a.covers(rule.kind, rule.field) for a in accepts)
+        accepted = rule.level == SUSPICIOUS and any(
+            a.covers(rule.kind, rule.field) for a in accepts
+        )
         count = 0
         for hit in rule.check(ctx):
             for i, v in zip(hit.items.tolist(), hit.values, strict=True):
@@ -572,7 +588,9 @@ def is_freshwater(mapping) -> bool:
     return surf is not None and surf.constant is not None and surf.constant.strip() != ""
 
 
-def context_of(scans: Sequence[Scan], scan_of_item: np.ndarray, converted: pd.DataFrame, mapping) -> Context:
+def context_of(
+    scans: Sequence[Scan], scan_of_item: np.ndarray, converted: pd.DataFrame, mapping
+) -> Context:
     instruments = np.array([instrument_of(s) for s in scans] or [""], dtype=object)
     n = len(converted)
 

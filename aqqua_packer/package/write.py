@@ -1039,7 +1039,9 @@ def image_set_toml(dataset: DatasetInfo, state: dict, mapped: Mapped, folder: Pa
 def _accepted_records(mapped: Mapped, dataset: DatasetInfo) -> list[dict[str, Any]]:
     """The suspicious values a person confirmed (--accept, the wizard's checkboxes): what, for how
     many images, by whom and when (UTC, when the package was written)."""
-    who = " ".join(x for x in (dataset.contributor, f"<{dataset.email}>" if dataset.email else "") if x)
+    who = " ".join(
+        x for x in (dataset.contributor, f"<{dataset.email}>" if dataset.email else "") if x
+    )
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return [
         {

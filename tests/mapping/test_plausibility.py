@@ -49,7 +49,10 @@ def flagged(m, kind: str) -> list[int]:
 
 # --- impossible -----------------------------------------------------------------------------------
 def test_planktoscope_minus_90_0_is_an_impossible_factory_default(tmp_path):
-    rows = [row(0, "-90.0000", "0.0000", pixel="1.0", volume="0.002"), row(1, pixel="1.0", volume="0.002")]
+    rows = [
+        row(0, "-90.0000", "0.0000", pixel="1.0", volume="0.002"),
+        row(1, pixel="1.0", volume="0.002"),
+    ]
     m = mapped(tmp_path, "planktoscope", rows)
     assert flagged(m, "factory_default") == [2]
     assert LEVEL["factory_default"] == "impossible"
@@ -159,7 +162,9 @@ def test_accepting_a_suspicious_kind_makes_its_images_ready_and_records_it(tmp_p
 
 
 def test_accepting_one_field_does_not_accept_another(tmp_path):
-    m = mapped(tmp_path, "uvp6", [row(0, pixel="300")], accept=["unusual_pixel_size:volume_sampled"])
+    m = mapped(
+        tmp_path, "uvp6", [row(0, pixel="300")], accept=["unusual_pixel_size:volume_sampled"]
+    )
     assert not m.ready.any()
 
 

@@ -69,7 +69,9 @@ def test_no_shared_instrument_fixture_raises_an_impossible_problem():
 
 def test_a_real_planktoscope_export_off_brest_is_neither_on_land_nor_too_fast(tmp_path):
     raw = gzip.decompress(real("planktoscope_export_table/global.tsv.gz").read_bytes())
-    table = pd.read_csv(io.BytesIO(raw), sep="\t", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table = pd.read_csv(
+        io.BytesIO(raw), sep="\t", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
     samples = table.drop_duplicates(["object_date", "object_time", "object_lat", "object_lon"])
     # volumes are millilitres (the reader's field sheet): left out, this test is about positions
     rows = samples.drop(columns=["acq_volume", "acq_imaged_volume"]).to_dict("records")
@@ -132,7 +134,12 @@ def uvp6_like(tmp_path: Path, pixel: str) -> Path:
 
 
 MAPS = [
-    "image=file", "latitude=lat", "longitude=lon", "datetime=when", "pixel_size=pixel", "depth=depth"
+    "image=file",
+    "latitude=lat",
+    "longitude=lon",
+    "datetime=when",
+    "pixel_size=pixel",
+    "depth=depth",
 ]
 
 

@@ -41,7 +41,9 @@ def test_uvp6_fixture_packs_15_images_that_verify(shared_fixtures, tmp_path):
 def test_zooscan_fixture_packs_5_images_that_verify(shared_fixtures, tmp_path):
     # row 409 is off Tasmania at the instant the others are off Cape Verde: accepted as written
     pkg_dir = tmp_path / "pkg"
-    pack_and_verify(shared_fixtures / "zooscan" / "m106_mn01_n1_sml", pkg_dir, "--accept", "ship_speed")
+    pack_and_verify(
+        shared_fixtures / "zooscan" / "m106_mn01_n1_sml", pkg_dir, "--accept", "ship_speed"
+    )
     with open_package(tmp_path / "pkg") as pkg:
         assert len(pkg) == 5
         m = pkg.meta.set_index("image-filename")
@@ -54,9 +56,7 @@ def test_zooscan_fixture_packs_5_images_that_verify(shared_fixtures, tmp_path):
 def test_planktoscope_folder_packs_each_crop_once(tmp_path):
     src = planktoscope_data(tmp_path / "data")
     # acq_volume is millilitres; until the reader converts it, 2.5 "L" a crop is suspicious
-    pack_and_verify(
-        src, tmp_path / "pkg", "--set", "timezone=+02:00", "--accept", "unusual_volume"
-    )
+    pack_and_verify(src, tmp_path / "pkg", "--set", "timezone=+02:00", "--accept", "unusual_volume")
     with open_package(tmp_path / "pkg") as pkg:
         assert len(pkg) == 3
         assert pkg.raw["hdr:acq_local_datetime"].eq("2024-05-15T11:02:03").all()
