@@ -181,11 +181,11 @@ def on_land(ctx: Context) -> list[Hit]:
     ok &= ~np.isin(ctx.instrument, LAB_INSTRUMENTS)
     if not ok.any():
         return []
-    pos = pd.DataFrame({"lat": ctx.lat[ok], "lon": ctx.lon[ok]})
-    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(pos))
-    ulat = np.array([u[0] for u in uniq], dtype=float)
-    ulon = np.array([u[1] for u in uniq], dtype=float)
-    land = inland(ulat, ulon)
+    lat, lon = ctx.lat[ok], ctx.lon[ok]
+    a, ua = pd.factorize(lat)  # each distinct position once: hashing, not sorting
+    b, ub = pd.factorize(lon)
+    codes, first = pd.factorize(a.astype(np.int64) * len(ub) + b)
+    land = inland(np.asarray(ua)[first // len(ub)], np.asarray(ub)[first % len(ub)])
     if not land.any():
         return []
     idx = np.flatnonzero(ok)[land[codes]]
@@ -357,14 +357,15 @@ def ship_speed(ctx: Context) -> list[Hit]:
         .sort_values(["scan", "t", "size"], kind="stable")
     )
     sc, lat, lon, t = (pts[c].to_numpy() for c in ("scan", "lat", "lon", "t"))
-    if not _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0].any():
+    leg_fast = _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0]
+    if not leg_fast.any():
         return []  # the common case, decided without a loop
     key = pd.MultiIndex.from_frame(df[["scan", "t", "lat", "lon"]])
     hits = []
     good = 0  # each sample is compared with the last one that was not itself a jump
     for j in range(1, len(pts)):
-        if sc[j] != sc[good]:
-            good = j
+        if sc[j] != sc[good] or (good == j - 1 and not leg_fast[j - 1]):
+            good = j  # a new source, or a sound step from a sound sample (known already)
             continue
         fast, km, knots = _too_fast(lat[good], lon[good], t[good], lat[j], lon[j], t[j])
         if not fast:
