@@ -259,7 +259,8 @@ def _many_images(folder: Path, n: int, size: int = 24) -> None:
                 folder / "images" / name, compress_level=1
             )
             fh.write(
-                f"{name},2024-05-0{1 + i % 9}T10:{i % 60:02d}:00Z,{40 + i % 7},{-20 - i % 5},{5 + i % 50},12.5\n"
+                # one station a day, a degree apart: a cruise a ship can sail (plausibility.py)
+                f"{name},2024-05-0{1 + i % 9}T10:{i % 60:02d}:00Z,{40 + i % 9},{-20 - i % 9},{5 + i % 50},12.5\n"
             )
 
 
