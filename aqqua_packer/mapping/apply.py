@@ -1255,7 +1255,9 @@ def _plausible(scans, items, converted, mapping, merged, ready, problems) -> lis
     """Run the plausibility rules on the converted values: what they flag (unless accepted) is
     not ready, and its field counts as invalid for that reason."""
     accepts = plausibility.parse_accept(mapping.accepted)
-    ctx = plausibility.context_of(scans, items.scan, converted, mapping)
+    ctx = plausibility.context_of(
+        scans, items.scan, converted, mapping, names=lambda: converted["image-filename"].tolist()
+    )
     prov: dict[int, tuple[list, list]] = {}
 
     def where(i: int) -> tuple[str | None, int | None]:

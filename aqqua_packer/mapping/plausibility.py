@@ -17,6 +17,7 @@ future are already refused while parsing (``parsers``: kind ``out_of_range``).  
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -52,6 +53,7 @@ class Context:
     pixel_size: np.ndarray
     volume: np.ndarray
     freshwater: bool = False
+    names: Callable[[], Sequence[str]] | None = None  # the image file names, asked for lazily
     # Items an impossible rule already flagged: later rules do not compare others with them.
     held: np.ndarray | None = None
 
@@ -431,6 +433,68 @@ def same_timestamp(ctx: Context) -> list[Hit]:
     ]
 
 
+# A date (and time) in an image's file name, as instruments and cameras write them:
+# D20230810T113059_IFCB134 (IFCB), flowcam_..._20171118_..., IMG_20210601_101500.jpg
+_NAME_TIME = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
+    r"(?:[T_-]?([01]\d|2[0-3])([0-5]\d)([0-5]\d))?(?!\d)"
+)
+MAX_NAME_TIME_DIFFERENCE_H = 36.0  # a time zone, a sample imaged the next day
+
+
+def sources_disagree(ctx: Context) -> list[Hit]:
+    """The table's date against the date (and time) in the image's own file name: more than a day
+    and a half apart, one of them is wrong (an unset clock, a table row joined to the wrong
+    image)."""
+    ok = ctx.valid_time()
+    if ctx.names is None or not ok.any():
+        return []
+    names = ctx.names()
+    diff_h = np.full(ctx.n, np.nan)
+    in_name: dict[int, str] = {}
+    cache: dict[str, tuple[int, str] | None] = {}
+    for i in np.flatnonzero(ok).tolist():
+        name = str(names[i])
+        if name not in cache:
+            cache[name] = _time_in_name(name)
+        got = cache[name]
+        if got is None:
+            continue
+        ns, text = got
+        t = int(ctx.time_ns[i])
+        if len(text) == 10:  # a date alone: compare with the table's day
+            t = t // (86_400 * 10**9) * (86_400 * 10**9)
+        diff_h[i] = abs(t - ns) / 3.6e12
+        in_name[i] = text
+    bad = np.isfinite(diff_h) & (diff_h > MAX_NAME_TIME_DIFFERENCE_H)
+    if not bad.any():
+        return []
+    idx = np.flatnonzero(bad)
+    return [
+        Hit(
+            idx,
+            [f"{_iso_time(int(ctx.time_ns[i]))} (file name: {in_name[int(i)]})" for i in idx],
+            f"the table's time and the date in the image's file name are more than "
+            f"{MAX_NAME_TIME_DIFFERENCE_H:g} hours apart: is the instrument clock, or the row "
+            "joined to this image, right?",
+        )
+    ]
+
+
+def _time_in_name(name: str) -> tuple[int, str] | None:
+    """(ns since the epoch, the text as read) of the last date(-time) in a file name, else None."""
+    found = list(_NAME_TIME.finditer(name.replace("\\", "/").rsplit("/", 1)[-1]))
+    if not found:
+        return None
+    y, mo, d, h, mi, sec = found[-1].groups()
+    try:
+        when = np.datetime64(f"{y}-{mo}-{d}T{h or '00'}:{mi or '00'}:{sec or '00'}", "ns")
+    except ValueError:
+        return None
+    text = f"{y}-{mo}-{d}" + (f" {h}:{mi}:{sec}" if h else "")
+    return int(when.astype(np.int64)), text
+
+
 def _iso_day(d: int) -> str:
     return str(np.datetime64(int(d), "D"))
 
@@ -462,6 +526,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("ship_speed", SUSPICIOUS, "latitude", "faster than a ship", ship_speed),
     Rule("same_timestamp", SUSPICIOUS, "datetime", "many images at one instant", same_timestamp),
+    Rule(
+        "sources_disagree",
+        SUSPICIOUS,
+        "datetime",
+        "the file name says another date",
+        sources_disagree,
+    ),
 )
 BY_KIND = {r.kind: r for r in RULES}
 LEVEL = {r.kind: r.level for r in RULES}
@@ -590,7 +661,11 @@ def is_freshwater(mapping) -> bool:
 
 
 def context_of(
-    scans: Sequence[Scan], scan_of_item: np.ndarray, converted: pd.DataFrame, mapping
+    scans: Sequence[Scan],
+    scan_of_item: np.ndarray,
+    converted: pd.DataFrame,
+    mapping,
+    names: Callable[[], Sequence[str]] | None = None,
 ) -> Context:
     instruments = np.array([instrument_of(s) for s in scans] or [""], dtype=object)
     n = len(converted)
@@ -615,4 +690,5 @@ def context_of(
         pixel_size=num("image-pixel-size-micrometers"),
         volume=num("image-volume-sampled-liters"),
         freshwater=is_freshwater(mapping),
+        names=names,
     )

@@ -174,3 +174,14 @@ def test_a_profile_keeps_the_accepted_kinds(tmp_path):
     m = parse_cli_mapping(["latitude=lat"], []).merged(Mapping(accepted=["ship_speed"]))
     save_profile(m, tmp_path / "p.json")
     assert load_profile(tmp_path / "p.json").accepted == ["ship_speed"]
+
+
+def test_a_file_name_dated_far_from_the_tables_time_is_suspicious(tmp_path):
+    rows = [row(0), row(1), row(2)]
+    rows[0][0] = "D20210101T100000_IFCB1_00001.png"  # the day of the row: fine
+    rows[1][0] = "run_20190514_0001.png"  # more than a year before the row
+    rows[2][0] = "IMG_20210103_235900.png"  # the row says 2021-01-03 10:00: 14 h, a time zone
+    m = mapped(tmp_path, "generic", rows)
+    assert flagged(m, "sources_disagree") == [3]
+    [p] = [p for p in m.problems if p.kind == "sources_disagree"]
+    assert p.value == "2021-01-02 10:00:00 (file name: 2019-05-14)"

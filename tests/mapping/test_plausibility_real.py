@@ -183,6 +183,7 @@ def test_pack_records_what_was_accepted_by_whom_and_when_in_image_set_toml(tmp_p
     pack = ["pack", str(src), "--out", str(out), "-q", "--workers", "1", *cli_args()]
     who = ["--contributor", "Ada Lovelace", "--email", "ada@example.org"]
     assert main([*pack, *who]) == 2  # not ready: nothing packed
+    assert "--accept default_date" in capsys.readouterr().err
     assert main([*pack, *who, "--accept", "default_date"]) == 0
     doc = layout.read_image_set(out)
     [rec] = doc["aqqua"]["accepted"]
