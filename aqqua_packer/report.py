@@ -303,7 +303,10 @@ class Report:
         if any(PLAUSIBILITY_LEVEL[k] == "impossible" for k in held):
             out.append("Impossible values cannot be accepted: map or --set the right value.")
         for a in self.accepted:
-            out.append(f"Accepted: {a['kind']} on {a['field']} ({a['images']:,} images)")
+            n = a["images"]
+            out.append(
+                f"Accepted: {a['kind']} on {a['field']} ({n:,} image{'s' if n != 1 else ''})"
+            )
         return out
 
 
