@@ -1256,7 +1256,7 @@ def _plausible(scans, items, converted, mapping, merged, ready, problems) -> lis
     not ready, and its field counts as invalid for that reason."""
     accepts = plausibility.parse_accept(mapping.accepted)
     ctx = plausibility.context_of(
-        scans, items.scan, converted, mapping, names=lambda: converted["image-filename"].tolist()
+        scans, items.scan, converted, mapping, names=lambda: items.names_arrow()
     )
     prov: dict[int, tuple[list, list]] = {}
 

@@ -16,7 +16,6 @@ future are already refused while parsing (``parsers``: kind ``out_of_range``).  
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -403,9 +402,10 @@ def same_timestamp(ctx: Context) -> list[Hit]:
 
 # A date (and time) in an image's file name, as instruments and cameras write them:
 # D20230810T113059_IFCB134 (IFCB), flowcam_..._20171118_..., IMG_20210601_101500.jpg
-_NAME_TIME = re.compile(
-    r"(?<!\d)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
-    r"(?:[T_-]?([01]\d|2[0-3])([0-5]\d)([0-5]\d))?(?!\d)"
+# (RE2 syntax: Arrow runs it over every name at once.)
+_NAME_TIME = (
+    r"(?:^|\D)(?P<y>(?:19|20)\d{2})(?P<mo>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])"
+    r"(?:[T_-]?(?P<h>[01]\d|2[0-3])(?P<mi>[0-5]\d)(?P<s>[0-5]\d))?(?:\D|$)"
 )
 MAX_NAME_TIME_DIFFERENCE_H = 36.0  # a time zone, a sample imaged the next day
 
@@ -417,31 +417,25 @@ def sources_disagree(ctx: Context) -> list[Hit]:
     ok = ctx.valid_time()
     if ctx.names is None or not ok.any():
         return []
-    names = ctx.names()
-    diff_h = np.full(ctx.n, np.nan)
-    in_name: dict[int, str] = {}
-    cache: dict[str, tuple[int, str] | None] = {}
-    for i in np.flatnonzero(ok).tolist():
-        name = str(names[i])
-        if name not in cache:
-            cache[name] = _time_in_name(name)
-        got = cache[name]
-        if got is None:
-            continue
-        ns, text = got
-        t = int(ctx.time_ns[i])
-        if len(text) == 10:  # a date alone: compare with the table's day
-            t = t // (86_400 * 10**9) * (86_400 * 10**9)
-        diff_h[i] = abs(t - ns) / 3.6e12
-        in_name[i] = text
-    bad = np.isfinite(diff_h) & (diff_h > MAX_NAME_TIME_DIFFERENCE_H)
+    ns, has_time = times_in_names(ctx.names())
+    t = ctx.time_ns.copy()
+    day = 86_400 * 10**9
+    t[~has_time] = t[~has_time] // day * day  # a date alone: compare with the table's day
+    found = ok & (ns != _NAT)
+    diff_h = np.abs(t - ns) / 3.6e12
+    bad = found & (diff_h > MAX_NAME_TIME_DIFFERENCE_H)
     if not bad.any():
         return []
     idx = np.flatnonzero(bad)
+
+    def said(i: int) -> str:
+        text = _iso_time(int(ns[i]))
+        return text if has_time[i] else text[:10]
+
     return [
         Hit(
             idx,
-            [f"{_iso_time(int(ctx.time_ns[i]))} (file name: {in_name[int(i)]})" for i in idx],
+            [f"{_iso_time(int(ctx.time_ns[i]))} (file name: {said(i)})" for i in idx],
             f"the table's time and the date in the image's file name are more than "
             f"{MAX_NAME_TIME_DIFFERENCE_H:g} hours apart: is the instrument clock, or the row "
             "joined to this image, right?",
@@ -449,18 +443,35 @@ def sources_disagree(ctx: Context) -> list[Hit]:
     ]
 
 
-def _time_in_name(name: str) -> tuple[int, str] | None:
-    """(ns since the epoch, the text as read) of the last date(-time) in a file name, else None."""
-    found = list(_NAME_TIME.finditer(name.replace("\\", "/").rsplit("/", 1)[-1]))
-    if not found:
-        return None
-    y, mo, d, h, mi, sec = found[-1].groups()
-    try:
-        when = np.datetime64(f"{y}-{mo}-{d}T{h or '00'}:{mi or '00'}:{sec or '00'}", "ns")
-    except ValueError:
-        return None
-    text = f"{y}-{mo}-{d}" + (f" {h}:{mi}:{sec}" if h else "")
-    return int(when.astype(np.int64)), text
+def times_in_names(names) -> tuple[np.ndarray, np.ndarray]:
+    """The first date(-time) in each file name: (ns since the epoch, NaT as int64 min where
+    none; whether a time of day was there)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(names, pa.Array | pa.ChunkedArray):
+        arr = names.cast(pa.string())  # the item names are large_string or dictionary
+    else:
+        arr = pa.array(names, pa.string())
+    m = pc.extract_regex(arr, _NAME_TIME)
+    has_time = pc.fill_null(pc.greater(pc.utf8_length(m.field("h")), 0), False)
+
+    def part(k: str):
+        return pc.if_else(has_time, m.field(k), "00")
+
+    ymd = [m.field("y"), m.field("mo"), m.field("d")]
+    iso = pc.binary_join_element_wise(
+        *ymd[:1], "-", ymd[1], "-", ymd[2], "T", part("h"), ":", part("mi"), ":", part("s"), ""
+    )
+    ts = pc.strptime(iso, format="%Y-%m-%dT%H:%M:%S", unit="ns", error_is_null=True)
+    # strptime rolls 31 February over into March: keep only dates that read back the same
+    same = pc.equal(pc.strftime(ts, format="%Y%m%d"), pc.binary_join_element_wise(*ymd, ""))
+    ts = pc.if_else(pc.fill_null(same, False), ts, pa.scalar(None, ts.type))
+    ns = ts.cast(pa.int64()).fill_null(_NAT).to_numpy(zero_copy_only=False).astype(np.int64)
+    return ns, has_time.to_numpy(zero_copy_only=False).astype(bool)
+
+
+_NAT = np.iinfo(np.int64).min
 
 
 def _iso_day(d: int) -> str:
