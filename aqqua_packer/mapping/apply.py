@@ -1258,6 +1258,10 @@ def _plausible(scans, items, converted, mapping, merged, ready, problems) -> lis
     ctx = plausibility.context_of(
         scans, items.scan, converted, mapping, names=lambda: items.names_arrow()
     )
+    if "latitude" in merged and "longitude" in merged:
+        ctx.lat_kind = merged["latitude"].kind
+        lon = merged["longitude"]
+        ctx.lon_any = np.where(lon.status == OK, lon.values.astype(float), np.nan)
     prov: dict[int, tuple[list, list]] = {}
 
     def where(i: int) -> tuple[str | None, int | None]:

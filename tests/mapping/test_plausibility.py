@@ -185,3 +185,11 @@ def test_a_file_name_dated_far_from_the_tables_time_is_suspicious(tmp_path):
     assert flagged(m, "sources_disagree") == [3]
     [p] = [p for p in m.problems if p.kind == "sources_disagree"]
     assert p.value == "2021-01-02 10:00:00 (file name: 2019-05-14)"
+
+
+def test_a_latitude_beyond_90_beside_a_longitude_within_90_says_the_columns_are_swapped(tmp_path):
+    rows = [row(0, "143.68", "43.1"), row(1, "143.68", "143.1")]
+    m = mapped(tmp_path, "uvp6", rows)
+    assert flagged(m, "swapped_position") == [2]  # row 3: both beyond 90, not a swap
+    assert flagged(m, "out_of_range") == [2, 3]  # still refused as out of range, as before
+    assert not m.ready.any()
