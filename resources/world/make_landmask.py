@@ -2,7 +2,7 @@
 
 Source: the GLOBE 30-arc-second land mask (NOAA NGDC's Global Land One-km Base Elevation, ocean
 where GLOBE has no elevation), as shipped by the PyPI package ``global-land-mask`` 1.0.0 (MIT).
-Usage (``pip install global-land-mask`` first; it is needed only here, not by the packer)::
+Usage (``pip install ".[landmask]"`` first; it is needed only here, not by the packer)::
 
     python make_landmask.py
 
