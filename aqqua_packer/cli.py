@@ -168,7 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .report import build_report
     from .workflow import check
 
-    mapped = check(_request(args), make_task(args))
+    mapped = check(_request(args), make_task(args), decode=args.decode)
     report = build_report(mapped)
     if args.save_profile:
         save_profile(mapped.mapping, args.save_profile)
@@ -211,7 +211,10 @@ def cmd_pack(args: argparse.Namespace) -> int:
         description=args.description or "",
     )
     options = PackOptions(
-        workers=args.workers, skip_incomplete=args.skip_incomplete, shard_bytes=args.shard_size
+        workers=args.workers,
+        skip_incomplete=args.skip_incomplete,
+        shard_bytes=args.shard_size,
+        compression=args.compression,
     )
     if args.commit_every:
         options.commit_every = args.commit_every
@@ -419,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--problems-csv", type=Path, metavar="F", help="also write every problem to a CSV file"
     )
+    sp.add_argument(
+        "--decode",
+        action="store_true",
+        help="decode every image (slower); without it each image's header and end are checked",
+    )
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_check)
 
@@ -444,6 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=2 * 2**30,
         metavar="SIZE",
         help="close a shard at this size (default 2G; fits FAT32)",
+    )
+    sp.add_argument(
+        "--compression",
+        choices=("fast", "balanced", "small"),
+        default="balanced",
+        help="lossless in every case: 'fast' packs quickest, 'small' makes the smallest package "
+        "(slower), 'balanced' (default) is nearly as small as 'small' and nearly as fast as 'fast'",
     )
     g = sp.add_argument_group("about the dataset (written to image-set.toml)")
     g.add_argument("--name", help="dataset name (also names the files)")
@@ -550,6 +565,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="globus://: your own Globus Connect Personal endpoint id",
     )
     sp.set_defaults(func=cmd_send)
+
+    from .cli_ecotaxa import add_commands as add_ecotaxa_commands
+
+    add_ecotaxa_commands(sub)
+
+    from .cli_inventory import add_command as add_inventory_command
+
+    add_inventory_command(sub)
 
     sp = sub.add_parser("gui", help="start the desktop wizard")
     sp.set_defaults(func=cmd_gui)

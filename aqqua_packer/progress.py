@@ -90,9 +90,13 @@ class Task:
         self._rate = self._byte_rate = None
         self._emit(force=True)
 
-    def advance(self, n: int = 1, nbytes: int = 0) -> None:
+    def advance(self, n: int = 1, nbytes: int = 0, *, sent: bool = True) -> None:
+        """``sent=False``: the bytes were found done (a resumed send learns what the server holds),
+        not done now, so they move the bar but not the rate."""
         self._done += n
         self._bytes += nbytes
+        if not sent:
+            self._start_bytes += nbytes
         self._emit()
 
     def set_total(self, total: int | None, bytes_total: int | None = None) -> None:

@@ -46,7 +46,7 @@ KIND_WORDS = {
     "negative_depth": "negative depth at sea",
     "implausible": "implausible for the instrument",
     "duplicate_id": "duplicate id",
-    "unreadable_image": "image does not decode",
+    "unreadable_image": "image cannot be read",
     "set_aside": "set aside (a copy or not an image)",
     "bad_setting": "dataset setting not usable",
     **{r.kind: f"{r.level}: {r.words}" for r in PLAUSIBILITY_RULES},
@@ -103,6 +103,8 @@ class Report:
     problems: list[Problem]
     mapping: dict[str, dict[str, Any] | None]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # columns whose name fits a field but whose values contradict it: not used, said why
+    doubted: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Suspicious kinds confirmed (--accept), each {"kind", "field", "images", "why"}.
     accepted: list[dict[str, Any]] = field(default_factory=list)
 
@@ -176,6 +178,7 @@ class Report:
             "counts": self.counts_by_kind(),
             "accepted": list(self.accepted),
             "problems": [_problem_dict(p) for p in self.problems],
+            "doubted": self.doubted,
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -218,7 +221,7 @@ class Report:
         ]
         unreadable = sum(1 for p in self.problems if p.kind == "unreadable_image")
         if unreadable:
-            reasons.append((unreadable, f"image does not decode ({unreadable:,})"))
+            reasons.append((unreadable, f"image cannot be read ({unreadable:,})"))
         required = {f.name for f in self.fields if f.required}
         flagged = Counter(
             (p.field, p.kind)
@@ -255,6 +258,11 @@ class Report:
                 f"{f.name:<{w}}{star} {f.ready:>8,} {f.missing:>8,} {f.invalid:>8,}  {f.source}"
             )
         lines.append(f"{'':<{w}}  (* required)")
+        if self.doubted:
+            lines.append("")
+            lines.append("Not suggested, although the name fits (map it yourself if it is right):")
+            for name, d in self.doubted.items():
+                lines.append(f"  {name}: column {d['column']!r}: {d['doubt']}")
         groups = self.groups(max_examples)
         if groups:
             lines.append("")
@@ -481,5 +489,9 @@ def build_report(mapped: Mapped) -> Report:
         list(mapped.problems),
         mapping_dict(mapped.mapping),
         sources,
+        {
+            name: {"column": spec.column, "doubt": spec.doubt, "samples": list(spec.samples)}
+            for name, spec in mapped.mapping.doubted.items()
+        },
         [vars(a).copy() for a in getattr(mapped, "accepted", [])],
     )

@@ -52,13 +52,48 @@ def scan(request: Request, task: Task | None = None) -> list[Scan]:
     return scans
 
 
-def check(request: Request, task: Task | None = None, scans: list[Scan] | None = None) -> Mapped:
-    """Scan (unless ``scans`` are given) and apply the mapping: the basis of the gap report."""
+def check(
+    request: Request,
+    task: Task | None = None,
+    scans: list[Scan] | None = None,
+    *,
+    open_images: bool = True,
+    decode: bool = False,
+) -> Mapped:
+    """Scan (unless ``scans`` are given) and apply the mapping: the basis of the gap report.
+
+    ``open_images``: look at every image's header too (``sources.probe``), so that empty, cut-short
+    and not-an-image files are problems now, not half-way through packing; ``decode``: decode
+    every image instead (slower; finds damage inside the pixels)."""
     task = task or null_task()
     scans = scans if scans is not None else scan(request, task)
     mapped = apply_mapping(scans, request.given_mapping(), task)
     release_free_memory()  # the per-field text and parse results are done with
+    if open_images or decode:
+        mark_unreadable(mapped, task, decode=decode)
     return mapped
+
+
+def mark_unreadable(mapped: Mapped, task: Task, *, decode: bool = False) -> int:
+    """Open (or decode) every item's image; each one that cannot be read becomes an
+    ``unreadable_image`` problem and is not ready.  Returns how many."""
+    import numpy as np
+
+    from .sources.probe import unreadable_images
+
+    items = mapped.items
+    if not len(items):
+        return 0
+    used = set(np.unique(items.scan).tolist())
+    bad = unreadable_images(mapped.scans, task, decode=decode, which=used.__contains__)
+    if not bad:
+        return 0
+    key = items.scan.astype(np.int64) << 32 | items.image.astype(np.int64)
+    wanted = {si << 32 | j: why for (si, j), why in bad.items()}
+    hit = np.flatnonzero(np.isin(key, np.fromiter(wanted, np.int64, len(wanted))))
+    for i in hit.tolist():
+        mapped.add_unreadable(i, wanted[int(key[i])])
+    return len(hit)
 
 
 def pack(
@@ -76,13 +111,16 @@ def pack(
     ``options.skip_incomplete``.
     """
     from .package.dataset import DatasetInfo
-    from .package.write import PackOptions, write_package
+    from .package.write import PackOptions, start_workers_early, write_package
 
     task = task or null_task()
-    if mapped is None:
-        mapped = check(request, task)
+    options = options or PackOptions()
+    if options.workers != 1:
+        start_workers_early()  # their start-up overlaps scanning and mapping
+    if mapped is None:  # packing decodes every image anyway: no separate look at them first
+        mapped = check(request, task, open_images=False)
     return write_package(
-        mapped, Path(out), options or PackOptions(), dataset or DatasetInfo(), task
+        mapped, Path(out), options, dataset or DatasetInfo(), task
     )
 
 

@@ -1,4 +1,12 @@
-"""Shared test helpers: where the real instrument fixtures are, and a scratch home per test."""
+"""Shared test helpers: where the real instrument fixtures are, a scratch home per test, and the
+CI switch that turns "fixture or server absent" skips into failures.
+
+Every skip because something the test needs is absent here (the real instrument fixtures, root
+for sshd, a tmpfs mount, pyOpenSSL for the FTPS server, dpkg-deb) gives a reason starting with
+``ABSENT`` ("absent: ").  With ``AQQUA_REQUIRE_FIXTURES=1`` (set by .ci/run) such a skip is
+reported as a failure, so a green CI means the real-data and server tests ran.  Other skips
+(another operating system) stay skips.  tests/test_require_fixtures.py checks both rules.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +19,49 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = Path(os.environ.get("AQQUA_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+ABSENT = "absent: "  # how every "fixture or server absent" skip reason starts
+REQUIRE_FIXTURES = os.environ.get("AQQUA_REQUIRE_FIXTURES", "") == "1"
+
+
+def _required_but_absent(report) -> bool:
+    if not (REQUIRE_FIXTURES and report.skipped):
+        return False
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ").startswith(ABSENT)
+
+
+def _fail_instead(report) -> None:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    report.outcome = "failed"
+    report.longrepr = (
+        f"{reason.removeprefix('Skipped: ')}: AQQUA_REQUIRE_FIXTURES=1 requires it (CI must run "
+        "the real-data and server tests; install or mount what is missing)"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if _required_but_absent(report):
+        _fail_instead(report)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if _required_but_absent(report):
+        _fail_instead(report)
 
 
 @pytest.fixture
 def shared_fixtures() -> Path:
     """The real instrument outputs in ../shared/fixtures; the test is skipped where they are absent."""
     if not SHARED_FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is not present")
+        pytest.skip(ABSENT + f"the real instrument fixtures ({SHARED_FIXTURES})")
     return SHARED_FIXTURES
 
 

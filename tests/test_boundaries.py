@@ -1,17 +1,30 @@
 """The architecture is checked, not remembered: Qt stays in aqqua_packer/gui, data flows one way."""
 
-import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 
 
+def lint_imports() -> Path:
+    """import-linter's command as installed with the running Python (its scripts folder), not
+    whichever `lint-imports` comes first on PATH (another environment's, checking other code)."""
+    scripts = Path(sysconfig.get_path("scripts"))
+    for folder in (scripts, Path(sys.executable).parent):
+        for name in ("lint-imports", "lint-imports.exe"):
+            if (folder / name).is_file():
+                return folder / name
+    pytest.fail(f"import-linter is not installed for {sys.executable} (pip install -e '.[test]')")
+
+
 def test_import_contracts_hold():
-    lint = shutil.which("lint-imports")
-    if lint is None:
-        pytest.fail("import-linter is not installed (pip install -e '.[test]')")
-    res = subprocess.run([lint], capture_output=True, text=True, cwd=__file__.rsplit("/tests/", 1)[0])
+    lint = lint_imports()
+    assert lint.parent in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent)
+    res = subprocess.run(
+        [str(lint)], capture_output=True, text=True, cwd=__file__.rsplit("/tests/", 1)[0]
+    )
     assert res.returncode == 0, res.stdout + res.stderr
 
 

@@ -350,7 +350,7 @@ def test_deb_refuses_a_system_library_it_cannot_name_a_package_for():
         build.deb_depends(["libc.so.6", "libfoo.so.3"], (2, 31))
 
 
-@pytest.mark.skipif(not shutil.which("dpkg-deb"), reason="dpkg-deb is not installed")
+@pytest.mark.skipif(not shutil.which("dpkg-deb"), reason="absent: dpkg-deb")
 def test_deb_installs_into_opt_with_a_menu_entry_and_a_command(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "DIST", tmp_path / "dist")
     monkeypatch.setattr(build, "WORK", tmp_path / "work")

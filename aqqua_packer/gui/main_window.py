@@ -287,6 +287,9 @@ class MainWindow(QMainWindow):
         self.pages.pack.pack_finished.connect(self.pack_finished)
         self.pages.send.send_finished.connect(self.send_finished)
         self.pages.sources.sample_requested.connect(self.start_demo)
+        self.pages.about.dataset_chosen.connect(
+            lambda path: (self.add_sources([path]), self.wizard.go_to(1, force=True))
+        )
         self.pages.sources.scanned.connect(
             lambda: self.statusBar().showMessage("Scan finished.", 5000)
         )

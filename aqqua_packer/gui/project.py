@@ -94,6 +94,9 @@ class Project:
     package: str = ""
     destination: dict[str, Any] = field(default_factory=dict)  # no password, ever
     send_state: str = ""  # "", "running", "interrupted", "done"
+    # EcoTaxa projects shared with AqQua from the wizard: {server, user, account,
+    # shared: {projid: {title, since}}}; no password or token, ever
+    ecotaxa: dict[str, Any] = field(default_factory=dict)
     saved_at: float = 0.0
     version: int = PROJECT_VERSION
 

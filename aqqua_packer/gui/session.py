@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..mapping import FieldSpec, Mapped, Mapping, apply_mapping
+from ..mapping import FieldSpec, Mapped, Mapping
 from ..package.dataset import DatasetInfo
 from ..problems import UserError
 from ..sources.base import Scan
-from ..workflow import Request
+from ..workflow import Request, check
 from .project import Project, Settings
 from .workers import Worker
 
@@ -153,7 +153,8 @@ class Session(QObject):
             return
         given = self.given_mapping()
         w = Worker(
-            lambda task: apply_mapping(scans, given, task),
+            # the mapping, and a look at every image (kept with the scans: done once)
+            lambda task: check(Request(sources=[], mapping=given), task, scans=scans),
             name="check",
             parent=self,
             background=True,

@@ -265,8 +265,11 @@ def _first_wins(per_scan: list[Mapping], given: Mapping) -> Mapping:
     for m in per_scan:
         for name, spec in m.fields.items():
             out.fields.setdefault(name, spec)
+        for name, spec in m.doubted.items():
+            out.doubted.setdefault(name, spec)
     if not per_scan:
         out = Mapping().merged(given)
+    out.doubted = {k: v for k, v in out.doubted.items() if k not in out.fields}
     return out
 
 
@@ -1004,6 +1007,13 @@ def _map_scan(
                 severity="warning" if s_depth else "error",
                 fast=depth_fast(s.spec),
             )
+    if s_dmin is not None and s_dmax is not None:
+        # A range's top is the shallower end, whichever column holds it (ZooProcess headers and
+        # log sheets write a net's Zmin/Zmax either way round).
+        a, b = out["depth_min"], out["depth_max"]
+        flip = (a.status == OK) & (b.status == OK) & (a.values > b.values)
+        if flip.any():
+            a.values[flip], b.values[flip] = b.values[flip], a.values[flip].copy()
     if s_depth is not None:
         out["depth"] = _convert(
             "depth", [s_depth], depth_fn(s_depth.spec), "float", fast=depth_fast(s_depth.spec)

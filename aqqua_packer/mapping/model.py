@@ -46,6 +46,9 @@ class FieldSpec:
     reason: str = ""  # why it was suggested: "column 'Lat' looks like latitude: 43.1, 43.2"
     negate: bool = False  # flip the sign (west-positive longitudes, negative depths)
     samples: list[str] = field(default_factory=list)  # values that justify a suggestion
+    # why the values contradict the field although the name fits (a doubted suggestion is not
+    # applied; it is shown, for the user to confirm or not)
+    doubt: str = ""
 
     @property
     def has_source(self) -> bool:
@@ -144,6 +147,9 @@ class Mapping:
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     # Fields the user turned down: not mapped, whatever a reader or a column name suggests.
     unmapped: set[str] = field(default_factory=set)
+    # Columns whose name fits a field but whose values contradict it: not applied, shown with
+    # their FieldSpec.doubt so the user can map them on purpose.
+    doubted: dict[str, FieldSpec] = field(default_factory=dict)
     # Suspicious kinds a person confirmed ("KIND" or "KIND:FIELD", see plausibility.py).
     accepted: list[str] = field(default_factory=list)
 
@@ -184,8 +190,9 @@ class Mapping:
         for name, spec in over.fields.items():
             out[name] = spec.over(out.get(name))
         unmapped = (self.unmapped - set(over.fields)) | over.unmapped
+        doubted = {k: v for k, v in {**self.doubted, **over.doubted}.items() if k not in out}
         accepted = list(dict.fromkeys([*self.accepted, *over.accepted]))
-        return Mapping(out, unmapped, accepted)
+        return Mapping(out, unmapped, doubted, accepted)
 
     def get(self, name: str) -> FieldSpec | None:
         return self.fields.get(name)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..fields import BY_NAME
 from ..sources.base import Scan
-from . import parsers
+from . import hints, parsers
 from .model import FieldSpec, Mapping
 
 # Normalised names (lower case, letters and digits only, umlauts spelled out).
@@ -178,6 +178,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "vignette",
     ),
 }
+# with the names of the standards: PANGAEA, Darwin Core, OBIS, iFDO, SeaDataNet (hints.py)
+SYNONYMS = {k: v + hints.STANDARD_NAMES.get(k, ()) for k, v in SYNONYMS.items()}
 # Prefixes instruments put before a field's name ("object_lat", "acq_pixel", "gpsLatitude").
 PREFIXES = (
     "hdr",
@@ -224,6 +226,12 @@ def normalise(name: str) -> str:
 def unit_hint(name: str) -> str | None:
     """The unit a column's name gives: ``Depth [cm]``, ``pressure_dbar``, ``pixel_size_mm``, ``dpi``."""
     low = name.lower().replace("µ", "u").replace("μ", "u")
+    # "pixel per millimeter" (iFDO image-pixel-per-millimeter), "pixels_per_um"
+    per = re.search(
+        r"(?:px|pix|pixels?)[^a-z]*per[^a-z]*(millimet|mm|micromet|um|micron|centimet|cm)", low
+    )
+    if per:
+        return {"m": "px/mm", "c": "px/cm"}.get(per.group(1)[0], "px/um")
     bracket = re.search(r"[\[(]\s*([^\])]+?)\s*[\])]", low)
     tokens = re.split(r"[^a-z/]+", bracket.group(1) if bracket else low)
     tokens = [t for t in tokens if t]
@@ -276,7 +284,7 @@ def name_score(field_name: str, column: str) -> tuple[float, str]:
                 if rest.startswith(q) and rest[len(q) :] in syn:
                     return 0.9, f"its name without {p + q!r} matches {field_name!r}"
     unitless = re.sub(
-        r"(deg|dd|dec|m|cm|dbar|um|mm|utc|local|degn|dege|degrees|dpi|ppi|px|pxmm|pxum|umpx|mmpx|microns?|micrometers?)$",
+        r"(deg|dd|dec|m|cm|dbar|um|mm|utc|local|degn|dege|degrees|dpi|ppi|px|pxmm|pxum|umpx|mmpx|microns?|micrometers?|meters|metres|inmeters|liters|litres|ml|l|degreesnorth|degreeseast)$",
         "",
         n,
     )
@@ -417,6 +425,9 @@ def _checker(
         unit = extra.get("unit")
         return (lambda v: parsers.check_pixel_size(parsers.parse_pixel_size(v, unit), kind)), extra
     if field_name == "volume_sampled":
+        v = hints.volume_unit(column)
+        if v is not None and v != "l":
+            extra["unit"] = v
         return _non_negative, extra
     if field_name == "time":
         # clock times, or a spreadsheet's fraction of a day (0.4270833 = 10:15)
@@ -448,6 +459,7 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
     skip = set(skip or ())
     used: set[str] = set()
     kind = scan.kind
+    depth_range = _header_depth_range(rows, columns)
     # The image column is found by its values (sources.generic.suggest_image_column), never by name.
     order = [
         "datetime",
@@ -474,6 +486,8 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
             if col in used:
                 continue
             score, why = name_score(fname, col)
+            if 0 < score < 0.9 and _exactly_other(fname, col):
+                continue  # "depth_m" is close to "depth_min" but is exactly "depth"
             if score > 0:
                 candidates.append((score, col, why))
         best: tuple[float, FieldSpec] | None = None
@@ -484,6 +498,12 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
                 fmt, ok = (_datetime_format if fname == "datetime" else _date_format)(sample)
                 if sample and ok == 0:
                     continue  # e.g. a "time" column of clock times, not instants
+                if (
+                    fname == "datetime"
+                    and hints.dates_only(sample)
+                    and _has_time_column(columns, col)
+                ):
+                    continue  # Darwin Core eventDate + eventTime: a date, and a time beside it
                 spec.format = fmt
             else:
                 check, extra = _checker(fname, col, kind, sample)
@@ -499,10 +519,18 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
             spec.confidence = conf
             spec.samples = sample[:5]
             spec.reason = f"column {col!r}: {why}; {evidence}"
+            doubt = hints.value_doubt(fname, col, sample, depth_range)
+            if doubt:
+                spec.doubt = doubt
+                spec.confidence = round(min(conf, hints.DOUBTED_CONFIDENCE), 2)
+                if fname not in out.doubted and conf >= MIN_CONFIDENCE:
+                    out.doubted[fname] = spec
+                continue
             if conf >= MIN_CONFIDENCE and (best is None or conf > best[0]):
                 best = (conf, spec)
         if best is not None:
             out.fields[fname] = best[1]
+            out.doubted.pop(fname, None)
             used.add(best[1].column or "")
     # A datetime column makes separate date and time columns unnecessary, and vice versa.
     if "datetime" in out.fields and ("date" in out.fields or "datetime" in skip):
@@ -519,6 +547,10 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
             out.fields.pop("time", None)
     if "time" in out.fields and "date" not in out.fields and "date" not in skip:
         out.fields.pop("time")
+    # A sample's depth is more precise than an elevation column, which in PANGAEA and Darwin
+    # Core event data is often the site's (the sea floor's) elevation, not the sample's.
+    if "altitude" in out.fields and out.fields.keys() & {"depth", "depth_min", "depth_max"}:
+        out.fields.pop("altitude")
     return out
 
 
@@ -557,4 +589,32 @@ def suggest_mapping(scan: Scan) -> Mapping:
         have |= {"depth", "depth_min", "depth_max"}
     guessed = suggest_columns(scan, skip=have)
     # depth range columns and a depth column: keep depth (the mean is not needed)
-    return Mapping({**guessed.fields, **preset.fields})
+    fields = {**guessed.fields, **preset.fields}
+    doubted = {k: v for k, v in guessed.doubted.items() if k not in fields}
+    return Mapping(fields, doubted=doubted)
+
+
+# --- names and values that speak against a column ------------------------------------------------
+def _exactly_other(fname: str, col: str) -> bool:
+    """Whether the column's name is exactly (or with a prefix or unit) another field's."""
+    others = (f for f in SYNONYMS if f != fname and f not in NOT_GUESSED)
+    return any(name_score(other, col)[0] >= 0.9 for other in others)
+
+
+def _has_time_column(columns: list[str], besides: str) -> bool:
+    return any(c != besides and name_score("time", c)[0] >= 0.9 for c in columns)
+
+
+def _header_depth_range(rows: pd.DataFrame, columns: list[str]):
+    """(top, bottom, column names) of a depth range the instrument's header gives: columns named
+    like depth_min/depth_max (``Zmin``, ``hdr:Zmax``) with one value repeated on every row."""
+    ends: list[float] = []
+    named: list[str] = []
+    for col in columns:
+        if max(name_score("depth_min", col)[0], name_score("depth_max", col)[0]) < 0.9:
+            continue
+        values = _distinct_sample(rows[col], 4)
+        if values and len(values) <= 3 and (nums := hints.numbers(values)):
+            ends += nums
+            named.append(col)
+    return (min(ends), max(ends), named) if ends else None

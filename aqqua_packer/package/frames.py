@@ -18,32 +18,61 @@ import struct
 import uuid as _uuid
 from dataclasses import dataclass
 
-import blosc2
 import numpy as np
 
-# Codec choice, measured (docs/format.md, "Codec"): ZSTD level 1 with bit-shuffle for 8-bit
-# pixels and byte-shuffle for 16-bit.
-CLEVEL = 1
+
+class _Blosc2OnFirstUse:
+    """blosc2 pulls in ~0.4 s of modules (httpx, rich, asyncio): import it when a frame is first
+    built or read, not whenever this module is (the packing main process only stores frames)."""
+
+    def __getattr__(self, name: str):
+        import blosc2 as module
+
+        globals()["blosc2"] = module
+        return getattr(module, name)
+
+
+blosc2 = _Blosc2OnFirstUse()
+
+# Codec choice, measured (docs/format.md, "Codec"; tests/bench/bench_codecs.py): per level of
+# compression and bytes per pixel, (codec, clevel, filters).  Only blosc2's built-in codecs and
+# filters, so that any blosc2 >= 4.0 opens every package.  For 8-bit pixels blosc2's DELTA filter
+# (in a one-block chunk: each byte XOR the byte before it) stores plankton vignettes 12-15 % smaller
+# than bit-shuffle at the same speed; 16-bit pixels compress best with byte-shuffle.
+COMPRESSION: dict[str, dict[int, tuple[str, int, tuple[str, ...]]]] = {
+    "fast": {1: ("ZSTD", 1, ("BITSHUFFLE",)), 2: ("ZSTD", 1, ("SHUFFLE",))},
+    "balanced": {1: ("ZSTD", 1, ("DELTA",)), 2: ("ZSTD", 1, ("SHUFFLE",))},
+    "small": {1: ("ZSTD", 9, ("DELTA",)), 2: ("ZSTD", 5, ("SHUFFLE",))},
+}
+DEFAULT_COMPRESSION = "balanced"
 MAX_SINGLE_BLOCK = 16 * 2**20  # larger images use blosc2's own chunking (several threads' worth)
 _PLACEHOLDER_UUID = "00000000-0000-4000-8000-00000000a9a9"
 
 
-def cparams_for(dtype: np.dtype, clevel: int = CLEVEL) -> dict:
-    filt = blosc2.Filter.BITSHUFFLE if np.dtype(dtype).itemsize == 1 else blosc2.Filter.SHUFFLE
-    return {"codec": blosc2.Codec.ZSTD, "clevel": clevel, "filters": [filt], "nthreads": 1}
+def cparams_for(dtype: np.dtype, compression: str = DEFAULT_COMPRESSION) -> dict:
+    """blosc2 cparams for pixels of ``dtype`` at a level of ``COMPRESSION``."""
+    per_size = COMPRESSION[compression]
+    codec, clevel, filters = per_size[min(np.dtype(dtype).itemsize, max(per_size))]
+    return {
+        "codec": blosc2.Codec[codec],
+        "clevel": clevel,
+        "filters": [blosc2.Filter[f] for f in filters],
+        "filters_meta": [0] * len(filters),
+        "nthreads": 1,
+    }
 
 
-def reference_frame(arr: np.ndarray, meta: dict, clevel: int = CLEVEL) -> bytes:
+def reference_frame(arr: np.ndarray, meta: dict, compression: str = DEFAULT_COMPRESSION) -> bytes:
     """The frame as blosc2's public API builds it (the slow path, and the definition of 'right')."""
     if arr.nbytes <= MAX_SINGLE_BLOCK and arr.size:
         return blosc2.asarray(
             arr,
             chunks=arr.shape,
             blocks=arr.shape,
-            cparams=cparams_for(arr.dtype, clevel),
+            cparams=cparams_for(arr.dtype, compression),
             meta=meta,
         ).to_cframe()
-    return blosc2.asarray(arr, cparams=cparams_for(arr.dtype, clevel), meta=meta).to_cframe()
+    return blosc2.asarray(arr, cparams=cparams_for(arr.dtype, compression), meta=meta).to_cframe()
 
 
 @dataclass
@@ -73,13 +102,13 @@ def _probe_array(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return rng.integers(0, 200, size=shape).astype(dtype)
 
 
-def _build_template(ndim: int, dtype: np.dtype, meta_rest: dict, clevel: int) -> _Template | None:
+def _build_template(ndim: int, dtype: np.dtype, meta_rest: dict, compression: str) -> _Template | None:
     # Odd sizes that cannot be confused with other header bytes.
     shape = (3, 1117, 1013)[-ndim:] if ndim == 3 else (1117, 1013)[:ndim]
     arr = _probe_array(shape, dtype)
     meta = {"image-uuid": _PLACEHOLDER_UUID, **meta_rest}
-    frame = reference_frame(arr, meta, clevel)
-    chunk = blosc2.compress2(arr, **_compress_kwargs(arr, clevel))
+    frame = reference_frame(arr, meta, compression)
+    chunk = blosc2.compress2(arr, **_compress_kwargs(arr, compression))
     start = frame.find(chunk)
     if start < 0:
         return None
@@ -115,17 +144,18 @@ def _build_template(ndim: int, dtype: np.dtype, meta_rest: dict, clevel: int) ->
     shape2 = (2, 61, 47)[-ndim:] if ndim == 3 else (61, 47)[:ndim]
     arr2 = _probe_array(shape2, dtype)
     uid = str(_uuid.UUID(int=12345, version=4))
-    want = reference_frame(arr2, {"image-uuid": uid, **meta_rest}, clevel)
-    got = _splice(tpl, arr2, uid, blosc2.compress2(arr2, **_compress_kwargs(arr2, clevel)))
+    want = reference_frame(arr2, {"image-uuid": uid, **meta_rest}, compression)
+    got = _splice(tpl, arr2, uid, blosc2.compress2(arr2, **_compress_kwargs(arr2, compression)))
     return tpl if got == want else None
 
 
-def _compress_kwargs(arr: np.ndarray, clevel: int) -> dict:
-    cp = cparams_for(arr.dtype, clevel)
+def _compress_kwargs(arr: np.ndarray, compression: str) -> dict:
+    cp = cparams_for(arr.dtype, compression)
     return {
         "codec": cp["codec"],
         "clevel": cp["clevel"],
         "filters": cp["filters"],
+        "filters_meta": cp["filters_meta"],
         "typesize": arr.itemsize,
         "nthreads": 1,
         "blocksize": arr.nbytes,
@@ -153,7 +183,7 @@ def _splice(tpl: _Template, arr: np.ndarray, uid: str, chunk: bytes) -> bytes:
 _templates: dict[tuple, _Template | None] = {}
 
 
-def encode(arr: np.ndarray, uid: str, meta_rest: dict | None = None, clevel: int = CLEVEL) -> bytes:
+def encode(arr: np.ndarray, uid: str, meta_rest: dict | None = None, compression: str = DEFAULT_COMPRESSION) -> bytes:
     """The blosc2 frame of ``arr`` with meta ``{"image-uuid": uid, **meta_rest}``.
 
     ``uid`` must be a canonical 36-character uuid string.  Byte-identical to ``reference_frame``.
@@ -165,17 +195,17 @@ def encode(arr: np.ndarray, uid: str, meta_rest: dict | None = None, clevel: int
         or arr.size == 0
         or not arr.flags.c_contiguous
     ):
-        return reference_frame(np.ascontiguousarray(arr), {"image-uuid": uid, **meta_rest}, clevel)
-    key = (arr.ndim, arr.dtype.str, clevel, repr(sorted(meta_rest.items())))
+        return reference_frame(np.ascontiguousarray(arr), {"image-uuid": uid, **meta_rest}, compression)
+    key = (arr.ndim, arr.dtype.str, compression, repr(sorted(meta_rest.items())))
     if key not in _templates:
-        _templates[key] = _build_template(arr.ndim, arr.dtype, meta_rest, clevel)
+        _templates[key] = _build_template(arr.ndim, arr.dtype, meta_rest, compression)
     tpl = _templates[key]
     if tpl is None:
-        return reference_frame(arr, {"image-uuid": uid, **meta_rest}, clevel)
-    chunk = blosc2.compress2(arr, **_compress_kwargs(arr, clevel))
+        return reference_frame(arr, {"image-uuid": uid, **meta_rest}, compression)
+    chunk = blosc2.compress2(arr, **_compress_kwargs(arr, compression))
     if len(chunk) < 32 or (chunk[31] >> 4) & 0x7 or chunk[31] & 0x1:
         # special-value chunk (all zeros, one repeated value, ...) or lazy chunk: blosc2's path
-        return reference_frame(arr, {"image-uuid": uid, **meta_rest}, clevel)
+        return reference_frame(arr, {"image-uuid": uid, **meta_rest}, compression)
     return _splice(tpl, arr, uid, chunk)
 
 

@@ -42,14 +42,14 @@ def channel_meta(channels: list[dict[str, str]]) -> dict:
     return {"image-channels": [dict(c) for c in channels]} if len(channels) > 1 else {}
 
 
-def encode_one(ref: ImageRef, clevel: int = frames.CLEVEL) -> tuple:
+def encode_one(ref: ImageRef, compression: str = frames.DEFAULT_COMPRESSION) -> tuple:
     """("ok", sha256_hex, uuid, frame, channel names, dtype str, shape) or ("error", message)."""
     try:
         img = load_image(ref)
         arr = img.array
         sha = hashlib.sha256(memoryview(arr).cast("B")).hexdigest()
         uid = image_uuid(sha, arr.dtype, arr.shape)
-        frame = frames.encode(arr, uid, channel_meta(img.channels), clevel)
+        frame = frames.encode(arr, uid, channel_meta(img.channels), compression)
         return (
             "ok",
             sha,
@@ -67,8 +67,10 @@ def encode_one(ref: ImageRef, clevel: int = frames.CLEVEL) -> tuple:
         return ("error", f"{describe(ref)}: cannot read the image ({type(exc).__name__}: {exc})")
 
 
-def encode_batch(refs: list[ImageRef], clevel: int = frames.CLEVEL) -> list[tuple]:
-    return [encode_one(r, clevel) for r in refs]
+def encode_batch(
+    refs: list[ImageRef], compression: str = frames.DEFAULT_COMPRESSION
+) -> list[tuple]:
+    return [encode_one(r, compression) for r in refs]
 
 
 def _watch_parent(pid: int) -> None:
@@ -98,7 +100,7 @@ def init_worker(parent_pid: int) -> None:
         threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
 
-def serve_worker(conn, parent_pid: int, clevel: int) -> None:
+def serve_worker(conn, parent_pid: int, compression: str) -> None:
     """A pool process: receive lists of ImageRefs, send back their results, until None or EOF."""
     init_worker(parent_pid)
     while True:
@@ -108,4 +110,4 @@ def serve_worker(conn, parent_pid: int, clevel: int) -> None:
             return
         if refs is None:
             return
-        conn.send(encode_batch(refs, clevel))
+        conn.send(encode_batch(refs, compression))

@@ -55,7 +55,7 @@ from ..progress import Task, null_task
 from ..sources.base import ImageRef
 from ..sources.pixels import describe
 from . import frames, layout, metadata
-from .dataset import DatasetInfo
+from .dataset import DatasetInfo, unapplied
 from .worker import encode_one, image_uuid, serve_worker
 
 DEFAULT_SHARD_BYTES = 2 * 2**30
@@ -70,7 +70,7 @@ class PackOptions:
     workers: int = 0  # processes for decode + compress; 0 = every core
     shard_bytes: int = DEFAULT_SHARD_BYTES  # a shard closes before its image store passes this
     skip_incomplete: bool = False  # pack the ready images, list the others in skipped.csv
-    clevel: int = frames.CLEVEL
+    compression: str = frames.DEFAULT_COMPRESSION  # a level of frames.COMPRESSION
     commit_every: int = 256  # images per LMDB transaction (at most this much work is redone)
     commit_bytes: int = 64 * 2**20  # ... or this many bytes of frames
     package_number: int | None = None  # fixes {ID}s (tests); normally random at the first run
@@ -185,7 +185,7 @@ def _fingerprint(
             {
                 "format": layout.FORMAT_VERSION,
                 "shard_bytes": options.shard_bytes,
-                "clevel": options.clevel,
+                "compression": options.compression,
             }
         ).encode()
     )
@@ -216,6 +216,14 @@ def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
     if not isinstance(exc, OSError | lmdb.Error):
         return None
     text = str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        why = "is read-only" if exc.errno == errno.EROFS else "is not writable for you"
+        return UserError(
+            f"{out}: cannot write the package there: the disk or folder {why} ({exc.strerror}). "
+            f"The {packed} images packed so far are kept. Choose a folder you can write to for "
+            "--out (or make this one writable), then run the command again.",
+            exit_code=4,
+        )
     try:
         free: int | None = shutil.disk_usage(out if out.exists() else out.parent).free
     except OSError:
@@ -558,6 +566,15 @@ def _mp_context():
     return mp.get_context("spawn")
 
 
+def start_workers_early() -> None:
+    """Start the forkserver now (where workers come from one), so that its imports (numpy, Pillow,
+    blosc2: ~0.5 s) overlap the scan and the mapping instead of delaying the first image."""
+    if _mp_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _main_is_guarded(main) -> bool:
     """Is importing ``__main__`` again in a child harmless?  True for ``python -m ...`` (pytest,
     ``python -m aqqua_packer``), our console script and frozen app, and an interactive session;
@@ -583,7 +600,7 @@ class _Refs:
 
 
 def _encoded(
-    refs: list[tuple[int, ImageRef]], workers: int, clevel: int, task: Task
+    refs: list[tuple[int, ImageRef]], workers: int, compression: str, task: Task
 ) -> Iterator[tuple[int, tuple]]:
     """(p, result) for every ref, in order; decoding runs on ``workers`` processes with a bounded
     number of batches in flight (flat memory), and ``task.check()`` is called while waiting.
@@ -595,7 +612,7 @@ def _encoded(
     if workers <= 1 or len(refs) <= 4:
         for p, ref in refs:
             task.check()
-            yield p, encode_one(ref, clevel)
+            yield p, encode_one(ref, compression)
         return
 
     def batches() -> Iterator[list[tuple[int, ImageRef]]]:
@@ -623,7 +640,7 @@ def _encoded(
             for _ in range(workers):
                 mine, theirs = ctx.Pipe(duplex=True)
                 proc = ctx.Process(
-                    target=serve_worker, args=(theirs, os.getpid(), clevel), daemon=True
+                    target=serve_worker, args=(theirs, os.getpid(), compression), daemon=True
                 )
                 proc.start()
                 theirs.close()
@@ -851,7 +868,7 @@ class _Writer:
                 )
                 refs = _Refs(items, self.work, start)
                 workers = opts.workers or os.cpu_count() or 1
-                for p, res in _encoded(refs, workers, opts.clevel, task):
+                for p, res in _encoded(refs, workers, opts.compression, task):
                     ref = items.ref(self.work[p])
                     if res[0] == "error":
                         if not opts.skip_incomplete:
@@ -870,7 +887,7 @@ class _Writer:
                             uid = image_uuid(sha, dtype, shape, n_before)
                             arr, meta = frames.decode(frame)
                             meta.pop("image-uuid", None)
-                            frame = frames.encode(arr, uid, meta, opts.clevel)
+                            frame = frames.encode(arr, uid, meta, opts.compression)
                         if shard.count and shard.est + _estimate(len(frame)) > opts.shard_bytes:
                             closing, shard = shard, None
                             self.close_shard(closing)
@@ -910,8 +927,10 @@ class _Writer:
         return self.finish(t0, resumed)
 
     def finish(self, t0: float, resumed: bool) -> PackResult:
-        self.task.status("Writing image-set.toml and the checksum manifest")
         shards = self.state["shards"]
+        if not sum(s["count"] for s in shards):
+            raise _nothing_packed(self.skipped_rows(), self.out)
+        self.task.status("Writing image-set.toml and the checksum manifest")
         files: dict[str, str] = {}
         for s in shards:
             for name, (digest, _size) in s["files"].items():
@@ -961,6 +980,17 @@ class _Writer:
                 rows.append((i, ref.name, describe(ref), reason))
         rows.sort()
         return [r[1:] for r in rows]
+
+
+def _nothing_packed(rows: list[tuple[str, str, str]], out: Path) -> UserError:
+    """Every image was set aside: no package is made (an empty one would verify as nothing)."""
+    examples = "; ".join(f"{name}: {reason}" for name, _source, reason in rows[:3])
+    more = f" (and {len(rows) - 3} more)" if len(rows) > 3 else ""
+    return UserError(
+        f"Nothing was packed: none of the {len(rows)} images could be packed, so no package was made "
+        f"in {out}. {examples}{more}. Fix or replace these images, then run the same command again.",
+        problems=[Problem("nothing_packed", reason, file=source) for _n, source, reason in rows],
+    )
 
 
 def _skipped_csv(rows: list[tuple[str, str, str]]) -> bytes:
@@ -1126,12 +1156,20 @@ def write_package(
     state_dir = out / layout.STATE_DIR
     if (out / layout.MANIFEST).exists() and not state_dir.exists():
         try:
-            done_fp = layout.read_image_set(out).get("aqqua", {}).get("input-fingerprint")
+            image_set = layout.read_image_set(out)
         except (OSError, ValueError):
-            done_fp = None
-        if done_fp != fingerprint:
+            image_set = {}
+        if image_set.get("aqqua", {}).get("input-fingerprint") != fingerprint:
             raise UserError(
                 f"{out} already holds a complete package of other images or metadata. Choose a new --out folder."
+            )
+        if differ := unapplied(dataset, image_set):
+            # a finished package is never rewritten: it may have been sent, and AqQua knows it by its
+            # checksums; the new facts go into a new package (same images, new folder)
+            raise UserError(
+                f"{out} is already complete, so nothing was packed and the package was not changed: "
+                f"{'; '.join(differ)} was not applied. To apply it, pack again into a new folder "
+                "(--out NEW-FOLDER) and send that package instead of this one."
             )
         images = sum(pq.read_metadata(p).num_rows for p in out.glob("*-meta-*.parquet"))
         return PackResult(

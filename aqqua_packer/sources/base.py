@@ -172,6 +172,10 @@ class ImageList(Sequence[ImageRef]):
         a = self._ends[i - 1] if i else 0
         return self._names[a : self._ends[i]].decode("utf-8", "surrogateescape")
 
+    def is_plain(self, i: int) -> bool:
+        """Whether image ``i`` is a whole file (no zip member, page, box or byte range)."""
+        return i not in self._extra
+
     def path(self, i: int) -> str:
         w = self._where[i]
         if w >= 0:
@@ -214,6 +218,16 @@ class ImageList(Sequence[ImageRef]):
 
     def names(self) -> list[str]:
         return [self.name(i) for i in range(len(self))]
+
+    def whole_files(self) -> np.ndarray:
+        """True for each image that is a whole file of its own (no zip member, page, box or raw
+        offset): its ``size`` is then the file's size on disk."""
+        import numpy as np
+
+        out = np.ones(len(self), dtype=bool)
+        if self._extra:
+            out[np.fromiter(self._extra, dtype=np.int64, count=len(self._extra))] = False
+        return out
 
     def sizes(self) -> np.ndarray:
         """Bytes of each image in its source (int64)."""

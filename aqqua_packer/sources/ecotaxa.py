@@ -385,8 +385,12 @@ def peek_header(entry: Entry) -> tuple[list[str], list[str]]:
     except (OSError, KeyError, zipfile.BadZipFile):
         return [], []
     text = decode_text(data, entry.display).replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")[:2] + ["", ""]
-    return [c.strip() for c in lines[0].split("\t")], lines[1].split("\t")
+    lines = text.lstrip("\ufeff").split("\n")[:2] + ["", ""]
+    # EcoTaxa's own export quotes every name and value ("object_id"\t"object_lat"...)
+    return (
+        [_unquote(c.strip()) for c in lines[0].split("\t")],
+        [_unquote(v.strip()) for v in lines[1].split("\t")],
+    )
 
 
 def first_values(entry: Entry, columns: Iterable[str]) -> dict[str, str]:
@@ -399,12 +403,14 @@ def first_values(entry: Entry, columns: Iterable[str]) -> dict[str, str]:
             data = entry.read()[:65536]
     except (OSError, KeyError, zipfile.BadZipFile):
         return {}
-    lines = decode_text(data, entry.display).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = decode_text(data, entry.display).lstrip("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if len(lines) < 2:
         return {}
-    header = [h.strip().lower() for h in lines[0].split("\t")]
-    row = lines[2] if len(lines) > 2 and is_type_line(lines[1].split("\t")) else lines[1]
-    vals = row.split("\t")
+    header = [_unquote(h.strip()).lower() for h in lines[0].split("\t")]
+    line2 = [_unquote(v.strip()) for v in lines[1].split("\t")]
+    row = lines[2] if len(lines) > 2 and is_type_line(line2) else lines[1]
+    vals = [_unquote(v.strip()) for v in row.split("\t")]
     want = {c.lower() for c in columns}
     return {
         h: (vals[i].strip() if i < len(vals) else "") for i, h in enumerate(header) if h in want
@@ -849,39 +855,6 @@ def spec(column: str, reason: str, confidence: float = 0.9, **kw: Any) -> dict[s
     return d
 
 
-def pixel_size_suggestion(rows: pd.DataFrame) -> dict[str, Any] | None:
-    """Pixel size from the EcoTaxa columns instruments use, each in its own unit."""
-    for name, unit, why in (
-        ("process_particle_pixel_size_um", "um", "µm per pixel"),
-        ("process_particle_pixel_size_µm", "um", "µm per pixel"),
-        ("process_particle_pixel_size_mm", "mm", "mm per pixel"),
-        ("process_pixel", "um", "µm per pixel (ZooProcess, PlanktoScope)"),
-    ):
-        c = col(rows, name)
-        if c:
-            return spec(
-                c,
-                f"column {c!r} is the pixel size in {why}: {', '.join(samples(rows, c))}",
-                unit=unit,
-            )
-    c = col(rows, "acq_pixel")
-    if c:
-        vals = samples(rows, c)
-        try:
-            v = float(vals[0].replace(",", "."))
-        except (ValueError, IndexError):
-            v = 0.0
-        if 0 < v < 5:
-            return spec(
-                c,
-                f"column {c!r} looks like mm per pixel (older UVP5 headers): {', '.join(vals)}",
-                unit="mm",
-                confidence=0.7,
-            )
-        return spec(c, f"column {c!r} is µm per pixel (UVP6): {', '.join(vals)}", unit="um")
-    return None
-
-
 def _date_format(vals: list[str]) -> str | None:
     if vals and all(re.fullmatch(r"\d{8}", v) for v in vals):
         return "%Y%m%d"
@@ -926,6 +899,9 @@ def suggest(rows: pd.DataFrame) -> dict[str, Any]:
     px = pixel_size_suggestion(rows)
     if px:
         f["pixel_size"] = px
+    vol = volume_suggestion(rows)
+    if vol:
+        f["volume_sampled"] = vol
     for field_name, names, conf in (
         ("object_id", ("object_id",), 0.9),
         ("label", ("object_annotation_category",), 0.8),
@@ -1047,3 +1023,8 @@ def read_ini_text(text: str, where: str) -> dict[str, dict[str, str]]:
             f"{where}: not a readable settings file ({str(exc).splitlines()[0]})"
         ) from None
     return {s: {k: (v or "").strip() for k, v in cp.items(s)} for s in cp.sections()}
+
+
+# The columns that carry a pixel size or a volume, each in its instrument's unit (own module: this
+# one is long enough).  Imported last: they use col/samples/spec above.
+from .ecotaxa_units import pixel_size_suggestion, volume_suggestion  # noqa: E402

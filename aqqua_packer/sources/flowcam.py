@@ -16,8 +16,10 @@ its box there.  Each particle is cut from its collage at its own box (``ImageRef
 - ``.ctx`` (INI, latin-1): ``CalibrationConstant`` (µm per pixel), ``LocationLatitude``/
   ``LocationLongitude``, ``RunStartTime``; ``*run_summary*.txt`` ``Calibration Factor``.
 
-Pixel size (µm) = calibration constant (``cal_const`` column or the .ctx) / ``Calibration Factor``
-(1 when there is none); it is written to the column ``flowcam:pixel_size_um``.  Times are the
+Pixel size (µm) = the calibration constant (``cal_const`` column or the .ctx), else the
+``Calibration Factor`` (column or run summary): both are µm per pixel (Visual Spreadsheet User
+Guide, "Calibration Factor"); a disagreement between them is reported.  It is written to the
+column ``flowcam:pixel_size_um``.  Times are the
 computer's local time without a zone: the scan asks for the time zone.
 """
 
@@ -278,15 +280,36 @@ def _read_run(table: Path, root: Path, task: Task) -> tuple[Scan, set[str]]:
                 file=rel,
             )
         )
-    # Pixel size per particle: calibration constant / calibration factor.
+    # Pixel size per particle: VisualSpreadsheet's calibration, µm per pixel.  The Visual
+    # Spreadsheet User Guide defines "Calibration Factor" as "the conversion factor from pixels to
+    # microns (units are microns per pixel)"; the .lst's cal_const and the .ctx's
+    # CalibrationConstant hold the same calibration.  When both are given and disagree, say so.
     const_ctx = _float(ctx.get("CalibrationConstant", "")) if ctx else None
     factor_summary = _float(summary.get("Calibration Factor", "")) if summary else None
     px: list[str] = []
+    disagree = None
     for _, r in rows.iterrows():
         const = (_float(r[cols["cal_const"]]) if cols["cal_const"] else None) or const_ctx
         factor = (_float(r[cols["cal_factor"]]) if cols["cal_factor"] else None) or factor_summary
-        px.append(f"{const / (factor or 1.0):.6g}" if const else "")
+        um = const or factor
+        px.append(f"{um:.6g}" if um else "")
+        if const and factor and abs(const - factor) > 0.01 * const and disagree is None:
+            disagree = (int(r[ROW_COL]), const, factor)
     rows["flowcam:pixel_size_um"] = px
+    if disagree:
+        line, const, factor = disagree
+        problems.append(
+            Problem(
+                "inconsistent",
+                f"the calibration constant ({const:g} µm per pixel) and the Calibration Factor "
+                f"({factor:g}) disagree; the constant is used: check the run's calibration",
+                file=rel,
+                row=line,
+                field="pixel_size",
+                value=f"{factor:g}",
+                severity="warning",
+            )
+        )
     dims_cache: dict[str, tuple[int, int] | None] = {}
     missing_told: set[str] = set()
     stem = table.stem
@@ -397,14 +420,8 @@ def suggest(rows: pd.DataFrame, cols: dict[str, str | None]) -> dict:
             "column": "flowcam:pixel_size_um",
             "unit": "um",
             "confidence": 0.9,
-            "reason": f"calibration constant / calibration factor: {', '.join(px[:3])} µm per pixel",
-        }
-    elif cols.get("cal_factor"):
-        fields["pixel_size"] = {
-            "column": cols["cal_factor"],
-            "unit": "um",
-            "confidence": 0.3,
-            "reason": "no calibration constant (.ctx or cal_const) to divide by: the Calibration Factor is taken as µm per pixel; confirm it",
+            "reason": f"VisualSpreadsheet's calibration (cal_const, CalibrationConstant or "
+            f"Calibration Factor), µm per pixel: {', '.join(px[:3])}",
         }
     low = {c.lower(): c for c in rows.columns}
     if "timestamp" in low:

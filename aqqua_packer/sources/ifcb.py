@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
+from . import ifcb_png
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
 from .tables import decode_text, unique_names
 
@@ -119,6 +120,9 @@ def detect(path: Path) -> Detection:
             return Detection(
                 0.95, f"found IFCB bin {sorted(full)[0]} (.adc with .hdr or .roi){where}"
             )
+    png = ifcb_png.has_pngs(path)
+    if png:
+        return Detection(0.7, f"found {png}: an IFCB ROI exported as PNG (<bin>_<target>.png)")
     return Detection(0.0, "no IFCB bins (.hdr + .adc + .roi named D…_IFCB… or IFCB…_YYYY_DDD_…)")
 
 
@@ -359,15 +363,16 @@ def scan(path: Path, task: Task) -> list[Scan]:
     task.start("scan", None, unit="bins", message=f"Looking for IFCB bins in {path}")
     bins = find_bins(path, task)
     task.set_total(len(bins))
-    by_instrument: dict[str, tuple[list[pd.DataFrame], list[ImageRef], list[Problem]]] = {}
+    groups: dict[str, ifcb_png.Group] = {}
+    placed: dict[str, tuple[int, pd.DataFrame]] = {}  # bin -> (its first row, its rows)
     for name, files in bins.items():
         task.check()
         inst = bin_time(name)[1]  # type: ignore[index]
-        frames, images, problems = by_instrument.setdefault(inst, ([], [], []))
+        g = groups.setdefault(inst, ifcb_png.Group([], [], []))
         try:
-            df, imgs = _read_bin(name, files, root, problems)
+            df, imgs = _read_bin(name, files, root, g.problems)
         except OSError as exc:
-            problems.append(
+            g.problems.append(
                 Problem(
                     "bad_file",
                     f"cannot read bin {name} ({exc.strerror or exc})",
@@ -376,30 +381,51 @@ def scan(path: Path, task: Task) -> list[Scan]:
             )
             df, imgs = None, []
         if df is not None:
-            offset = sum(len(f) for f in frames)
-            images.extend(replace(im, row=im.row + offset) for im in imgs)
-            frames.append(df)
+            offset = sum(len(f) for f in g.frames)
+            g.images.extend(replace(im, row=im.row + offset) for im in imgs)
+            g.frames.append(df)
+            placed[name] = (offset, df.reset_index(drop=True))
         task.advance(1)
+    if path.is_dir():
+        pngs = ifcb_png.find_pngs(path, task)
+        if pngs:
+            task.status(f"{len(pngs)} exported ROI PNGs: copies of .roi images or the only copy")
+            ifcb_png.attach(pngs, bins, placed, groups, root)
     scans = []
-    for inst, (frames, images, problems) in sorted(by_instrument.items()):
-        rows = pd.concat(frames, ignore_index=True).fillna("") if frames else pd.DataFrame()
-        if not images:
-            problems.append(
+    for inst, g in sorted(groups.items()):
+        rows = pd.concat(g.frames, ignore_index=True).fillna("") if g.frames else pd.DataFrame()
+        if g.labels and not rows.empty:
+            data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
+            labels = [g.labels.get(i, "") for i in range(len(rows))]
+            rows = (
+                rows[data]
+                .assign(**{ifcb_png.CLASS_COLUMN: labels})
+                .join(rows[[TABLE_COL, ROW_COL]])
+            )
+        elif not rows.empty:
+            data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
+            rows = rows[[*data, TABLE_COL, ROW_COL]]
+        if not g.images:
+            g.problems.append(
                 Problem(
                     "no_images",
                     "no IFCB images found: every trigger has width 0 or could not be read",
                     file=str(path),
                 )
             )
+        n_bins = len({*(b for b in placed if bin_time(b)[1] == inst)})  # type: ignore[index]
         scans.append(
             Scan(
                 kind="ifcb",
                 root=root,
-                images=images,
+                images=g.images,
                 rows=rows,
                 suggested=suggest(rows),
-                problems=problems,
-                label=f"{inst} ({len(frames)} bin{'s' if len(frames) != 1 else ''})",
+                problems=g.problems,
+                set_aside=g.set_aside,
+                label=f"{inst} ({n_bins} bin{'s' if n_bins != 1 else ''})"
+                if n_bins
+                else f"{inst} (exported ROI PNGs)",
                 sensor=inst,
             )
         )
@@ -452,6 +478,14 @@ def suggest(rows: pd.DataFrame) -> dict:
                     "confidence": 0.9,
                     "reason": f"the bin header's {col[4:]}: {', '.join(vals[:3])}",
                 }
+    if ifcb_png.CLASS_COLUMN in rows.columns:
+        vals = [v for v in rows[ifcb_png.CLASS_COLUMN].unique().tolist() if v]
+        if vals:
+            fields["label"] = {
+                "column": ifcb_png.CLASS_COLUMN,
+                "confidence": 0.7,
+                "reason": f"the class folder the ROI was exported into: {', '.join(vals[:3])}",
+            }
     # Not in "fields": the mapping applies every field it is given, and this one is only a guess.
     to_confirm = {
         "pixel_size": {

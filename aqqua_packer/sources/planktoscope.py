@@ -15,7 +15,8 @@ acquisition not yet segmented packs its frames, described by its ``metadata.json
 
 Two traps: ``acq_local_datetime`` (and what people type as ``object_time``) has no time zone, so
 the scan asks for it; and latitude/longitude 0, 0 is what the PlanktoScope writes when nobody
-filled them in: flagged, never packed as the Gulf of Guinea.
+filled them in: flagged, never packed as the Gulf of Guinea.  The volume is ``acq_imaged_volume``,
+millilitres imaged (packed as litres); ``acq_volume`` is the millilitres *pumped*.
 """
 
 from __future__ import annotations
@@ -326,6 +327,7 @@ def _suggest(rows: pd.DataFrame, *, frames_only: bool) -> dict:
         out = ecotaxa.suggest(rows)
         out["fields"].pop("timezone", None)
         _date_reason(rows, out["fields"])
+        _volume(rows, out["fields"])
         return out
     f: dict = {}
     sv = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
@@ -345,7 +347,20 @@ def _suggest(rows: pd.DataFrame, *, frames_only: bool) -> dict:
     if "date" in f and not all(len(v) == 10 for v in ecotaxa.samples(rows, f["date"]["column"])):
         f["date"].pop("format", None)
     _date_reason(rows, f)
+    _volume(rows, f)
     return {"fields": f}
+
+
+def _volume(rows: pd.DataFrame, f: dict) -> None:
+    """``acq_imaged_volume`` (mL imaged in the acquisition) is the volume; ``acq_volume`` is the
+    volume *pumped* (mL), never the volume imaged: without the first, volume is left to the user."""
+    if f.get("volume_sampled"):
+        return
+    vol = ecotaxa.volume_suggestion(rows) or ecotaxa.volume_suggestion(rows, "hdr:")
+    if vol:
+        f["volume_sampled"] = vol
+    elif ecotaxa.col(rows, "acq_volume", "hdr:acq_volume"):
+        f["volume_sampled"] = None  # the matcher would take acq_volume's millilitres as litres
 
 
 def _date_reason(rows: pd.DataFrame, f: dict) -> None:

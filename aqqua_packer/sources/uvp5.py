@@ -317,6 +317,10 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
             unit="dbar",
             confidence=0.8,
         )
+    if from_pid and all(ecotaxa.col(rows, c) for c in ("Min", "Max", "Mean")):
+        # .pid [Data]: Min/Max/Mean are the object's grey levels (0-255), never depths.
+        for field in ("depth", "depth_min", "depth_max"):
+            f.setdefault(field, None)
     if "pixel_size" not in f:
         c = ecotaxa.col(rows, "cfg:pixel")
         if c:

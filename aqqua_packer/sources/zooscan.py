@@ -10,6 +10,12 @@ A ZooProcess project (``Zooscan_<name>/``) holds::
     Zooscan_scan/_work/<scan>/ecotaxa_<scan>.tsv   the EcoTaxa table ZooProcess writes (when run)
     Zooscan_scan/_work/<scan>/<scan>_vis1.zip      the same vignettes again (set aside)
 
+A scan's ``work/<scan>/`` folder copied off the scanning PC, or a ``work/`` folder of several, is
+read alone too: every folder holding a ``.pid`` is a scan.  Without a ``Zooscan_meta`` row for its
+sample, a scan takes its sample header from its ``.pid``'s ``[Sample]`` section, where ZooProcess
+copied it (same names, same conventions).  In the ``.pid`` ``[Data]`` table ``Min``/``Max``/``Mean``
+are grey levels, never depths.
+
 Rows come from ``ecotaxa_<scan>.tsv`` when present (ZooProcess has converted coordinates there to
 decimal degrees), else from the ``.pid`` ``[Data]`` table.  Sample-header values join every row of
 the sample as ``hdr:<column>``, scan-header values as ``scanhdr:<column>``, ``.pid`` settings as
@@ -26,6 +32,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -50,8 +57,11 @@ def _find_meta(path: Path) -> Path | None:
 
 
 def _has_pid(path: Path) -> bool:
+    """A ``.pid`` in the folder or one level down: a scan's ``work/<scan>/`` folder, or a
+    ``work/`` folder holding several scans (what people copy off the scanning PC)."""
     return any(
-        "/" not in n.rel and PID_NAME.search(n.rel) for n in ecotaxa.shallow_files(path, (".pid",))
+        n.rel.count("/") <= 1 and PID_NAME.search(n.rel)
+        for n in ecotaxa.shallow_files(path, (".pid",))
     )
 
 
@@ -116,7 +126,7 @@ def read_pid_text(text: str, where: str, table_name: str) -> tuple[dict[str, str
             data_at = i + 1
             break
         if s.startswith("[") and s.endswith("]"):
-            continue  # section names ([Image], [Sample], ...) are not needed: keys are unique
+            continue  # section names: pid_section() reads one section on its own
         if "=" in s:
             k, _, v = s.partition("=")
             settings.setdefault(k.strip(), v.strip())
@@ -132,6 +142,25 @@ def read_pid_text(text: str, where: str, table_name: str) -> tuple[dict[str, str
     rows[ROW_COL] = rows[ROW_COL] + data_at  # line numbers in the whole file
     rows[TABLE_COL] = table_name
     return settings, rows
+
+
+def pid_section(text: str, section: str) -> dict[str, str]:
+    """One section of a ``.pid`` as {lower-case key: value}; ``[Sample]`` holds the sample header
+    ZooProcess copied from ``Zooscan_meta`` when the scan was processed (same names, lower-cased
+    as in ``zooscan_sample_header_table.csv``)."""
+    out: dict[str, str] = {}
+    inside = False
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        s = line.strip()
+        if s.startswith("[") and s.endswith("]"):
+            if inside or s.lower() == "[data]":
+                break
+            inside = s[1:-1].strip().lower() == section.lower()
+            continue
+        if inside and "=" in s:
+            k, _, v = s.partition("=")
+            out.setdefault(k.strip().lower(), v.strip())
+    return out
 
 
 def read_header_table(entry: ecotaxa.Entry) -> pd.DataFrame:
@@ -166,28 +195,47 @@ def _project(path: Path, task: Task) -> Scan:
         problems.append(
             Problem(
                 "no_images",
-                "no _work/<scan>/ folder with vignettes: run ZooProcess's processing first",
+                "no _work/<scan>/ folder and no .pid with vignettes: run ZooProcess's processing first",
                 file=str(path),
             )
         )
     tsvs: list[ecotaxa.Entry] = []
+    units: list[_Unit] = []
     pid_images = []
-    pid_settings: dict[str, dict[str, str]] = {}
     for d in work_dirs:
         in_dir = [e for e in tree.entries.values() if posixpath.dirname(e.name) == d]
         t = [e for e in in_dir if ecotaxa.TSV_NAME.match(e.basename)]
-        pids = [e for e in in_dir if PID_NAME.search(e.basename)]
-        for k, p in enumerate(pids):
+        pids: dict[str, tuple[ecotaxa.Entry, dict[str, str], dict[str, str], pd.DataFrame]] = {}
+        for p in sorted((e for e in in_dir if PID_NAME.search(e.basename)), key=lambda e: e.name):
+            scan_id = PID_NAME.sub("", p.basename)
+            if scan_id.lower() in pids:
+                continue  # one .pid per scan (a second is a copy ZooProcess kept)
             try:
-                settings, prow = read_pid_text(decode_text(p.read(), p.display), p.display, p.name)
+                text = decode_text(p.read(), p.display)
+                settings, prow = read_pid_text(text, p.display, p.name)
             except UserError as exc:
                 problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=p.display))
                 continue
-            pid_settings.setdefault(d, settings)
-            if not t and k == 0:  # no EcoTaxa table: the first .pid gives the rows
-                pid_images.append((d, p, prow))
+            pids[scan_id.lower()] = (p, settings, pid_section(text, "Sample"), prow)
         if t:
             tsvs += t
+            first = next(iter(pids.values()), None)
+            scan_id = posixpath.basename(d) or (
+                PID_NAME.sub("", first[0].basename) if first else ""
+            )
+            units.append(
+                _Unit(
+                    d,
+                    scan_id,
+                    {e.name for e in t},
+                    first[1] if first else {},
+                    first[2] if first else {},
+                )
+            )
+            continue
+        for p, settings, sample, prow in pids.values():
+            units.append(_Unit(d, PID_NAME.sub("", p.basename), {p.name}, settings, sample))
+            pid_images.append((d, p, prow))
     built = ecotaxa.join_tables(tree, tsvs, task)
     problems += built.problems
     rows = built.rows
@@ -197,6 +245,13 @@ def _project(path: Path, task: Task) -> Scan:
     for d, p, prow in pid_images:
         offset = len(rows)
         prow = prow.reset_index(drop=True)
+        if "Label" in prow.columns and "Item" in prow.columns:
+            # EcoTaxa's object_id for a ZooProcess object is its vignette name, <Label>_<Item>.
+            prow.insert(
+                0,
+                "zooprocess:object_id",
+                prow["Label"].str.strip() + "_" + prow["Item"].str.strip(),
+            )
         rows = pd.concat([rows, prow], ignore_index=True, sort=False) if not rows.empty else prow
         by_stem = {
             posixpath.splitext(e.basename)[0].lower(): e
@@ -217,32 +272,49 @@ def _project(path: Path, task: Task) -> Scan:
         data_cols = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
         rows[data_cols] = rows[data_cols].fillna("")
         rows = rows[[*data_cols, TABLE_COL, ROW_COL]]
-    # Header tables and .pid settings, joined by the scan (work folder) each table sits in.
+    # Header tables and .pid settings, joined by the scan each table belongs to.
     samples_hdr, scans_hdr = _headers(tree, problems)
-    for d in work_dirs:
-        scan_id = posixpath.basename(d)
-        tables = (
-            [t for t in rows[TABLE_COL].unique() if posixpath.dirname(t) == d]
-            if not rows.empty
-            else []
+    meta = _find_meta(path) if path.is_dir() else None
+    present = set(rows[TABLE_COL].unique()) if not rows.empty else set()
+    for u in units:
+        tables = sorted(u.tables & present)
+        scan_row = scans_hdr.get(u.scan_id.lower(), {})
+        sample_id = (
+            scan_row.get("sampleid")
+            or _sample_of(rows, tables)
+            or u.sample.get("sampleid")
+            or u.scan_id
         )
-        scan_row = scans_hdr.get(scan_id.lower(), {})
-        sample_id = scan_row.get("sampleid") or _sample_of(rows, tables) or scan_id
-        sample_row = samples_hdr.get(sample_id.lower()) or _longest_prefix(samples_hdr, scan_id)
+        sample_row = samples_hdr.get(sample_id.lower()) or _longest_prefix(samples_hdr, u.scan_id)
+        if not sample_row and u.sample:
+            # ZooProcess copied the sample header into the .pid's [Sample] section when it
+            # processed the scan: the same names and conventions as Zooscan_meta's table.
+            sample_row = u.sample
+            if tables and (samples_hdr or meta):
+                problems.append(
+                    Problem(
+                        "missing_header",
+                        f"no row for sample {sample_id!r} in Zooscan_meta's sample header table: "
+                        "its header is taken from the [Sample] section of the scan's .pid",
+                        file=tree.display(next(iter(u.tables))),
+                        severity="info",
+                    )
+                )
         for t in tables:
             rows = ecotaxa.add_header_columns(rows, sample_row or {}, prefix="hdr:", table=t)
             rows = ecotaxa.add_header_columns(rows, scan_row, prefix="scanhdr:", table=t)
-            rows = ecotaxa.add_header_columns(rows, pid_settings.get(d, {}), prefix="pid:", table=t)
+            rows = ecotaxa.add_header_columns(rows, u.settings, prefix="pid:", table=t)
         if tables and not sample_row:
             problems.append(
                 Problem(
                     "missing_header",
-                    f"no row for sample {sample_id!r} in Zooscan_meta's sample header table",
+                    f"no row for sample {sample_id!r} in Zooscan_meta's sample header table, "
+                    "and no [Sample] section in a .pid",
                     file=str(path / "Zooscan_meta"),
                     severity="warning",
                 )
             )
-    set_aside = _aside(tree, used, images)
+    set_aside = _aside(tree, used, images, set(work_dirs))
     task.finish(f"{len(images)} vignettes, {len(rows)} rows")
     s = Scan(
         kind=KIND,
@@ -264,11 +336,25 @@ def _project(path: Path, task: Task) -> Scan:
     return s
 
 
+@dataclass
+class _Unit:
+    """One scan of the project: its folder, id, tables, .pid settings and .pid [Sample] section."""
+
+    folder: str
+    scan_id: str
+    tables: set[str]
+    settings: dict[str, str]
+    sample: dict[str, str]
+
+
 def _work_dirs(tree: ecotaxa.Tree) -> set[str]:
-    """Every ``…/_work/<scan>`` folder that holds a file."""
+    """Every ``…/_work/<scan>`` folder that holds a file, and every folder holding a ``.pid``
+    (a scan's ``work/<scan>/`` folder given alone, or a ``work/`` folder of several scans)."""
     out = set()
     for name in tree.entries:
         parts = name.split("/")
+        if PID_NAME.search(parts[-1]):
+            out.add("/".join(parts[:-1]))
         for i, part in enumerate(parts[:-2]):
             if part.lower() == "_work":
                 out.add("/".join(parts[: i + 2]))
@@ -287,8 +373,11 @@ def _sample_of(rows: pd.DataFrame, tables: list[str]) -> str:
 def _longest_prefix(table: dict[str, dict[str, str]], scan_id: str) -> dict[str, str] | None:
     """ZooProcess names scans <sampleid>_<fraction>: the sample whose id starts the scan id."""
     best = None
+    sid = scan_id.lower()
     for k, v in table.items():
-        if scan_id.lower().startswith(k) and (best is None or len(k) > len(best[0])):
+        # whole name parts only: sample "..._n1" is not the sample of scan "..._n10_d1"
+        whole = sid.startswith(k) and (len(sid) == len(k) or sid[len(k)] == "_")
+        if whole and (best is None or len(k) > len(best[0])):
             best = (k, v)
     return best[1] if best else None
 
@@ -320,7 +409,7 @@ def _headers(tree: ecotaxa.Tree, problems: list[Problem]) -> tuple[dict, dict]:
     return samples, scans
 
 
-def _aside(tree: ecotaxa.Tree, used: set[str], images) -> list[SetAside]:
+def _aside(tree: ecotaxa.Tree, used: set[str], images, work_dirs: set[str]) -> list[SetAside]:
     packed_by_base = {im.name.rsplit("/", 1)[-1].lower(): im.name for im in images}
     out = []
     for e in tree.entries.values():
@@ -344,7 +433,7 @@ def _aside(tree: ecotaxa.Tree, used: set[str], images) -> list[SetAside]:
                     "a full ZooScan scan or background; its vignettes in _work are packed",
                 )
             )
-        elif "_work" in parts:
+        elif "_work" in parts or posixpath.dirname(e.name) in work_dirs:
             out.append(
                 SetAside(e.display, "no row of the .pid or EcoTaxa table names this vignette")
             )
@@ -390,6 +479,10 @@ def _finish(s: Scan, *, export: bool) -> None:
                 unit="m",
                 confidence=0.8,
             )
+    if all(ecotaxa.col(rows, c) for c in ("Min", "Max", "Mean")):
+        # A .pid [Data] table: Min/Max/Mean are the object's grey levels (0-255), never depths.
+        for field in ("depth", "depth_min", "depth_max"):
+            f.setdefault(field, None)
     if "pixel_size" not in f:
         c = ecotaxa.col(rows, "pid:Resolution", "pid:resolution")
         if c:
@@ -399,6 +492,22 @@ def _finish(s: Scan, *, export: bool) -> None:
                 unit="dpi",
                 confidence=0.9,
             )
+    c = ecotaxa.col(rows, "zooprocess:object_id")
+    if c and "object_id" not in f:
+        f["object_id"] = ecotaxa.spec(
+            c,
+            f"the vignette name <Label>_<Item> of the .pid row: {sample_values(c)}",
+            confidence=0.8,
+        )
+    c = ecotaxa.col(rows, "hdr:vol")
+    if c and "volume_sampled" not in f:
+        f["volume_sampled"] = ecotaxa.spec(
+            c,
+            f"ZooProcess sample header vol: the volume the net filtered, m³ (of which the scan is "
+            f"the fraction 1/fracnb): {sample_values(c)}",
+            unit="m3",
+            confidence=0.6,
+        )
     c = ecotaxa.col(rows, "hdr:stationid")
     if c and "station_id" not in f:
         f["station_id"] = ecotaxa.spec(

@@ -11,6 +11,8 @@ from .base import (
     HostKeyInfo,
     HostKeyUnknown,
     PasswordNeeded,
+    RemoteFullError,
+    RemoteQuotaError,
     SendOptions,
 )
 from .engine import EXIT_INCOMPLETE, FileState, Plan, SendResult, plan, send_package
@@ -25,6 +27,8 @@ __all__ = [
     "HostKeyChanged",
     "HostKeyInfo",
     "HostKeyUnknown",
+    "RemoteFullError",
+    "RemoteQuotaError",
     "LocalPackage",
     "PackageFile",
     "PasswordNeeded",

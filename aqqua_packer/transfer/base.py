@@ -58,6 +58,56 @@ class HostKeyChanged(UserError):
         self.info = info
 
 
+EXIT_DESTINATION_FULL = 4  # as `pack` on a full disk: free space, then run the same command again
+
+
+class RemoteFullError(UserError):
+    """The destination has no room left (SFTP write "Failure" with no space free, FTP 452/552 or
+    "No space left", WebDAV 507, a full drive): retrying cannot help, so the send stops at once."""
+
+    def __init__(self, where: str, detail: str = ""):
+        detail = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{where}: the destination is full{detail}. What arrived there is kept; free space there "
+            "(or ask AqQua to), then run the same command again to continue.",
+            exit_code=EXIT_DESTINATION_FULL,
+        )
+
+
+class RemoteQuotaError(UserError):
+    """The server refuses to store more for this account (a quota), though its disk has room."""
+
+    def __init__(self, where: str, detail: str = ""):
+        detail = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{where}: the server refuses to store more for this account{detail}; the storage allowance "
+            "(quota) there is probably used up. What arrived there is kept; ask AqQua to raise the quota, "
+            "then run the same command again to continue.",
+            exit_code=EXIT_DESTINATION_FULL,
+        )
+
+
+_FULL_WORDS = ("no space", "disk full", "insufficient storage", "not enough space", "storage full")
+_QUOTA_WORDS = ("quota", "storage allocation")
+
+
+def full_or_quota(where: str, answer: str) -> UserError | None:
+    """The error for a server answer that says the destination is full or a quota is used up
+    (FTP 452/552, WebDAV 507, any "No space left" / "quota" text); None for any other answer."""
+    low = answer.lower()
+    code = low.strip()[:3]
+    text = answer.strip()[:160]
+    if any(w in low for w in _FULL_WORDS):
+        return RemoteFullError(where, text)
+    if any(w in low for w in _QUOTA_WORDS):
+        return RemoteQuotaError(where, text)
+    if code in ("452", "507"):  # "insufficient storage" (RFC 959, RFC 4918)
+        return RemoteFullError(where, text)
+    if code == "552":  # "exceeded storage allocation" (RFC 959): the account's share is used up
+        return RemoteQuotaError(where, text)
+    return None
+
+
 class AuthenticationFailed(UserError):
     """The server refused the credentials: never retried (no retry storm, no account lock-out)."""
 
@@ -72,6 +122,7 @@ class SendOptions:
 
     bwlimit: int | None = None  # bytes per second
     retries: int = 10  # failed attempts in a row without progress before giving up (not unattended)
+    give_up_after: float = 3600.0  # seconds without bytes durably arriving before giving up (ditto)
     identity: Path | None = None  # SSH private key
     known_hosts: Path | None = None  # read and written instead of the defaults
     password: str | None = field(default=None, repr=False)
@@ -102,9 +153,11 @@ class SendOptions:
         if message in given:
             return
         given.add(message)
-        log.warning(message)
         if self.on_warning is not None:
+            log.info(message)  # the caller shows it: logging it at warning level would repeat it
             self.on_warning(message)
+        else:
+            log.warning(message)
 
 
 class Writer:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..problems import UserError
-from .base import SendOptions, Session, Writer
+from .base import RemoteFullError, RemoteQuotaError, SendOptions, Session, Writer
 from .manifest import MANIFEST, LocalPackage
 from .target import Target
 
@@ -232,16 +232,23 @@ class _FileWriter(Writer):
         try:
             self.fh.write(data)
         except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise UserError(
-                    f"{self.path.parent}: the drive is full. Free some space and send again; what was copied stays."
-                ) from exc
+            self._refused(exc)
             raise
         self.pos += len(data)
 
+    def _refused(self, exc: OSError) -> None:
+        if exc.errno == errno.ENOSPC:
+            raise RemoteFullError(str(self.path.parent), "no space left on the drive") from exc
+        if exc.errno == errno.EDQUOT:
+            raise RemoteQuotaError(str(self.path.parent), exc.strerror or "") from exc
+
     def checkpoint(self) -> None:
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+        except OSError as exc:
+            self._refused(exc)
+            raise
         self.confirmed = self.pos
 
     def finish(self) -> None:

@@ -5,7 +5,10 @@ temporary ``.NAME.<sha>.part`` it holds, send the rest, check its size and conte
 server where it can, else sampled ranges read back), rename it to its final name and journal it.
 The manifest goes last, after a size check of every other file, so its arrival means the package
 is complete.  A dropped connection is retried with exponential backoff and jitter; what the
-server confirmed is never sent again.
+server confirmed is never sent again.  Retrying is bounded: ``retries`` failed attempts in a row,
+or ``give_up_after`` seconds, without a byte more durably at the server (bytes sent and then lost
+do not count), and an answer retrying cannot change (destination full, quota, permission) stops
+at once.  Each local file is checked against the manifest before it is sent.
 """
 
 from __future__ import annotations
@@ -197,6 +200,8 @@ class _Run:
         self.last_checkpoint = 0.0
         self.file_event_at = 0.0
         self.pending: list = []  # (file, temporary name, final name, hash answer) being verified
+        self.durable: dict[str, int] = {}  # bytes of each file known to be held by the server
+        self.checked: set[str] = set()  # local files whose sha256 matched the manifest this run
 
     # --- progress -----------------------------------------------------------------------------
     def _arrived(self, f: PackageFile) -> int:
@@ -205,11 +210,13 @@ class _Run:
             return 0
         return f.size if rec.done else min(rec.confirmed, f.size)
 
-    def _show(self, f: PackageFile, confirmed: int) -> None:
+    def _show(self, f: PackageFile, confirmed: int, *, sent: bool = True) -> None:
+        """Move the bar to ``confirmed`` bytes of ``f``; ``sent=False`` when the bytes were found
+        at the server (or lost there), not sent by this run, so they do not count in the rate."""
         delta = confirmed - self.shown.get(f.path, 0)
         if delta:
             self.shown[f.path] = confirmed
-            self.task.advance(0, delta)
+            self.task.advance(0, delta, sent=sent)
             now = time.monotonic()
             if self.options.on_file is not None and (
                 now - self.file_event_at >= 0.1 or confirmed in (0, f.size)
@@ -225,7 +232,15 @@ class _Run:
         if self.options.on_file is not None:
             self.options.on_file(FileState(f.path, f.size, f.sha256, "arrived", f.size, how))
 
+    def _held(self, f: PackageFile, n: int) -> None:
+        """The server holds ``n`` bytes of ``f`` (it acknowledged them, or said so after a reconnect)."""
+        self.durable[f.path] = max(self.durable.get(f.path, 0), n)
+
+    def _durable_total(self) -> int:
+        return sum(self.durable.values())
+
     def _confirm(self, f: PackageFile, n: int) -> None:
+        self._held(f, n)
         rec = self.journal.files.get(f.path)
         if rec is None or rec.confirmed != n:
             self.journal.record("confirmed", f.path, n=n)
@@ -252,6 +267,7 @@ class _Run:
             if f.path not in self.journal.files:
                 self.journal.record("file", f.path, size=f.size, sha256=f.sha256)
             self.shown[f.path] = self._arrived(f)
+            self.durable[f.path] = self.shown[f.path]
         self.task.start(
             "send",
             total=len(files),
@@ -268,7 +284,9 @@ class _Run:
         transient = _transient_errors()
         session: Session | None = None
         failures = 0
-        mark = -1
+        mark = self._durable_total()
+        progress_at = time.monotonic()
+        lost_passes = 0
         stopped = "complete"
         complete = False
         try:
@@ -280,6 +298,13 @@ class _Run:
                         session = _open_session(self.tgt, opts)
                     if self._pass(session):
                         complete = True
+                        break
+                    lost_passes += 1  # files that had arrived went missing: bounded like the rest
+                    if lost_passes > opts.retries and self.deadline is None:
+                        stopped = (
+                            f"gave up for now: files that had arrived went missing at the server "
+                            f"{lost_passes} times"
+                        )
                         break
                 except _TimeUp:
                     stopped = "time limit"
@@ -293,13 +318,21 @@ class _Run:
                     if session is not None:
                         _quietly_close(session)
                         session = None
-                    progress = self.bytes_sent + sum(self.shown.values())
-                    failures = 1 if progress > mark else failures + 1
-                    mark = progress
+                    # only bytes the server holds count as progress: bytes sent and then lost (a
+                    # full disk, a link that drops each time) must not keep the retries going
+                    progress = self._durable_total()
+                    if progress > mark:
+                        failures, mark, progress_at = 1, progress, time.monotonic()
+                    else:
+                        failures += 1
+                    stalled = time.monotonic() - progress_at
                     # unattended (cron) runs use their whole time window; others give up for now
-                    if failures > opts.retries and self.deadline is None:
+                    if self.deadline is None and (
+                        failures > opts.retries or stalled > opts.give_up_after
+                    ):
                         stopped = (
-                            f"gave up for now after {failures} attempts without progress ({reason})"
+                            f"gave up for now after {failures} attempts in {stalled / 60:.0f} min "
+                            f"without more bytes arriving ({reason})"
                         )
                         break
                     d = min(opts.backoff_max, opts.backoff_base * 2 ** (failures - 1))
@@ -378,7 +411,8 @@ class _Run:
             self.options.warn(note)
             self.journal.record("reset", f.path)
             self.task.advance(-1)
-            self._show(f, 0)
+            self.durable[f.path] = 0
+            self._show(f, 0, sent=False)
         return False
 
     def _tidy(self, session: Session) -> None:
@@ -407,13 +441,15 @@ class _Run:
         final = f"{pkg.name}/{f.path}"
         d, base = posixpath.split(final)
         tmp = f"{d}/.{base}.{f.sha256[:12]}.part"
+        self._check_local(f)
         task.status(f"sending {f.path}")
         if session.size(final) == f.size:  # arrived before the journal could say so
             how = self._verify(session, final, f)
             if how:
                 self.journal.record("done", f.path, n=f.size, how=how)
                 self._arrived_event(f, how)
-                self._show(f, f.size)
+                self._held(f, f.size)
+                self._show(f, f.size, sent=False)
                 task.advance(1)
                 return
         start = session.size(tmp)
@@ -428,7 +464,8 @@ class _Run:
         self.journal.record("attempt", f.path, offset=start or 0)
         if start is None or start < f.size:
             pos = start or 0
-            self._show(f, pos)
+            self._held(f, pos)
+            self._show(f, pos, sent=False)
             writer = session.open_write(tmp, pos)
             step = min(session.piece_size, opts.chunk_size)
             next_checkpoint = pos + opts.chunk_size
@@ -476,6 +513,31 @@ class _Run:
         task.status(f"verifying {f.path}")
         self._arrive(session, f, tmp, final, self._verify(session, tmp, f))
 
+    def _check_local(self, f: PackageFile) -> None:
+        """Refuse to send a local file that differs from the manifest (damaged after packing):
+        sending it would only end in the server being blamed for the difference."""
+        if f.path in self.checked or f == self.pkg.manifest:
+            return
+        path = self.pkg.local(f)
+        self.task.status(f"checking {f.path} against the manifest")
+        h = hashlib.sha256()
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(4 << 20):
+                    self.task.check()
+                    h.update(chunk)
+        except OSError as exc:
+            raise UserError(
+                f"{path}: cannot read this package file ({exc.strerror or exc})."
+            ) from exc
+        if h.hexdigest() != f.sha256:
+            raise UserError(
+                f"{path}: this file of the package is damaged on this computer (its sha256 differs from "
+                f"the one in {self.pkg.manifest.path}). Nothing of it was sent. Run `aqqua-packer verify "
+                f"{self.pkg.root}`, then pack again from the original data (or restore the package from a copy)."
+            )
+        self.checked.add(f.path)
+
     def _collect_one(self, session: Session) -> None:
         f, tmp, final, answer = self.pending.pop(0)
         self.task.status(f"verifying {f.path}")
@@ -493,7 +555,8 @@ class _Run:
         if how is None:
             session.remove(tmp)
             self.journal.record("reset", f.path)
-            self._show(f, 0)
+            self.durable[f.path] = 0
+            self._show(f, 0, sent=False)
             self.bad_content[f.path] = self.bad_content.get(f.path, 0) + 1
             if self.bad_content[f.path] >= 2:
                 raise UserError(

@@ -16,7 +16,15 @@ import socket
 import ssl
 
 from ..problems import UserError
-from .base import AuthenticationFailed, PasswordNeeded, SendOptions, Session, TransientError, Writer
+from .base import (
+    AuthenticationFailed,
+    PasswordNeeded,
+    SendOptions,
+    Session,
+    TransientError,
+    Writer,
+    full_or_quota,
+)
 from .target import Target
 
 _HASH = re.compile(r"\b([0-9a-fA-F]{64})\b")
@@ -66,16 +74,16 @@ class FTPSession(Session):
                         f"The server {where} does not speak FTPS (it refused AUTH TLS). Try ftp:// or sftp://."
                     ) from exc
         user = target.user or "anonymous"
+        if not secure and user != "anonymous":  # said before the password is asked for
+            options.warn(
+                f"The FTP server {where} does not offer encryption (TLS): the password and the data will cross "
+                "the network readable by anyone on the way. Use sftp:// or ftps:// if AqQua offers them."
+            )
         password = options.get_password() if user != "anonymous" else "aqqua-packer@"
         if password is None:
             raise PasswordNeeded(
                 f"The FTP server {where} needs user '{user}''s password. Type it when asked, keep it in the "
                 "keyring, or set AQQUA_PASSWORD for unattended runs."
-            )
-        if not secure and user != "anonymous":
-            options.warn(
-                f"The FTP server {where} does not offer encryption (TLS): the password and the data will cross "
-                "the network readable by anyone on the way. Use sftp:// or ftps:// if AqQua offers them."
             )
         try:
             ftp.login(user, password, secure=False)
@@ -131,7 +139,11 @@ class FTPSession(Session):
     def open_write(self, rel: str, offset: int) -> Writer:
         try:
             conn = self.ftp.transfercmd(f"STOR {self._p(rel)}", rest=offset or None)
-        except ftplib.error_perm as exc:
+        except (ftplib.error_perm, ftplib.error_temp) as exc:
+            if (answer := full_or_quota(str(self.target), str(exc))) is not None:
+                raise answer from None
+            if isinstance(exc, ftplib.error_temp):
+                raise
             if str(exc).startswith(("550", "553", "532")):
                 raise UserError(
                     f"{self.target}: the server refused to store {self._p(rel)} ({exc})."
@@ -139,7 +151,7 @@ class FTPSession(Session):
             raise TransientError(str(exc)) from exc
         with contextlib.suppress(OSError):
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
-        return _FTPWriter(self.ftp, conn, offset)
+        return _FTPWriter(self.ftp, conn, offset, str(self.target))
 
     def rename(self, src: str, dst: str) -> None:
         try:
@@ -200,8 +212,8 @@ def _close_data(conn: socket.socket) -> None:
 
 
 class _FTPWriter(Writer):
-    def __init__(self, ftp: ftplib.FTP, conn: socket.socket, offset: int):
-        self.ftp, self.conn = ftp, conn
+    def __init__(self, ftp: ftplib.FTP, conn: socket.socket, offset: int, where: str = "ftp"):
+        self.ftp, self.conn, self.where = ftp, conn, where
         self.confirmed = offset  # FTP confirms nothing until the end: SIZE tells after a drop
         self.sent = offset
 
@@ -210,11 +222,37 @@ class _FTPWriter(Writer):
         return self.sent
 
     def write(self, data: bytes) -> None:
-        self.conn.sendall(data)
+        try:
+            self.conn.sendall(data)
+        except OSError:
+            # the server hung up on the data: its reply on the control connection says why
+            # (pyftpdlib: "426 No space left on device; transfer aborted.")
+            _close_data(self.conn)
+            self._raise_refusal(self._reply())
+            raise
         self.sent += len(data)
 
+    def _reply(self) -> str:
+        with contextlib.suppress(OSError, EOFError, ftplib.Error):
+            self.ftp.sock.settimeout(5)
+            return self.ftp.getmultiline()
+        return ""
+
+    def _raise_refusal(self, answer: str) -> None:
+        refusal = full_or_quota(self.where, answer) if answer else None
+        if refusal is not None:
+            raise refusal from None
+
     def finish(self) -> None:
-        if isinstance(self.conn, ssl.SSLSocket):
-            self.conn.unwrap()
-        self.conn.close()
-        self.ftp.voidresp()
+        try:
+            if isinstance(self.conn, ssl.SSLSocket):
+                self.conn.unwrap()
+            self.conn.close()
+        except OSError:
+            self._raise_refusal(self._reply())
+            raise
+        try:
+            self.ftp.voidresp()
+        except ftplib.Error as exc:
+            self._raise_refusal(str(exc))
+            raise

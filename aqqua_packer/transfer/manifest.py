@@ -71,6 +71,19 @@ def sha256_file(path: Path, bufsize: int = 4 << 20) -> str:
     return h.hexdigest()
 
 
+def _holds_no_images(root: Path) -> bool:
+    """True when the package's image-set.toml says it holds 0 images (an older packer wrote such
+    packages when every image was set aside); unreadable or absent, it is verify's business."""
+    import tomllib
+
+    try:
+        with (root / "image-set.toml").open("rb") as fh:
+            images = tomllib.load(fh).get("aqqua", {}).get("images")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return images == 0
+
+
 def read_package(path: Path) -> LocalPackage:
     """Read a finished package's manifest; refuse unfinished or inconsistent packages clearly."""
     root = Path(path).expanduser().resolve()
@@ -113,5 +126,10 @@ def read_package(path: Path) -> LocalPackage:
         files.append(PackageFile(rel, local.stat().st_size, m.group(1).lower()))
     if not files:
         raise UserError(f"{mpath}: the manifest lists no files.")
+    if _holds_no_images(root):
+        raise UserError(
+            f"{root}: this package holds no images (image-set.toml says 0), so there is nothing to send. "
+            "Pack the images again (`aqqua-packer pack`) and send the new package."
+        )
     manifest = PackageFile(MANIFEST, len(data), hashlib.sha256(data).hexdigest())
     return LocalPackage(root, tuple(files), manifest)

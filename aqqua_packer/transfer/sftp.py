@@ -24,16 +24,20 @@ import paramiko
 from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY, CMD_STATUS, CMD_WRITE, SFTPError, int64
 
 from ..problems import UserError
+from ..progress import format_bytes
 from .base import (
     AuthenticationFailed,
     HostKeyChanged,
     HostKeyInfo,
     HostKeyUnknown,
     PasswordNeeded,
+    RemoteFullError,
+    RemoteQuotaError,
     SendOptions,
     Session,
     TransientError,
     Writer,
+    full_or_quota,
 )
 from .journal import home
 from .target import Target
@@ -273,7 +277,28 @@ class SFTPSession(Session):
             raise UserError(
                 f"{self.target}: permission denied writing {self._p(rel)} at the server."
             ) from exc
-        return _PipelinedWriter(self.sftp, f, offset, self.piece_size, self.options.chunk_size)
+        return _PipelinedWriter(
+            self.sftp, f, offset, self.piece_size, self.options.chunk_size, self._write_refused
+        )
+
+    def _write_refused(self, exc: OSError) -> UserError | None:
+        """Why the server refused a write, when retrying cannot help: its disk is full or the
+        account's quota used up.  SFTP version 3 says only "Failure" (SSH_FX_FAILURE) for both,
+        so the free space it reports (statvfs@openssh.com) tells them apart."""
+        if exc.errno is not None:
+            return None
+        text = str(exc).strip() or "Failure"
+        answer = full_or_quota(str(self.target), text)
+        if answer is not None:
+            return answer
+        if text.lower() != "failure":
+            return None
+        free = self.free_bytes()
+        said = f'it answered "{text}" to a write'
+        if free is None or free < 2 * max(self.options.chunk_size, 1 << 20):
+            where = "" if free is None else f", {format_bytes(free)} free"
+            return RemoteFullError(str(self.target), said + where)
+        return RemoteQuotaError(str(self.target), f"{said} with {format_bytes(free)} free")
 
     def rename(self, src: str, dst: str) -> None:
         try:
@@ -372,9 +397,9 @@ class SFTPSession(Session):
     def preflight(self, package, remaining_bytes: int, largest: int) -> None:
         free = self.free_bytes()
         if free is not None and free < remaining_bytes:
-            raise UserError(
-                f"{self.target}: the server has {free / 1e9:.2f} GB free there but the package needs "
-                f"{remaining_bytes / 1e9:.2f} GB more. Nothing more was sent; tell AqQua."
+            raise RemoteFullError(
+                str(self.target),
+                f"{format_bytes(free)} free there, the package needs {format_bytes(remaining_bytes)} more",
             )
 
     def close(self) -> None:
@@ -393,8 +418,10 @@ class _PipelinedWriter(Writer):
         offset: int,
         piece: int,
         window: int,
+        refused: Callable[[OSError], UserError | None] = lambda exc: None,
     ):
         self.sftp, self.fh = sftp, fh
+        self.refused = refused
         self.handle = fh.handle
         self.offset = self.confirmed = offset
         self.piece = piece
@@ -421,6 +448,11 @@ class _PipelinedWriter(Writer):
             t, _msg = self.sftp._read_response(num)
         except PermissionError as exc:
             raise UserError(f"the server refused a write: {exc}") from exc
+        except OSError as exc:
+            answer = self.refused(exc)
+            if answer is not None:
+                raise answer from None
+            raise
         if t != CMD_STATUS:
             raise SFTPError("expected a status reply to a write")
         self.confirmed = end
@@ -428,4 +460,10 @@ class _PipelinedWriter(Writer):
     def finish(self) -> None:
         while self.reqs:
             self._reap()
-        self.fh.close()
+        try:
+            self.fh.close()
+        except OSError as exc:
+            answer = self.refused(exc)
+            if answer is not None:
+                raise answer from None
+            raise

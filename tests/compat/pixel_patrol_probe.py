@@ -53,4 +53,15 @@ for store in stores:
         complaints.append(
             f"{store.name}: header says {header.n_images} images, load_range gave {n}"
         )
-print(json.dumps({"stores": len(stores), "images": images, "complaints": complaints}))
+import blosc2  # noqa: E402
+
+print(
+    json.dumps(
+        {
+            "stores": len(stores),
+            "images": images,
+            "complaints": complaints,
+            "blosc2": blosc2.__version__,
+        }
+    )
+)

@@ -92,9 +92,11 @@ def _sources(folder: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("compression", ["fast", "balanced", "small"])
 def test_pixel_patrol_aqqua_reads_every_shard_pixel_exact_and_joins_meta(
-    tmp_path, pixel_patrol_python
+    tmp_path, pixel_patrol_python, compression
 ):
+    """With its pinned blosc2 (4.0.0), at every --compression level."""
     src = tmp_path / "src"
     src.mkdir()
     want = _sources(src)
@@ -103,7 +105,7 @@ def test_pixel_patrol_aqqua_reads_every_shard_pixel_exact_and_joins_meta(
     result = pack(
         Request([src], sets=CONSTANTS),
         out,
-        options=PackOptions(workers=2, shard_bytes=8 * 1024),
+        options=PackOptions(workers=2, shard_bytes=8 * 1024, compression=compression),
         dataset=None,
     )
     assert len(result.shards) >= 3
@@ -116,6 +118,7 @@ def test_pixel_patrol_aqqua_reads_every_shard_pixel_exact_and_joins_meta(
     assert r.returncode == 0, r.stderr[-3000:]
     seen = json.loads(r.stdout.strip().splitlines()[-1])
     assert seen["complaints"] == []
+    assert seen["blosc2"] == "4.0.0"  # the version the published reader pins
     assert seen["stores"] == len(result.shards)
     by_name = {v["image-filename"]: v for v in seen["images"].values()}
     assert set(by_name) == set(

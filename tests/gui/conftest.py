@@ -8,7 +8,7 @@ import os
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-pytest.importorskip("pytestqt")
+pytest.importorskip("pytestqt", reason="absent: pytest-qt, the GUI tests' Qt driver")
 
 from aqqua_packer.mapping import FieldSpec  # noqa: E402
 

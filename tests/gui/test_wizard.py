@@ -135,9 +135,12 @@ def test_map_page_advances_only_when_every_required_field_has_a_source(qtbot, wi
     w.pages.mapping.set_field("datetime", None)
     wait_checked(qtbot, w)
     eff = w.pages.mapping.effective().fields
-    if "datetime" not in eff:  # unless a reader or the matcher suggests it again
-        assert "Date and time" in w.pages.mapping.blocker()
-        assert not w.wizard.next()
+    # a field the user cleared stays cleared (no reader or matcher suggests it back), so the page
+    # names what is missing and does not advance
+    assert "datetime" not in eff and "pixel_size" not in eff
+    assert "Date and time" in w.pages.mapping.blocker()
+    assert not w.wizard.next()
+    assert not w.wizard.next_btn.isEnabled()
 
 
 def test_a_bad_mapping_shows_its_count_of_invalid_images(qtbot, window):

@@ -213,6 +213,16 @@ def test_degrees_minutes_seconds_round_trip_in_any_degree_encoding(d, m, ms, deg
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["43°60'0\"", "43°59'60\"", "43°75'", "43 60 00", "43°12'60.5\" N", "12:99:00", "43°60.0'"],
+)
+def test_degrees_minutes_seconds_with_minutes_or_seconds_of_60_or_more_are_refused(text):
+    with pytest.raises(ParseError) as err:
+        parse_coordinate(text, "lat")
+    assert err.value.kind == "out_of_range", err.value
+
+
 @given(st.integers(0, 89), st.integers(0, 5999))
 def test_historical_ddmm_round_trips(d, hundredths):
     text = f"{d}.{hundredths:04d}"
@@ -324,11 +334,18 @@ def test_datetimes_never_raise_anything_but_parse_error(text, fmt, tz):
     st.sampled_from([None, 4, 6]),
 )
 def test_dates_and_times_never_raise_anything_but_parse_error(text, dfmt, tfmt, width):
-    for fn in (lambda: parse_date(text, dfmt), lambda: parse_time(text, tfmt, width)):
-        try:
-            fn()
-        except ParseError:
-            pass
+    try:
+        d = parse_date(text, dfmt)
+    except ParseError:
+        pass
+    else:  # a real calendar day (a date object cannot be otherwise) of a plausible year
+        assert isinstance(d, date) and 1 <= d.month <= 12 and 1 <= d.day <= 31
+    try:
+        t = parse_time(text, tfmt, width)
+    except ParseError:
+        pass
+    else:  # seconds since midnight: finite, within one day
+        assert math.isfinite(t) and 0 <= t < 86_400, (text, t)
 
 
 @settings(max_examples=300)
@@ -337,13 +354,20 @@ def test_dates_and_times_never_raise_anything_but_parse_error(text, dfmt, tfmt, 
     st.sampled_from([None, "m", "cm", "dbar", "furlong", "um", "mm", "dpi", "px/um"]),
 )
 def test_numbers_lengths_pixel_sizes_and_zones_never_raise_anything_but_parse_error(text, unit):
-    for fn in (
-        lambda: parse_number(text),
-        lambda: parse_length(text, unit),
-        lambda: parse_pixel_size(text, unit),
-        lambda: parse_timezone(text),
-    ):
+    checks = (
+        (lambda: parse_number(text), lambda v: math.isfinite(v)),
+        (lambda: parse_length(text, unit), lambda v: math.isfinite(v)),
+        # micrometres per pixel, within the plausible range the parser promises
+        (lambda: parse_pixel_size(text, unit), lambda v: 0.001 <= v <= 100_000),
+        # a zone whose offset is a real one (within ±14 h, as on Earth's clocks)
+        (
+            lambda: parse_timezone(text),
+            lambda z: abs(z.utcoffset(datetime(2024, 1, 1))) <= timedelta(hours=14),
+        ),
+    )
+    for parse, holds in checks:
         try:
-            fn()
+            v = parse()
         except ParseError:
-            pass
+            continue
+        assert holds(v), (text, unit, v)

@@ -105,7 +105,7 @@ def test_a_full_disk_stops_clearly_keeps_the_packed_images_and_continues_after_s
     disk = Path("/tmp") / f"aqqua-full-disk-{uuid.uuid4().hex[:8]}"
     if not _mount_tmpfs(disk, "1200k"):
         shutil.rmtree(disk, ignore_errors=True)
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
+        pytest.skip("absent: permission to mount a small tmpfs here (needs root)")
     try:
         out = disk / "pkg"
         r = _pack(src, out)

@@ -36,8 +36,8 @@ def images(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(images())
-def test_spliced_frame_equals_blosc2_asarray_to_cframe(arr):
+@given(images(), st.sampled_from(sorted(frames.COMPRESSION)))
+def test_spliced_frame_equals_blosc2_asarray_to_cframe(arr, compression):
     meta_rest = (
         {"image-channels": [{"name": f"c{i}", "kind": "color"} for i in range(arr.shape[0])]}
         if arr.ndim == 3
@@ -47,10 +47,10 @@ def test_spliced_frame_equals_blosc2_asarray_to_cframe(arr):
         arr,
         chunks=arr.shape,
         blocks=arr.shape,
-        cparams=frames.cparams_for(arr.dtype),
+        cparams=frames.cparams_for(arr.dtype, compression),
         meta={"image-uuid": UUID, **meta_rest},
     ).to_cframe()
-    got = frames.encode(arr, UUID, meta_rest)
+    got = frames.encode(arr, UUID, meta_rest, compression)
     assert got == want
     back = blosc2.ndarray_from_cframe(got, True)
     assert np.array_equal(back[()], arr)
@@ -65,10 +65,40 @@ def test_large_images_use_blosc2s_own_chunking_and_still_round_trip():
     assert np.array_equal(blosc2.ndarray_from_cframe(got, True)[()], arr)
 
 
-def test_codec_is_zstd_with_bitshuffle_for_8_bit_and_shuffle_for_16_bit():
-    for dtype, filt in ((np.uint8, blosc2.Filter.BITSHUFFLE), (np.uint16, blosc2.Filter.SHUFFLE)):
-        nd = blosc2.ndarray_from_cframe(
-            frames.encode(np.arange(600, dtype=dtype).reshape(20, 30), UUID), True
-        )
-        assert nd.schunk.cparams.codec == blosc2.Codec.ZSTD
-        assert filt in nd.schunk.cparams.filters
+# The settings measured in docs/format.md ("Codec"), pinned: a change here changes every package.
+PINNED = {
+    ("fast", np.uint8): (5, 1, [blosc2.Filter.BITSHUFFLE]),
+    ("fast", np.uint16): (5, 1, [blosc2.Filter.SHUFFLE]),
+    ("balanced", np.uint8): (5, 1, [blosc2.Filter.DELTA]),
+    ("balanced", np.uint16): (5, 1, [blosc2.Filter.SHUFFLE]),
+    ("small", np.uint8): (5, 9, [blosc2.Filter.DELTA]),
+    ("small", np.uint16): (5, 5, [blosc2.Filter.SHUFFLE]),
+}
+
+
+def test_each_compression_level_stores_its_measured_codec_filters_and_level_per_dtype():
+    assert frames.DEFAULT_COMPRESSION == "balanced"
+    assert set(frames.COMPRESSION) == {"fast", "balanced", "small"}
+    for (level, dtype), (codec, clevel, filters) in PINNED.items():
+        arr = np.arange(600, dtype=dtype).reshape(20, 30)
+        nd = blosc2.ndarray_from_cframe(frames.encode(arr, UUID, {}, level), True)
+        cp = nd.schunk.cparams
+        assert (cp.codec.value, cp.clevel) == (codec, clevel), (level, dtype)
+        assert [f for f in cp.filters if f != blosc2.Filter.NOFILTER] == filters, (level, dtype)
+        assert np.array_equal(nd[()], arr)
+
+
+def test_balanced_is_smaller_than_fast_on_plankton_like_vignettes():
+    """The reason for the default: DELTA stores 8-bit scenes smaller than bit-shuffle."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from plankton_images import vignette
+
+    rng = np.random.default_rng(3)
+    arrs = [vignette(rng) for _ in range(20)]
+    arrs = [np.ascontiguousarray(np.moveaxis(a, -1, 0)) if a.ndim == 3 else a for a in arrs]
+    size = {lv: sum(len(frames.encode(a, UUID, {}, lv)) for a in arrs) for lv in frames.COMPRESSION}
+    assert size["balanced"] < 0.92 * size["fast"]
+    assert size["small"] <= size["balanced"]

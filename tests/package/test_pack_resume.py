@@ -128,9 +128,35 @@ def test_a_package_is_not_continued_with_other_input(dataset, tmp_path):
             options=PackOptions(workers=1, commit_every=3),
             task=task,
         )
+    before = _files(out)
+    assert any(name.endswith("data.mdb") and size for name, (size, _) in before.items())
     other = [m if not m.startswith("pixel_size") else "pixel_size=depth" for m in MAPS]
     r = cli("pack", str(dataset), "--out", str(out), "-q", *map_args(other))
     assert r.returncode == 2
     assert "unfinished package of other images" in r.stderr
-    assert len(open_package(out)) == 0 or True  # what was packed is still there
-    assert (out / layout.STATE_DIR).exists()
+    assert _files(out) == before  # what was packed is still there, untouched
+    # and the run that started it continues from it (not from the start) to the whole package
+    seen: list = []
+    result = pack(
+        Request([dataset], maps=MAPS),
+        out,
+        options=PackOptions(workers=1, commit_every=3),
+        task=Task(on_event=seen.append, min_interval=0),
+    )
+    assert result.resumed and result.images == 100
+    assert next(e for e in seen if e.phase == "pack").done >= 9
+    assert len(open_package(out)) == 100
+
+
+def _files(folder) -> dict[str, tuple[int, str]]:
+    """Every file of a package folder (the lock aside): size and sha256."""
+    import hashlib
+
+    return {
+        p.relative_to(folder).as_posix(): (
+            p.stat().st_size,
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+        )
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "lock"
+    }

@@ -99,7 +99,11 @@ def test_ctx_and_run_summary_give_calibration_and_position(run_copy):
     (run_copy / f"{RUN}_run_summary.txt").write_text("Environment:\n\tCalibration Factor: 2.0000\n")
     (scan,) = flowcam.scan(run_copy, null_task())
     assert scan.rows["ctx:Comment"].iloc[0] == "café"
-    assert scan.rows["flowcam:pixel_size_um"].iloc[0] == "0.9065"
+    # Both are µm per pixel (Visual Spreadsheet User Guide): the constant is used, the
+    # disagreement with the run summary's Calibration Factor is reported.
+    assert scan.rows["flowcam:pixel_size_um"].iloc[0] == "1.813"
+    [p] = [p for p in scan.problems if p.kind == "inconsistent"]
+    assert p.field == "pixel_size" and p.value == "2" and p.severity == "warning"
     assert scan.suggested["fields"]["latitude"]["column"] == "ctx:LocationLatitude"
 
 
@@ -116,7 +120,7 @@ def test_csv_export_is_read_with_its_column_names(run_copy):
     fields = scan.suggested["fields"]
     assert fields["date"]["column"] == "Date" and fields["time"]["column"] == "Time"
     px = fields["pixel_size"]
-    assert px["column"] == "Calibration Factor" and px["confidence"] < 0.5, "no .ctx to check it"
+    assert px["column"] == "flowcam:pixel_size_um" and px["unit"] == "um"  # Calibration Factor
     given = parse_cli_mapping([], ["latitude=1", "longitude=1", "depth=1", "timezone=UTC"])
     mapped = apply_mapping([scan], given)
     assert mapped.converted["image-datetime"].iloc[1] == pd.Timestamp("2017-11-18T10:01:03Z")

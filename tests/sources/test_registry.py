@@ -96,8 +96,16 @@ def test_loose_images_beside_a_recognised_bin_are_reported_not_dropped_quietly(
     assert "deck.png" in p.message and p.file == str(top) and p.severity == "warning"
 
 
-def test_the_shared_fixtures_folder_splits_into_one_part_per_instrument(shared_fixtures):
-    scans = scan_path(shared_fixtures)
+# The instrument folders this test knows, by name: a fixture added to ../shared/fixtures later
+# (another instrument, a damaged file for another test) does not change what it scans.
+INSTRUMENT_FOLDERS = ("flowcam", "ifcb", "microscopy", "uvp6", "zooscan")
+
+
+def test_the_shared_fixtures_folder_splits_into_one_part_per_instrument(shared_fixtures, tmp_path):
+    top = tmp_path / "fixtures"
+    for name in INSTRUMENT_FOLDERS:
+        _copy(shared_fixtures / name, top / name)
+    scans = scan_path(top)
     counts = sorted((s.kind, len(s.images)) for s in scans)
     assert counts == [
         ("flowcam", 506),

@@ -144,3 +144,19 @@ def test_the_pid_label_column_is_never_suggested_as_the_taxon_label(tmp_path):
     assert pid_scans, "the generated project has .pid rows with a Label column"
     mapped = apply_mapping(pid_scans, Mapping())
     assert "label" not in mapped.mapping.fields
+
+
+def test_pid_grey_levels_are_never_offered_as_depth_when_the_datfile_is_missing(tmp_path):
+    """Without a datfile there is no pressure: the .pid's Min/Max/Mean (grey levels 0-255) must
+    not be matched to depth by their names."""
+    from aqqua_packer.mapping import Mapping, apply_mapping
+
+    src = uvp5_project(tmp_path / "uvp5_sn002zd_omer_2")
+    for dat in src.rglob("*_datfile.txt"):
+        dat.unlink()
+    scans = [s for s in scan_path(src) if "Min" in s.rows.columns]
+    assert scans
+    used = apply_mapping(scans, Mapping()).mapping.fields
+    assert not {"Min", "Max", "Mean"} & {
+        used[k].column for k in ("depth", "depth_min", "depth_max") if k in used
+    }

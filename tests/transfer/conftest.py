@@ -14,7 +14,7 @@ from .servers import TEST_PASSWORD, FTPServer, SSHServer, ensure_test_user, user
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("sshd") and not Path("/usr/sbin/sshd").exists(),
-    reason="starting sshd with a test user needs root and OpenSSH's server",
+    reason="absent: root and OpenSSH's server (sshd with a test user)",
 )
 
 
@@ -100,7 +100,7 @@ def srv_tmp(server_root, request) -> Path:
 @pytest.fixture(scope="session")
 def sshd(server_root):
     if os.geteuid() != 0:
-        pytest.skip("starting sshd with a test user needs root")
+        pytest.skip("absent: root, to start sshd with a test user")
     ensure_test_user()
     server = SSHServer(server_root / "sshd").start()
     yield server

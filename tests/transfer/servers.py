@@ -177,13 +177,22 @@ class FTPServer:
     """pyftpdlib on 127.0.0.1 in a thread; ``tls=True`` makes it FTPS (explicit AUTH TLS)."""
 
     def __init__(
-        self, home: Path, *, tls: bool = False, tls_required: bool = False, cert: Path | None = None
+        self,
+        home: Path,
+        *,
+        tls: bool = False,
+        tls_required: bool = False,
+        cert: Path | None = None,
+        says_disk_full: bool = True,
+        refuse_stor: str | None = None,
     ):
+        """``says_disk_full``: answer a write that fails for want of space "452 No space left on
+        device" as proftpd does; pyftpdlib itself says only "426 None; transfer aborted"."""
         import logging
 
         logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
         from pyftpdlib.authorizers import DummyAuthorizer
-        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.handlers import DTPHandler, FTPHandler
         from pyftpdlib.servers import ThreadedFTPServer
 
         self.home = home
@@ -205,6 +214,33 @@ class FTPServer:
                 pass
 
         Handler.authorizer = auth
+        self.stor_refusals = 0
+        if refuse_stor:  # every upload is answered so (a quota, a full disk, no permission)
+            server = self
+
+            def ftp_STOR(handler, file, mode="w"):
+                server.stor_refusals += 1
+                handler.respond(refuse_stor)
+
+            Handler.ftp_STOR = ftp_STOR
+        if says_disk_full and not tls:
+
+            class DataHandler(DTPHandler):
+                def handle_error(self):
+                    import errno
+                    import sys
+
+                    cause = getattr(sys.exc_info()[1], "__cause__", None)
+                    if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+                        self._resp = (
+                            "452 No space left on device; transfer aborted.",
+                            logging.getLogger("pyftpdlib").warning,
+                        )
+                        self.close()
+                        return
+                    super().handle_error()
+
+            Handler.dtp_handler = DataHandler
         Handler.passive_ports = None
         Handler.timeout = 30
         Handler.auth_failed_timeout = 0.1

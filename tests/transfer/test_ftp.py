@@ -63,7 +63,7 @@ def test_ftp_dotdot_stays_inside_the_named_folder(ftpd, small_package):
 
 @pytest.fixture
 def ftps_server(tmp_path):
-    pytest.importorskip("OpenSSL", reason="pyftpdlib's FTPS needs pyOpenSSL")
+    pytest.importorskip("OpenSSL", reason="absent: pyOpenSSL, which pyftpdlib's FTPS server needs")
     cert = self_signed_cert(tmp_path)
     server = FTPServer(tmp_path / "root", tls=True, tls_required=True, cert=cert).start()
     yield server, tmp_path / "cert.pem"

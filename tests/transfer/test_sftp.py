@@ -211,6 +211,30 @@ def test_a_changed_host_key_is_refused_before_any_byte_is_sent(
     assert known.read_text().count("\n") == 1  # nothing was added to known_hosts
 
 
+def test_a_host_recorded_under_another_key_type_is_refused_as_changed(
+    sshd, small_package, remote_dir, tmp_path
+):
+    """known_hosts has an RSA key for the address; the server offers ed25519: not "new" (which
+    would ask to trust it), but a changed key, refused before anything is sent."""
+    rsa = tmp_path / "rsa_host_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(rsa)], check=True
+    )
+    kind, b64 = Path(f"{rsa}.pub").read_text().split()[:2]
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{sshd.port} {kind} {b64}\n")
+    before = known.read_text()
+    with pytest.raises(HostKeyChanged) as err:
+        send_package(
+            small_package,
+            sshd.url(str(remote_dir)),
+            SendOptions(identity=sshd.client_key, known_hosts=known, accept_new_host_key=True),
+        )
+    assert "DANGER" in str(err.value) and "ssh-rsa" in str(err.value)
+    assert err.value.info.key_type == "ssh-ed25519"
+    assert list(remote_dir.iterdir()) == [] and known.read_text() == before
+
+
 def test_a_new_host_shows_its_fingerprint_and_is_remembered_once_accepted(
     sshd, small_package, remote_dir, tmp_path
 ):
@@ -310,7 +334,9 @@ def test_a_server_without_room_is_refused_before_sending(sshd, tmp_path, remote_
         fh.truncate(1 << 43)
     with (pkg / "manifest.sha256").open("a") as fh:
         fh.write("0" * 64 + "  huge.lmdb\n")
-    with pytest.raises(UserError, match="GB free there but the package needs"):
+    with pytest.raises(
+        UserError, match=r"the destination is full \(.* free there, the package needs"
+    ):
         send_package(pkg, sshd.url(str(remote_dir)), key_options(sshd, known_hosts))
     assert list(remote_dir.iterdir()) == []
 

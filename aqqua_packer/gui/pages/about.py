@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QRadioButton,
     QWidget,
 )
@@ -36,6 +38,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class AboutPage(Page):
     title = "About you and the data"
     subtitle = "Who is contributing, under which licence, and what the images are. Your answers are remembered for the next dataset."
+    dataset_chosen = Signal(str)  # "Start a project from this row" in the list of all datasets
 
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
@@ -100,6 +103,15 @@ class AboutPage(Page):
 
         self.outer.addWidget(you)
         self.outer.addWidget(data)
+        self.list_all = QPushButton("List all my datasets… (for AqQua's data sharing form)")
+        self.list_all.setToolTip(
+            "Every dataset on a disk or share, with its size, time, area and readiness"
+        )
+        self.list_all.clicked.connect(self.open_inventory)
+        row = QHBoxLayout()
+        row.addWidget(self.list_all)
+        row.addStretch(1)
+        self.outer.addLayout(row)
         self.outer.addStretch(1)
 
         self.remember = True  # False while example answers fill the page (sample data)
@@ -112,6 +124,14 @@ class AboutPage(Page):
         self.cc_by.toggled.connect(self._changed)
         self.interp.toggled.connect(self._changed)
         self._update_volume()
+
+    def open_inventory(self):
+        from ..inventory_dialog import InventoryDialog
+
+        dialog = InventoryDialog(self)
+        dialog.project_requested.connect(self.dataset_chosen)
+        dialog.open()
+        return dialog
 
     # --- load / save -------------------------------------------------------------------------
     def _load(self) -> None:

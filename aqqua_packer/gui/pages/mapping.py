@@ -354,6 +354,12 @@ class MappingPage(Page):
         for name, row in self.rows.items():
             row.set_columns(with_samples)
             row.set_spec(eff.get(name))
+            doubted = eff.doubted.get(name)
+            if eff.get(name) is None and doubted is not None:  # say why a fitting name is not used
+                row.conf.setText("doubt")
+                row.conf.setToolTip(
+                    f"Not suggested: column {doubted.column!r} has a fitting name, but {doubted.doubt}."
+                )
         self._show_counts()
         self.completeChanged.emit()
 

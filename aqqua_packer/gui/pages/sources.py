@@ -55,8 +55,14 @@ class SourcesPage(Page):
         for b in (self.add_folder_btn, self.add_files_btn, self.remove_btn, self.rescan_btn):
             row.addWidget(b)
         row.addStretch(1)
+        self.ecotaxa_btn = QPushButton("My data is on EcoTaxa…")
+        self.ecotaxa_btn.setToolTip("Share your EcoTaxa projects with AqQua, or download them to pack.")
+        row.addWidget(self.ecotaxa_btn)
         row.addWidget(self.sample_btn)
         self.outer.addLayout(row)
+        self.ecotaxa_reminder = QLabel()
+        self.ecotaxa_reminder.setWordWrap(True)
+        self.outer.addWidget(self.ecotaxa_reminder)
 
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
@@ -85,6 +91,8 @@ class SourcesPage(Page):
         self.rescan_btn.clicked.connect(self.rescan_all)
         self.sample_btn.clicked.connect(self.sample_requested)
         self.cancel_btn.clicked.connect(self.cancel)
+        self.ecotaxa_btn.clicked.connect(self.open_ecotaxa)
+        self._show_ecotaxa_reminder()
 
         self._queue: list[str] = []
         self.worker: Worker | None = None
@@ -108,6 +116,23 @@ class SourcesPage(Page):
         )
         if files:
             self.add_sources(files)
+
+    def open_ecotaxa(self):
+        """The “My data is on EcoTaxa” dialog; downloaded exports become sources."""
+        from ..ecotaxa_dialog import EcoTaxaDialog
+
+        self.ecotaxa_dialog = EcoTaxaDialog(self.session, self)
+        self.ecotaxa_dialog.downloaded.connect(self.add_sources)
+        self.ecotaxa_dialog.finished.connect(self._show_ecotaxa_reminder)
+        self.ecotaxa_dialog.show()
+        return self.ecotaxa_dialog
+
+    def _show_ecotaxa_reminder(self, *_) -> None:
+        from ..ecotaxa_dialog import sharing_reminder
+
+        text = sharing_reminder(self.session.project.ecotaxa)
+        self.ecotaxa_reminder.setText(text)
+        self.ecotaxa_reminder.setVisible(bool(text))
 
     def add_sample_data(self) -> None:
         self.add_sources([str(sample_data_dir())])
