@@ -88,12 +88,23 @@ class Rule:
 
 
 # --- impossible ---------------------------------------------------------------------------------------
+SWAPPED_SHARE = 0.5
+
+
 def swapped_position(ctx: Context) -> list[Hit]:
-    """A latitude beyond ±90 beside a longitude within ±90: the columns are most likely swapped
-    (the latitude itself is already refused as out of range; this says why)."""
+    """Latitudes beyond ±90 beside longitudes within ±90, in at least half of a source's rows:
+    the columns are swapped (a swap takes the whole column; one bad latitude is a typo, refused
+    as out of range on its own)."""
     if ctx.lat_kind is None or ctx.lon_any is None:
         return []
-    bad = (ctx.lat_kind == "out_of_range") & np.isfinite(ctx.lon_any) & (np.abs(ctx.lon_any) <= 90)
+    lon_ok = np.isfinite(ctx.lon_any)
+    bad = (ctx.lat_kind == "out_of_range") & lon_ok & (np.abs(ctx.lon_any) <= 90)
+    if not bad.any():
+        return []
+    for s in np.unique(ctx.scan[bad]).tolist():
+        in_scan = ctx.scan == s
+        if bad[in_scan].sum() < SWAPPED_SHARE * max(int(lon_ok[in_scan].sum()), 1):
+            bad &= ~in_scan
     if not bad.any():
         return []
     idx = np.flatnonzero(bad)

@@ -178,7 +178,7 @@ def test_a_profile_keeps_the_accepted_kinds(tmp_path):
 
 def test_a_file_name_dated_far_from_the_tables_time_is_suspicious(tmp_path):
     rows = [row(0), row(1), row(2)]
-    rows[0][0] = "D20210101T100000_IFCB1_00001.png"  # the day of the row: fine
+    rows[0][0] = "cam_20210101T100000_00001.png"  # the day of the row: fine
     rows[1][0] = "run_20190514_0001.png"  # more than a year before the row
     rows[2][0] = "IMG_20210103_235900.png"  # the row says 2021-01-03 10:00: 14 h, a time zone
     m = mapped(tmp_path, "generic", rows)
@@ -187,9 +187,12 @@ def test_a_file_name_dated_far_from_the_tables_time_is_suspicious(tmp_path):
     assert p.value == "2021-01-02 10:00:00 (file name: 2019-05-14)"
 
 
-def test_a_latitude_beyond_90_beside_a_longitude_within_90_says_the_columns_are_swapped(tmp_path):
-    rows = [row(0, "143.68", "43.1"), row(1, "143.68", "143.1")]
-    m = mapped(tmp_path, "uvp6", rows)
-    assert flagged(m, "swapped_position") == [2]  # row 3: both beyond 90, not a swap
-    assert flagged(m, "out_of_range") == [2, 3]  # still refused as out of range, as before
+def test_latitudes_beyond_90_beside_longitudes_within_90_say_the_columns_are_swapped(tmp_path):
+    rows = [row(0, "143.68", "43.1"), row(1, "143.70", "43.1"), row(2, "143.68", "143.1")]
+    m = mapped(tmp_path / "a", "uvp6", rows)
+    assert flagged(m, "swapped_position") == [2, 3]  # row 4: both beyond 90, not a swap
+    assert flagged(m, "out_of_range") == [2, 3, 4]  # still refused as out of range, as before
     assert not m.ready.any()
+    # one bad latitude among good rows is a typo, not a swapped column
+    rows = [row(0, "95", "7.3"), row(1), row(2)]
+    assert flagged(mapped(tmp_path / "b", "uvp6", rows), "swapped_position") == []
