@@ -226,9 +226,11 @@ class Report:
         flagged = Counter(
             (p.field, p.kind)
             for p in self.problems
-            if p.kind in PLAUSIBILITY_LEVEL and p.severity == "error" and p.field not in required
+            if p.kind in PLAUSIBILITY_LEVEL
+            and p.severity == "error"
+            and (p.field not in required or PLAUSIBILITY_LEVEL[p.kind] == "suspicious")
         )
-        for (name, k), n in flagged.items():  # an optional field's value that holds images back
+        for (name, k), n in flagged.items():  # not in the field counts, yet holds images back
             reasons.append((n, f"{name}: {KIND_WORDS.get(k, k)} ({n:,})"))
         reasons.sort(key=lambda r: -r[0])
         shown = "; ".join(r for _, r in reasons[:max_reasons])

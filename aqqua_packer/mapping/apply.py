@@ -1263,7 +1263,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
 
 def _plausible(scans, items, converted, mapping, merged, ready, problems) -> list:
     """Run the plausibility rules on the converted values: what they flag (unless accepted) is
-    not ready, and its field counts as invalid for that reason."""
+    not ready; an impossible value also makes its field invalid for that reason."""
     accepts = plausibility.parse_accept(mapping.accepted)
     ctx = plausibility.context_of(
         scans, items.scan, converted, mapping, names=lambda: items.names_arrow()

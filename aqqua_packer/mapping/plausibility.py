@@ -555,7 +555,7 @@ class Accepted:
 class Outcome:
     problems: list[Problem] = field(default_factory=list)
     not_ready: np.ndarray | None = None  # bool per item
-    # field -> the problem kind per item (None where the field was not flagged, or accepted)
+    # field -> the impossible problem kind per item (None where the field was not flagged)
     invalid: dict[str, np.ndarray] = field(default_factory=dict)
     accepted: list[Accepted] = field(default_factory=list)
 
@@ -600,6 +600,7 @@ def run_rules(
                     ctx.held[i] = True
                 if not accepted:
                     out.not_ready[i] = True
+                if rule.level == IMPOSSIBLE:  # a suspicious value may be right: the field keeps it
                     kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
                     kinds[i] = rule.kind
         if accepted and count:

@@ -29,7 +29,7 @@ REAL = Path(os.environ.get("AQQUA_REAL_FIXTURES", SHARED / "fixtures-real"))
 def real(name: str) -> Path:
     p = REAL / name
     if not p.exists():
-        pytest.skip(f"../shared/fixtures-real/{name} is not present")
+        pytest.skip(f"absent: ../shared/fixtures-real/{name} is not present")
     return p
 
 
@@ -58,7 +58,7 @@ def test_the_bundled_sample_data_raises_no_impossible_problem():
 
 def test_no_shared_instrument_fixture_raises_an_impossible_problem():
     if not FIXTURES.is_dir():
-        pytest.skip("../shared/fixtures is not present")
+        pytest.skip("absent: ../shared/fixtures is not present")
     folders = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
     assert len(folders) >= 5
     for folder in folders:
