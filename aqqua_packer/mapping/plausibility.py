@@ -431,6 +431,9 @@ def times_in_names(names) -> tuple[np.ndarray, np.ndarray]:
         arr = names.cast(pa.string())  # the item names are large_string or dictionary
     else:
         arr = pa.array(names, pa.string())
+    # the file's own name, not the folders or the zip it sits in (an export's date is not the
+    # image's)
+    arr = pc.replace_substring_regex(arr, r"^.*[/\\›]", "")
     m = pc.extract_regex(arr, _NAME_TIME)
     has_time = pc.fill_null(pc.greater(pc.utf8_length(m.field("h")), 0), False)
 

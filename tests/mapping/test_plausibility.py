@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from mapping_builders import image_folder
 
@@ -196,3 +197,13 @@ def test_latitudes_beyond_90_beside_longitudes_within_90_say_the_columns_are_swa
     # one bad latitude among good rows is a typo, not a swapped column
     rows = [row(0, "95", "7.3"), row(1), row(2)]
     assert flagged(mapped(tmp_path / "b", "uvp6", rows), "swapped_position") == []
+
+
+def test_only_the_files_own_name_counts_not_the_folder_or_zip_it_sits_in():
+    from aqqua_packer.mapping.plausibility import times_in_names
+
+    ns, has_time = times_in_names(
+        ["export__TSV_104_20260627_1012.zip/m106_409.jpg", "run_20190514/IMG_20210103_235900.png"]
+    )
+    assert ns[0] == np.iinfo(np.int64).min  # the export's date is not the image's
+    assert ns[1] == np.datetime64("2021-01-03T23:59:00", "ns").astype(np.int64) and has_time[1]
