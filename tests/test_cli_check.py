@@ -99,7 +99,6 @@ def test_a_planktoscope_data_folder_at_0_0_is_reported_not_packed_unless_confirm
         p["kind"] == "default_position" and p["severity"] == "error" for p in report["problems"]
     )
     flags = ["--set", "timezone=UTC", "--set", "zero_position_confirmed=yes"]
-    flags += ["--accept", "unusual_volume"]  # acq_volume 2.5 (mL) read as litres
     assert main(["check", str(data), "-q", "--json", *flags]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ready"] == report["images"]

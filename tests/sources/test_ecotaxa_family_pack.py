@@ -55,8 +55,7 @@ def test_zooscan_fixture_packs_5_images_that_verify(shared_fixtures, tmp_path):
 
 def test_planktoscope_folder_packs_each_crop_once(tmp_path):
     src = planktoscope_data(tmp_path / "data")
-    # acq_volume is millilitres; until the reader converts it, 2.5 "L" a crop is suspicious
-    pack_and_verify(src, tmp_path / "pkg", "--set", "timezone=+02:00", "--accept", "unusual_volume")
+    pack_and_verify(src, tmp_path / "pkg", "--set", "timezone=+02:00")
     with open_package(tmp_path / "pkg") as pkg:
         assert len(pkg) == 3
         assert pkg.raw["hdr:acq_local_datetime"].eq("2024-05-15T11:02:03").all()
