@@ -9,6 +9,7 @@ import pandas as pd
 from .fields import BY_NAME
 from .mapping import Mapped
 from .mapping.apply import REQUIRED_FIELDS
+from .problems import Problem
 from .report import build_report
 
 
@@ -42,10 +43,22 @@ def gap_summary(mapped: Mapped, limit: int = 5) -> str:
     if errors:
         lines.append("First problems:")
         lines.extend(f"  {p}" for p in errors[:limit])
+    suspicious = _suspicious_kinds(errors)
+    if suspicious:
+        lines.append(
+            "Suspicious values that are right as written can be confirmed: "
+            + " ".join(f"--accept {k}" for k in suspicious)
+        )
     lines.append(
         "Fix the table or the mapping (run `aqqua-packer check` to see every gap), or pack the ready images with --skip-incomplete."
     )
     return "\n".join(lines)
+
+
+def _suspicious_kinds(errors: list[Problem]) -> list[str]:
+    from .mapping.plausibility import LEVEL, SUSPICIOUS
+
+    return list(dict.fromkeys(p.kind for p in errors if LEVEL.get(p.kind) == SUSPICIOUS))
 
 
 def not_ready_reason(mapped: Mapped, i: int) -> str:

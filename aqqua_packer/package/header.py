@@ -45,9 +45,7 @@ def handle(image_set_uuid: str) -> str:
     return f"urn:uuid:{image_set_uuid}"
 
 
-def image_set_toml(
-    dataset: DatasetInfo, state: PackState, mapped: Mapped, folder: Path, **aqqua_extra: Any
-) -> str:
+def image_set_toml(dataset: DatasetInfo, state: PackState, mapped: Mapped, folder: Path) -> str:
     """The text of image-set.toml for the shards of ``state`` written in ``folder``; checked
     against the iFDO schema before it is returned."""
     from ifdo import ImageSetHeader
@@ -112,8 +110,10 @@ def image_set_toml(
         "email": dataset.email or None,
         "institution": dataset.institution or None,
         "input-fingerprint": state.fingerprint,
-        **aqqua_extra,
     }
+    accepted = _accepted_records(mapped, dataset)
+    if accepted:
+        aqqua["accepted"] = accepted
     return layout.dump_toml({"meta": meta, "aqqua": aqqua})
 
 
@@ -148,6 +148,26 @@ def _bounds(state: PackState, folder: Path) -> dict[tuple, float]:
             if present:
                 values[col] += [min(present), max(present)]
     return {(col, fn): float(fn(v)) for col, v in values.items() if v for fn in (min, max)}
+
+
+def _accepted_records(mapped: Mapped, dataset: DatasetInfo) -> list[dict[str, Any]]:
+    """The suspicious values a person confirmed (--accept, the wizard's checkboxes): what, for how
+    many images, by whom and when (UTC, when the package was written)."""
+    who = " ".join(
+        x for x in (dataset.contributor, f"<{dataset.email}>" if dataset.email else "") if x
+    )
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        {
+            "kind": a.kind,
+            "field": a.field,
+            "images": int(a.images),
+            "why": a.why,
+            "accepted-by": who or "unnamed contributor",
+            "accepted-at": when,
+        }
+        for a in getattr(mapped, "accepted", [])
+    ]
 
 
 def _common_sensor(mapped: Mapped) -> str:
