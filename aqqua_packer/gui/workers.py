@@ -17,7 +17,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from ..package.pool import mp_context
 from ..problems import UserError
 from ..progress import Cancelled, ProgressEvent, Task
 
@@ -227,6 +226,8 @@ class ProcessWorker(Worker):
         self._reader: threading.Thread | None = None
 
     def start(self) -> ProcessWorker:
+        from ..workflow import mp_context  # the package workers' rule (package/pool.py)
+
         ctx = mp_context()
         self._queue = ctx.Queue()
         self._cancel_event = ctx.Event()
