@@ -24,6 +24,7 @@ from ..progress import Task
 from .base import ROW_COL, TABLE_COL, Detection, ImageList, ImageRef, Scan, as_image_list
 from .copies import set_aside_copies
 from .pixels import IMAGE_SUFFIXES
+from .reader import finish_scan
 from .tables import TABLE_SUFFIXES, name_keys, read_table
 
 MAX_ZIP_DEPTH = 3
@@ -291,8 +292,8 @@ def scan(
             "confidence": round(n / max(1, len(images)), 2),
             "reason": f"{n} of its values name an image",
         }
-    task.finish(f"{len(images)} images, {len(rows)} rows")
-    return [
+    return finish_scan(
+        task,
         Scan(
             kind=kind,
             root=root,
@@ -302,5 +303,5 @@ def scan(
             problems=problems,
             set_aside=aside,
             label=path.name,
-        )
-    ]
+        ),
+    )

@@ -36,6 +36,7 @@ from ..problems import Problem
 from ..progress import Task
 from . import ifcb_png
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
+from .reader import finish_scan, tidy_rows
 from .tables import decode_text, unique_names
 
 BIN_NEW = re.compile(r"^D(\d{8}T\d{6})_(IFCB\d+)$")
@@ -395,16 +396,9 @@ def scan(path: Path, task: Task) -> list[Scan]:
     for inst, g in sorted(groups.items()):
         rows = pd.concat(g.frames, ignore_index=True).fillna("") if g.frames else pd.DataFrame()
         if g.labels and not rows.empty:
-            data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
             labels = [g.labels.get(i, "") for i in range(len(rows))]
-            rows = (
-                rows[data]
-                .assign(**{ifcb_png.CLASS_COLUMN: labels})
-                .join(rows[[TABLE_COL, ROW_COL]])
-            )
-        elif not rows.empty:
-            data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
-            rows = rows[[*data, TABLE_COL, ROW_COL]]
+            rows = rows.assign(**{ifcb_png.CLASS_COLUMN: labels})
+        rows = tidy_rows(rows)  # the class column before the provenance columns
         if not g.images:
             g.problems.append(
                 Problem(
@@ -440,8 +434,8 @@ def scan(path: Path, task: Task) -> list[Scan]:
                 label=path.name,
             )
         )
-    task.finish(f"{sum(len(s.images) for s in scans)} IFCB images in {len(bins)} bins")
-    return scans
+    n = sum(len(s.images) for s in scans)
+    return finish_scan(task, scans, f"{n} IFCB images in {len(bins)} bins")
 
 
 def suggest(rows: pd.DataFrame) -> dict:

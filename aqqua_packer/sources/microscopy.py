@@ -32,6 +32,7 @@ from ..progress import Task
 from . import generic
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
 from .pixels import read_bytes
+from .reader import finish_scan
 
 TIFF = (".tif", ".tiff")
 _UNIT_UM = {
@@ -334,8 +335,8 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             )
     images = [replace(im, row=i) for i, im in enumerate(images)]
     suggested = suggest(rows, base.suggested, problems)
-    task.finish(f"{len(images)} microscope images")
-    return [
+    return finish_scan(
+        task,
         Scan(
             kind="microscopy",
             root=base.root,
@@ -346,8 +347,9 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             set_aside=base.set_aside,
             label=base.label,
             sensor="microscope",
-        )
-    ]
+        ),
+        f"{len(images)} microscope images",
+    )
 
 
 def suggest(rows: pd.DataFrame, base: dict, problems: list[Problem]) -> dict:

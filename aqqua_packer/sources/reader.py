@@ -4,8 +4,8 @@ A reader is a module in ``aqqua_packer/sources/`` with the two functions of ``Re
 in ``registry.READERS`` (or, for a reader that lives elsewhere, one ``registry.register`` call).
 ``tests/sources/test_reader_contract.py`` checks every registered reader against ``Reader``.
 
-A reader ends its ``scan`` with ``finish_scan``: the one place that puts its rows in the form the
-contract promises (provenance columns last, "" for an empty value) and says what was found.
+A reader ends its ``scan`` with ``finish_scan``: the one place that makes sure its rows hold text
+("" for a value a table did not have) and says what was found.
 """
 
 from __future__ import annotations
@@ -72,11 +72,21 @@ def tidy_rows(rows: pd.DataFrame) -> pd.DataFrame:
     Rows already in that form are returned as they are."""
     if TABLE_COL not in rows.columns or ROW_COL not in rows.columns:
         return rows
-    data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
-    if data and rows[data].isna().to_numpy().any():
-        rows[data] = rows[data].fillna("")
+    rows = fill_missing(rows)
     if list(rows.columns[-2:]) != [TABLE_COL, ROW_COL]:
-        rows = rows[[*data, TABLE_COL, ROW_COL]]
+        rows = rows[
+            [*(c for c in rows.columns if c not in (TABLE_COL, ROW_COL)), TABLE_COL, ROW_COL]
+        ]
+    return rows
+
+
+def fill_missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """Empty text for every value a table did not have (``Scan.rows`` holds text, never NaN)."""
+    data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
+    # Looked at column by column: rows[data] would copy the whole table to find out.
+    provenance = (TABLE_COL, ROW_COL)
+    if any(rows.iloc[:, i].isna().any() for i, c in enumerate(rows.columns) if c not in provenance):
+        rows[data] = rows[data].fillna("")
     return rows
 
 
@@ -121,12 +131,12 @@ def add_header_columns(
 
 # --- the end of a scan ------------------------------------------------------------------------
 def finish_scan(task: Task, scans: Scan | list[Scan], done: str = "") -> list[Scan]:
-    """The end of every reader's ``scan``: each Scan's rows tidied (``tidy_rows``), and one line on
-    the task saying what was found (``done``, or "N images, M rows").  Returns the Scans as a list,
-    what ``scan`` returns."""
+    """The end of every reader's ``scan``: "" for any value missing from each Scan's rows
+    (``fill_missing``), and one line on the task saying what was found (``done``, or "N images,
+    M rows").  Returns the Scans as a list, what ``scan`` returns."""
     scans = [scans] if isinstance(scans, Scan) else list(scans)
     for s in scans:
-        s.rows = tidy_rows(s.rows)
+        s.rows = fill_missing(s.rows)
     if not done:
         n_images = sum(len(s.images) for s in scans)
         done = f"{n_images} images, {sum(len(s.rows) for s in scans)} rows"
