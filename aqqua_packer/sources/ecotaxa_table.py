@@ -336,44 +336,23 @@ def join_tables(tree: Tree, tsvs: list[Entry], task: Task) -> Built:
             task.check()
         tbl, line = tables_col[pos], rownum_col[pos]
         where = display.get(tbl, tbl)
+        # A problem with this row's image: the row, its img_file_name and its value.
+        at = {"file": where, "row": line, "field": "image", "value": img_vals[pos]}
         target = _resolve(posixpath.dirname(tbl), img_vals[pos])
         if target is None:
+            at["value"] = None
             problems.append(
-                Problem(
-                    "row_without_image",
-                    "img_file_name is empty",
-                    file=where,
-                    row=line,
-                    field="image",
-                    severity="warning",
-                )
+                Problem("row_without_image", "img_file_name is empty", **at, severity="warning")
             )
             continue
         if target == "../":
-            problems.append(
-                Problem(
-                    "unsafe_path",
-                    "img_file_name points outside the folder or zip of the table; refused",
-                    file=where,
-                    row=line,
-                    field="image",
-                    value=img_vals[pos],
-                )
-            )
+            why = "img_file_name points outside the folder or zip of the table; refused"
+            problems.append(Problem("unsafe_path", why, **at))
             continue
         entry = tree.find(target)
         if entry is None:
-            problems.append(
-                Problem(
-                    "row_without_image",
-                    f"the image {img_vals[pos].strip()!r} named here is not in the folder or zip",
-                    file=where,
-                    row=line,
-                    field="image",
-                    value=img_vals[pos],
-                    severity="warning",
-                )
-            )
+            why = f"the image {img_vals[pos].strip()!r} named here is not in the folder or zip"
+            problems.append(Problem("row_without_image", why, **at, severity="warning"))
             continue
         oid = obj_vals[pos]
         first = primary.get((tbl, oid)) if oid else None
@@ -393,18 +372,11 @@ def join_tables(tree: Tree, tsvs: list[Entry], task: Task) -> Built:
             continue
         if entry.name in linked:
             prev = linked[entry.name]
-            problems.append(
-                Problem(
-                    "duplicate_image",
-                    f"this row names {img_vals[pos].strip()!r} which row {rownum_col[prev]} already "
-                    f"describes; the image is packed once, with row {rownum_col[prev]}'s metadata",
-                    file=where,
-                    row=line,
-                    field="image",
-                    value=img_vals[pos],
-                    severity="warning",
-                )
+            why = (
+                f"this row names {img_vals[pos].strip()!r} which row {rownum_col[prev]} already "
+                f"describes; the image is packed once, with row {rownum_col[prev]}'s metadata"
             )
+            problems.append(Problem("duplicate_image", why, **at, severity="warning"))
             continue
         linked[entry.name] = pos
         used.add(entry.name)

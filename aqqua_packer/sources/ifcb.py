@@ -275,26 +275,15 @@ def _read_bin(name: str, files: dict[str, str], root: Path, problems: list[Probl
             continue
         end = start + width * height
         if start < 0 or start >= roi_size:
+            why = f"ROI {target} starts at byte {start}, past the end of {name}.roi ({roi_size} bytes): the .adc and .roi files do not belong together or the .roi is truncated"
+        elif end > roi_size:
+            why = f"ROI {target} ({width}x{height} = {width * height} bytes from byte {start}) runs past the end of {name}.roi, which has only {roi_size} bytes: the .roi file is truncated"
+        else:
+            why = ""
+        if why:
             problems.append(
                 Problem(
-                    "bad_file",
-                    f"ROI {target} starts at byte {start}, past the end of {name}.roi ({roi_size} bytes): the .adc and .roi files do not belong together or the .roi is truncated",
-                    file=adc_rel,
-                    row=line_no,
-                    field="start_byte",
-                    value=str(start),
-                )
-            )
-            continue
-        if end > roi_size:
-            problems.append(
-                Problem(
-                    "bad_file",
-                    f"ROI {target} ({width}x{height} = {width * height} bytes from byte {start}) runs past the end of {name}.roi, which has only {roi_size} bytes: the .roi file is truncated",
-                    file=adc_rel,
-                    row=line_no,
-                    field="start_byte",
-                    value=str(start),
+                    "bad_file", why, file=adc_rel, row=line_no, field="start_byte", value=str(start)
                 )
             )
             continue

@@ -3,6 +3,7 @@ that holds a field, a few of its values to show the user, and the field's spec."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -30,3 +31,16 @@ def spec(column: str, reason: str, confidence: float = 0.9, **kw: Any) -> dict[s
     d["confidence"] = confidence
     d["reason"] = reason
     return d
+
+
+def suggest_columns(
+    rows: pd.DataFrame,
+    f: dict[str, Any],
+    entries: Iterable[tuple[str, str | tuple[str, ...], str, dict[str, Any]]],
+) -> None:
+    """For each ``(field, column or columns, why, spec keywords)``: where ``f`` has nothing for the
+    field yet and the column has values, suggest it; the reason is ``why`` and a few values."""
+    for field, names, why, kw in entries:
+        c = col(rows, *((names,) if isinstance(names, str) else names))
+        if c and field not in f:
+            f[field] = spec(c, f"{why}: {', '.join(samples(rows, c))}", **kw)

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..problems import Problem, UserError
 from ..progress import Task
+from . import zooprocess
 from .base import ROW_COL, TABLE_COL, Detection, Scan, SetAside
 from .ecotaxa_suggest import suggest
 from .ecotaxa_table import TSV_NAME, join_tables
@@ -41,14 +42,6 @@ from .pixels import IMAGE_SUFFIXES
 from .reader import add_header_columns, finish_scan, tidy_rows
 from .suggested import col, samples, spec
 from .tables import decode_text, read_text_table
-from .zooprocess import (
-    PID_HEADER_FIELDS,
-    PID_NAME,
-    add_pid_objects,
-    no_depth_from_grey_levels,
-    read_pid_text,
-    suggest_pid_header,
-)
 
 KIND = "uvp5"
 HEADER_NAME = re.compile(r"^uvp5_header_sn.*\.txt$", re.I)
@@ -163,7 +156,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
         if t:
             tsvs += t
             continue
-        pids = [e for e in in_dir if PID_NAME.search(e.basename)]
+        pids = [e for e in in_dir if zooprocess.PID_NAME.search(e.basename)]
         if not pids:
             problems.append(
                 Problem(
@@ -220,7 +213,9 @@ def _pid_part(tree, pid_profiles, problems, used, task) -> tuple[pd.DataFrame, l
     for d, pid, dat, in_dir in pid_profiles:
         task.check()
         try:
-            _, prow = read_pid_text(decode_text(pid.read(), pid.display), pid.display, pid.name)
+            _, prow = zooprocess.read_pid_text(
+                decode_text(pid.read(), pid.display), pid.display, pid.name
+            )
         except UserError as exc:
             problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=pid.display))
             continue
@@ -231,7 +226,7 @@ def _pid_part(tree, pid_profiles, problems, used, task) -> tuple[pd.DataFrame, l
             prow["datfile:pressure_dbar"] = [
                 pressures.get(str(v).strip(), "") for v in prow["Label"]
             ]
-        rows = add_pid_objects(
+        rows = zooprocess.add_pid_objects(
             rows,
             prow,
             in_dir,
@@ -273,10 +268,10 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
     out = suggest(rows)
     f = out["fields"]
     if from_pid:
-        for name in PID_HEADER_FIELDS:
+        for name in zooprocess.PID_HEADER_FIELDS:
             f.pop(name, None)
     sv = lambda c: ", ".join(samples(rows, c))  # noqa: E731
-    suggest_pid_header(
+    zooprocess.suggest_pid_header(
         rows,
         f,
         latitude="UVP5 header latitude, DD.MM (degrees.minutes: 43.4111 = 43°41.11')",
@@ -311,7 +306,7 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
             confidence=0.8,
         )
     if from_pid:
-        no_depth_from_grey_levels(rows, f)
+        zooprocess.no_depth_from_grey_levels(rows, f)
     if "pixel_size" not in f:
         c = col(rows, "cfg:pixel")
         if c:

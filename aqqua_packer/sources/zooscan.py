@@ -39,23 +39,15 @@ import pandas as pd
 
 from ..problems import Problem, UserError
 from ..progress import Task
+from . import zooprocess
 from .base import ROW_COL, TABLE_COL, Detection, Scan, SetAside
 from .ecotaxa_suggest import suggest
 from .ecotaxa_table import TSV_NAME, build_scan, find_tsvs, first_values, join_tables
 from .listing import Entry, Tree, list_tree, shallow_files
 from .pixels import IMAGE_SUFFIXES
 from .reader import add_header_columns, deep_detection, depth_of, finish_scan, tidy_rows
-from .suggested import col, samples, spec
+from .suggested import col, samples, spec, suggest_columns
 from .tables import decode_text, read_text_table
-from .zooprocess import (
-    PID_HEADER_FIELDS,
-    PID_NAME,
-    add_pid_objects,
-    no_depth_from_grey_levels,
-    pid_section,
-    read_pid_text,
-    suggest_pid_header,
-)
 
 KIND = "zooscan"
 VIS_ZIP = re.compile(r"_vis\d*\.zip$", re.I)
@@ -72,7 +64,8 @@ def _has_pid(path: Path) -> bool:
     """A ``.pid`` in the folder or one level down: a scan's ``work/<scan>/`` folder, or a
     ``work/`` folder holding several scans (what people copy off the scanning PC)."""
     return any(
-        n.rel.count("/") <= 1 and PID_NAME.search(n.rel) for n in shallow_files(path, (".pid",))
+        n.rel.count("/") <= 1 and zooprocess.PID_NAME.search(n.rel)
+        for n in shallow_files(path, (".pid",))
     )
 
 
@@ -169,22 +162,24 @@ def _project(path: Path, task: Task) -> list[Scan]:
         in_dir = [e for e in tree.entries.values() if posixpath.dirname(e.name) == d]
         t = [e for e in in_dir if TSV_NAME.match(e.basename)]
         pids: dict[str, tuple[Entry, dict[str, str], dict[str, str], pd.DataFrame]] = {}
-        for p in sorted((e for e in in_dir if PID_NAME.search(e.basename)), key=lambda e: e.name):
-            scan_id = PID_NAME.sub("", p.basename)
+        for p in sorted(
+            (e for e in in_dir if zooprocess.PID_NAME.search(e.basename)), key=lambda e: e.name
+        ):
+            scan_id = zooprocess.PID_NAME.sub("", p.basename)
             if scan_id.lower() in pids:
                 continue  # one .pid per scan (a second is a copy ZooProcess kept)
             try:
                 text = decode_text(p.read(), p.display)
-                settings, prow = read_pid_text(text, p.display, p.name)
+                settings, prow = zooprocess.read_pid_text(text, p.display, p.name)
             except UserError as exc:
                 problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=p.display))
                 continue
-            pids[scan_id.lower()] = (p, settings, pid_section(text, "Sample"), prow)
+            pids[scan_id.lower()] = (p, settings, zooprocess.pid_section(text, "Sample"), prow)
         if t:
             tsvs += t
             first = next(iter(pids.values()), None)
             scan_id = posixpath.basename(d) or (
-                PID_NAME.sub("", first[0].basename) if first else ""
+                zooprocess.PID_NAME.sub("", first[0].basename) if first else ""
             )
             units.append(
                 _Unit(
@@ -197,7 +192,9 @@ def _project(path: Path, task: Task) -> list[Scan]:
             )
             continue
         for p, settings, sample, prow in pids.values():
-            units.append(_Unit(d, PID_NAME.sub("", p.basename), {p.name}, settings, sample))
+            units.append(
+                _Unit(d, zooprocess.PID_NAME.sub("", p.basename), {p.name}, settings, sample)
+            )
             pid_images.append((d, p, prow))
     built = join_tables(tree, tsvs, task)
     problems += built.problems
@@ -215,7 +212,7 @@ def _project(path: Path, task: Task) -> list[Scan]:
                 prow["Label"].str.strip() + "_" + prow["Item"].str.strip(),
             )
         in_dir = (e for e in tree.entries.values() if posixpath.dirname(e.name) == d)
-        rows = add_pid_objects(
+        rows = zooprocess.add_pid_objects(
             rows, prow, in_dir, pid=p, prefix=None, images=images, used=used, problems=problems
         )
     if not rows.empty:
@@ -272,7 +269,7 @@ def _project(path: Path, task: Task) -> list[Scan]:
         # Some scans have only a .pid: take every field from the headers, which all rows share
         # (ZooProcess computed the EcoTaxa table's object_lat/lon/date from the same headers).
         f = s.suggested["fields"]
-        for name in (*PID_HEADER_FIELDS, "timezone"):
+        for name in (*zooprocess.PID_HEADER_FIELDS, "timezone"):
             f.pop(name, None)
     _finish(s, export=False)
     return finish_scan(task, s, f"{len(images)} vignettes, {len(rows)} rows")
@@ -295,7 +292,7 @@ def _work_dirs(tree: Tree) -> set[str]:
     out = set()
     for name in tree.entries:
         parts = name.split("/")
-        if PID_NAME.search(parts[-1]):
+        if zooprocess.PID_NAME.search(parts[-1]):
             out.add("/".join(parts[:-1]))
         for i, part in enumerate(parts[:-2]):
             if part.lower() == "_work":
@@ -384,6 +381,42 @@ def _aside(tree: Tree, used: set[str], images, work_dirs: set[str]) -> list[SetA
     return out
 
 
+# What the ZooProcess headers and the .pid give where the table is silent, in the order suggested:
+# (field, column(s), what the column holds, spec keywords).  See docs/instruments.md, "ZooScan".
+_HDR = "ZooProcess sample header"
+DEPTH_RANGE = [
+    (
+        f"depth_{m}",
+        f"hdr:z{m}",
+        f"{_HDR} z{m}, metres (99999 = not measured)",
+        {"unit": "m", "confidence": 0.8},
+    )
+    for m in ("min", "max")
+]
+HEADER_FIELDS = [
+    (
+        "pixel_size",
+        ("pid:Resolution", "pid:resolution"),
+        "the scan resolution in the .pid, dots per inch (2400 dpi = 10.58 µm)",
+        {"unit": "dpi", "confidence": 0.9},
+    ),
+    (
+        "object_id",
+        "zooprocess:object_id",
+        "the vignette name <Label>_<Item> of the .pid row",
+        {"confidence": 0.8},
+    ),
+    (
+        "volume_sampled",
+        "hdr:vol",
+        f"{_HDR} vol: the volume the net filtered, m³ (of which the scan is the fraction 1/fracnb)",
+        {"unit": "m3", "confidence": 0.6},
+    ),
+    ("station_id", "hdr:stationid", f"{_HDR} stationid", {"confidence": 0.8}),
+    ("sample_id", "hdr:sampleid", f"{_HDR} sampleid", {"confidence": 0.8}),
+]
+
+
 def _finish(s: Scan, *, export: bool) -> None:
     """Dress a scan as ZooScan: sensor, and the ZooProcess header fields where the table is silent."""
     s.kind = KIND
@@ -394,7 +427,7 @@ def _finish(s: Scan, *, export: bool) -> None:
     f = s.suggested.setdefault("fields", {})
     if rows.empty:
         return
-    suggest_pid_header(
+    zooprocess.suggest_pid_header(
         rows,
         f,
         latitude="ZooProcess sample header latitude, DD.MM (degrees.minutes)",
@@ -412,52 +445,9 @@ def _finish(s: Scan, *, export: bool) -> None:
             format="%Y%m%d-%H%M",
             confidence=0.8,
         )
-    for field, name in (("depth_min", "hdr:zmin"), ("depth_max", "hdr:zmax")):
-        c = col(rows, name)
-        if c and field not in f:
-            f[field] = spec(
-                c,
-                f"ZooProcess sample header {name[4:]}, metres (99999 = not measured): {sample_values(c)}",
-                unit="m",
-                confidence=0.8,
-            )
-    no_depth_from_grey_levels(rows, f)
-    if "pixel_size" not in f:
-        c = col(rows, "pid:Resolution", "pid:resolution")
-        if c:
-            f["pixel_size"] = spec(
-                c,
-                f"the scan resolution in the .pid, dots per inch (2400 dpi = 10.58 µm): {sample_values(c)}",
-                unit="dpi",
-                confidence=0.9,
-            )
-    c = col(rows, "zooprocess:object_id")
-    if c and "object_id" not in f:
-        f["object_id"] = spec(
-            c,
-            f"the vignette name <Label>_<Item> of the .pid row: {sample_values(c)}",
-            confidence=0.8,
-        )
-    c = col(rows, "hdr:vol")
-    if c and "volume_sampled" not in f:
-        f["volume_sampled"] = spec(
-            c,
-            f"ZooProcess sample header vol: the volume the net filtered, m³ (of which the scan is "
-            f"the fraction 1/fracnb): {sample_values(c)}",
-            unit="m3",
-            confidence=0.6,
-        )
-    c = col(rows, "hdr:stationid")
-    if c and "station_id" not in f:
-        f["station_id"] = spec(
-            c, f"ZooProcess sample header stationid: {sample_values(c)}", confidence=0.8
-        )
-    if "sample_id" not in f:
-        c = col(rows, "hdr:sampleid")
-        if c:
-            f["sample_id"] = spec(
-                c, f"ZooProcess sample header sampleid: {sample_values(c)}", confidence=0.8
-            )
+    suggest_columns(rows, f, DEPTH_RANGE)
+    zooprocess.no_depth_from_grey_levels(rows, f)
+    suggest_columns(rows, f, HEADER_FIELDS)
     if ("date" in f or "datetime" in f) and "timezone" not in f:
         f["timezone"] = {
             "constant": "UTC",
