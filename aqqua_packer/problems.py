@@ -33,13 +33,14 @@ class Problem:
         return asdict(self)
 
     def __str__(self) -> str:
-        where = self.file or ""
+        parts = [self.file] if self.file else []
         if self.row is not None:
-            where += f", row {self.row}"
+            parts.append(f"row {self.row}")
         if self.field:
-            where += f", field {self.field}"
+            parts.append(f"field {self.field}")
         if self.value is not None:
-            where += f", value {self.value!r}"
+            parts.append(f"value {self.value!r}")
+        where = ", ".join(parts)  # never a leading ", " when no file is named
         return f"{where}: {self.message}" if where else self.message
 
 

@@ -126,3 +126,35 @@ def send(package: Path, target: str, *, options=None, task: Task | None = None):
     from .transfer import SendOptions, send_package
 
     return send_package(Path(package), target, options or SendOptions(), task or null_task())
+
+
+def recommend_way(total_bytes: int):
+    """Which way AqQua recommends for a package of this size, and why (transfer.advice.Advice)."""
+    from .transfer.advice import recommend
+
+    return recommend(total_bytes)
+
+
+def rclone_remotes(config: Path | None = None) -> list[str]:
+    """The user's rclone remotes (what `rclone config` set up); [] when none or no rclone."""
+    from .transfer.rclone import RcloneOptions, list_remotes
+
+    try:
+        return list_remotes(RcloneOptions(rclone_config=config))
+    except (UserError, OSError):
+        return []
+
+
+def rclone_config_command(config: Path | None = None) -> list[str]:
+    """The command that starts rclone's own dialogue for a new remote (run it in a terminal)."""
+    from .transfer.rclone import RcloneOptions, config_command
+
+    return config_command(RcloneOptions(rclone_config=config))
+
+
+def archive(package: Path, out: Path, *, part_size: int | None = None, task: Task | None = None):
+    """The package as tar parts + SHA256SUMS for a link service (transfer.archive.ArchiveResult)."""
+    from .transfer.advice import LINK_PART
+    from .transfer.archive import archive as write_parts
+
+    return write_parts(Path(package), Path(out), part_size or LINK_PART, task or null_task())

@@ -836,7 +836,7 @@ def _settings(mapping: Mapping, problems: list[Problem]) -> _Settings:
             problems.append(
                 Problem(
                     "bad_setting",
-                    f"{name} is one value for the whole dataset: give it with --set {name}=VALUE",
+                    f"{name} is one value for the whole dataset: give it as a value, not a column",
                     field=name,
                     value=spec.column or spec.pattern,
                 )
@@ -963,7 +963,7 @@ def _map_scan(
         for r in (lat, lon):
             r.status[zero] = INVALID
             r.kind[zero] = "default_position"
-        msg = "latitude and longitude are both 0, the default of instruments without GPS: map the real position, or confirm it with --set zero_position_confirmed=yes"
+        msg = "latitude and longitude are both 0, the default of instruments without GPS: map the real position, or confirm that the samples were taken at 0, 0 (zero_position_confirmed)"
         if s_lat is not None and s_lat.per_item:
             for i in np.flatnonzero(zero).tolist():
                 problems.append(
@@ -1168,7 +1168,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
             problems.append(
                 Problem(
                     "not_mapped",
-                    f"nothing is mapped to {name}{alt}: choose a column with --map {name}=COLUMN or give one value with --set {name}=VALUE"
+                    f"nothing is mapped to {name}{alt}: choose the column that holds it, or give one value for every image"
                     + (f". The reader offers, to confirm: {offer}" if offer else ""),
                     field=name,
                 )

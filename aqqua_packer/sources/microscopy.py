@@ -328,7 +328,7 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             problems.append(
                 Problem(
                     "no_join",
-                    "no column of the table names the images; map the image column with --map image=COLUMN",
+                    "no column of the table names the images; map the column of image names to the field 'image'",
                     file=str(table_rows[TABLE_COL].iloc[0]),
                     severity="warning",
                 )
@@ -407,7 +407,7 @@ def suggest(rows: pd.DataFrame, base: dict, problems: list[Problem]) -> dict:
                 problems.append(
                     Problem(
                         "needs_timezone",
-                        f"{col.split(':')[1]} has no time zone: give it with --set timezone=… (UTC, +02:00, Europe/Berlin)",
+                        f"{col.split(':')[1]} has no time zone: say which time zone it is (UTC, +02:00, Europe/Berlin)",
                         file=str(rows[TABLE_COL].iloc[0]) if TABLE_COL in rows.columns else None,
                         field="timezone",
                         value=str(vals[0]),
