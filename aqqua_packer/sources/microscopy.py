@@ -29,8 +29,8 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
-from . import generic
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
+from .image_folder import read_image_folder
 from .pixels import read_bytes
 from .reader import finish_scan
 
@@ -247,7 +247,7 @@ def _detect_zip(path: Path) -> Detection:
 
 
 def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
-    (base,) = generic.scan(path, task, table, kind="microscopy")
+    base = read_image_folder(path, task, table, kind="microscopy")
     images = base.images
     task.start("scan", len(images), message="Reading pixel size and time from image headers")
     metas: list[dict[str, str]] = []

@@ -288,7 +288,7 @@ def scan_paths(
     ``table`` (the CLI's ``--table``) replaces the rows of every part with that one table, and the
     image-name column is suggested afresh.
     """
-    from .generic import suggest_image_column
+    from .image_folder import suggest_image_column
     from .tables import read_table
 
     out: list[Scan] = []
