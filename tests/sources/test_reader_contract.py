@@ -29,31 +29,52 @@ def _hints(fn) -> dict[str, object]:
     return typing.get_type_hints(fn)
 
 
-@pytest.mark.parametrize("name", registry.READERS)
-def test_every_registered_reader_has_detect_and_scan_with_the_contracts_signatures(name):
-    module = registry.reader(name)
-    assert isinstance(module, Reader)
+def _breaches(module) -> list[str]:
+    """How ``module`` departs from ``Reader``: missing functions, other leading parameters,
+    extra parameters without defaults, other annotated types."""
+    out = []
+    if not isinstance(module, Reader):
+        return ["no detect() or no scan()"]
     for fn, params, returns in (
         ("detect", ["path"], Detection),
         ("scan", ["path", "task"], list[Scan]),
     ):
         f = getattr(module, fn)
         sig = inspect.signature(f)
-        positional = [
-            p
+        leading = [
+            p.name
             for p in sig.parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
-        assert [p.name for p in positional[: len(params)]] == params, f"{name}.{fn}{sig}"
-        extra = [p for p in sig.parameters.values() if p.name not in params]
-        assert all(p.default is not p.empty for p in extra), (
-            f"{name}.{fn}{sig}: extra must be optional"
-        )
+        if leading[: len(params)] != params:
+            out.append(f"{fn}{sig}: does not start with {params}")
+        if any(p.default is p.empty for p in sig.parameters.values() if p.name not in params):
+            out.append(f"{fn}{sig}: a parameter beyond {params} has no default")
         hints = _hints(f)
-        assert hints["return"] == returns, f"{name}.{fn} returns {hints['return']}"
-        assert hints["path"] is Path
-        if "task" in params:
-            assert hints["task"] is Task
+        want = {"return": returns, "path": Path, **({"task": Task} if "task" in params else {})}
+        out += [
+            f"{fn}: {k} is {hints.get(k)}, not {t}" for k, t in want.items() if hints.get(k) != t
+        ]
+    return out
+
+
+@pytest.mark.parametrize("name", registry.READERS)
+def test_every_registered_reader_has_detect_and_scan_with_the_contracts_signatures(name):
+    assert _breaches(registry.reader(name)) == []
+
+
+def test_a_reader_whose_scan_takes_no_task_breaks_the_contract():
+    class NoTask:
+        def detect(self, path: Path) -> Detection: ...
+
+        def scan(self, path: Path, table: Path) -> list[Scan]: ...
+
+    assert _breaches(NoTask()) == [
+        "scan(path: 'Path', table: 'Path') -> 'list[Scan]': does not start with ['path', 'task']",
+        "scan(path: 'Path', table: 'Path') -> 'list[Scan]': a parameter beyond ['path', 'task'] has no default",
+        "scan: task is None, not <class 'aqqua_packer.progress.Task'>",
+    ]
+    assert _breaches(object()) == ["no detect() or no scan()"]
 
 
 def test_the_protocol_itself_says_detect_path_and_scan_path_task():
