@@ -52,7 +52,7 @@ from ..mapping.apply import Items
 from ..memory import release_free_memory
 from ..problems import Problem, UserError
 from ..progress import Task, null_task
-from ..sources.base import ImageRef
+from ..sources.base import ImageRef, shown
 from ..sources.pixels import describe
 from . import frames, layout, metadata
 from .dataset import DatasetInfo, unapplied
@@ -182,7 +182,10 @@ def _fingerprint(
     for i in work.tolist():
         ref = items.ref(i)
         h.update(
-            f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode()
+            f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode(
+                "utf-8",
+                "surrogateescape",  # a file name that is not UTF-8 (issue 15, case 6)
+            )
         )
     conv = mapped.converted
     for col in conv.columns if len(work) else ():
@@ -465,7 +468,7 @@ class _OpenShard:
 
     def skip(self, p: int, reason: str) -> None:
         txn = self._write_txn()
-        txn.put(_key(p), reason.encode(), db=self.skip_db)
+        txn.put(_key(p), reason.encode("utf-8", "surrogateescape"), db=self.skip_db)
         self.skips.append((p, reason))
         self.next = p + 1
         self.pending += 1
@@ -504,7 +507,10 @@ class _OpenShard:
                         index.flush()
             index.flush()
             with txn.cursor(db=self.skip_db) as cur:
-                skips = [(struct.unpack("<Q", k)[0], bytes(v).decode()) for k, v in cur]
+                skips = [
+                    (struct.unpack("<Q", k)[0], bytes(v).decode("utf-8", "surrogateescape"))
+                    for k, v in cur
+                ]
         empty = {"next": self.first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
         st = json.loads(raw) if raw else empty
         self.next, self.count, self.est = st["next"], st["count"], st["est"]
@@ -1019,7 +1025,8 @@ def _skipped_csv(rows: list[tuple[str, str, str]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["image-filename", "source", "reason"])
-    w.writerows(rows)
+    # bytes of file names that are not UTF-8 are written %XX (sources.base.shown)
+    w.writerows([shown(c) for c in r] for r in rows)
     return buf.getvalue().encode("utf-8")
 
 

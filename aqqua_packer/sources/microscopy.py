@@ -31,7 +31,7 @@ from ..problems import Problem
 from ..progress import Task
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
 from .image_folder import read_image_folder
-from .pixels import read_bytes
+from .pixels import error_text, read_bytes
 from .reader import finish_scan
 
 TIFF = (".tif", ".tiff")
@@ -196,7 +196,11 @@ def detect(path: Path) -> Detection:
         try:
             with os.scandir(path) as it:
                 for e in it:
-                    if e.name.lower().endswith(TIFF) and not e.name.startswith("."):
+                    if (
+                        e.name.lower().endswith(TIFF)
+                        and not e.name.startswith(".")
+                        and e.is_file()  # not a pipe (opening it would wait forever) or a dead link
+                    ):
                         candidates.append(Path(e.path))
                         if len(candidates) >= MAX_DETECT:
                             break
@@ -261,7 +265,7 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             problems.append(
                 Problem(
                     "unreadable_image",
-                    f"cannot read the image header ({type(exc).__name__}: {exc})",
+                    f"cannot read the image header ({error_text(exc)})",
                     file=im.name,
                 )
             )
