@@ -26,7 +26,7 @@ from ..problems import Problem
 from ..progress import Task, null_task
 from ..sources.base import ROW_COL, TABLE_COL, ImageList, ImageRef, Scan
 from ..sources.tables import is_missing, name_keys, text_series
-from . import bulk, parsers
+from . import bulk, parsers, plausibility
 from .model import FieldSpec, Mapping
 from .suggest import column_dayfirst, suggest_mapping
 
@@ -228,6 +228,8 @@ class Mapped:
     fields: dict[str, FieldState] = field(default_factory=dict)
     # The effective mapping of each scan (readers of different instruments suggest differently).
     mappings: list[Mapping] = field(default_factory=list)
+    # Suspicious kinds a person confirmed and how many images each made ready (plausibility.py).
+    accepted: list[plausibility.Accepted] = field(default_factory=list)
 
     def raw_row(self, i: int) -> dict[str, str]:
         """Every original value of item ``i``'s row as text, with its table and row number."""
@@ -259,7 +261,7 @@ def effective_mapping(scans: list[Scan], given: Mapping) -> Mapping:
 
 
 def _first_wins(per_scan: list[Mapping], given: Mapping) -> Mapping:
-    out = Mapping(unmapped=set(given.unmapped))
+    out = Mapping(unmapped=set(given.unmapped), accepted=list(given.accepted))
     for m in per_scan:
         for name, spec in m.fields.items():
             out.fields.setdefault(name, spec)
@@ -1214,6 +1216,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     ready = np.ones(n, dtype=bool)
     for k in REQUIRED_FIELDS:
         ready &= merged[k].status == OK
+    accepted = _plausible(scans, items, converted, mapping, merged, ready, problems)
     states = {k: FieldState(r.status, r.kind) for k, r in merged.items()}
     # Images without a row: an error when it leaves the image unready, otherwise a note.
     k = 0
@@ -1253,7 +1256,42 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
                 )
             )
     task.finish(f"{int(ready.sum())} of {n} images ready")
-    return Mapped(scans, mapping, items, converted, ready, problems, states, per_scan_mapping)
+    return Mapped(
+        scans, mapping, items, converted, ready, problems, states, per_scan_mapping, accepted
+    )
+
+
+def _plausible(scans, items, converted, mapping, merged, ready, problems) -> list:
+    """Run the plausibility rules on the converted values: what they flag (unless accepted) is
+    not ready; an impossible value also makes its field invalid for that reason."""
+    accepts = plausibility.parse_accept(mapping.accepted)
+    ctx = plausibility.context_of(
+        scans, items.scan, converted, mapping, names=lambda: items.names_arrow()
+    )
+    if "latitude" in merged and "longitude" in merged:
+        ctx.lat_kind = merged["latitude"].kind
+        lon = merged["longitude"]
+        ctx.lon_any = np.where(lon.status == OK, lon.values.astype(float), np.nan)
+    prov: dict[int, tuple[list, list]] = {}
+
+    def where(i: int) -> tuple[str | None, int | None]:
+        s, r = int(items.scan[i]), int(items.row[i])
+        if r < 0:
+            return items.name(i), None
+        tab, rn = prov.get(s) or prov.setdefault(s, _provenance(scans[s]))
+        return tab[r], rn[r]
+
+    out = plausibility.run_rules(ctx, where, accepts)
+    problems.extend(out.problems)
+    ready &= ~out.not_ready
+    for name, kinds in out.invalid.items():
+        res = merged.get(name)
+        if res is None:
+            continue
+        hit = (kinds != None) & (res.status == OK)  # noqa: E711 (elementwise)
+        res.status[hit] = INVALID
+        res.kind[hit] = kinds[hit]
+    return out.accepted
 
 
 def _offer(scans: list[Scan], name: str) -> str:
