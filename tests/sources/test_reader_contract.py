@@ -112,7 +112,7 @@ def _toycam_folder(root: Path) -> Path:
     lines = ["# pixel_um=2.5", "image;time;lat;lon;depth_m"]
     for i in range(3):
         Image.fromarray(np.full((6, 8), 40 * i, dtype=np.uint8)).save(root / f"toy_{i}.png")
-        lines.append(f"toy_{i}.png;2024-05-0{i + 1}T10:00:00;54.{i};10.5;{i + 2}")
+        lines.append(f"toy_{i}.png;2024-05-0{i + 1}T10:00:00;54.{i};7.0;{i + 2}")  # German Bight
     (root / toy_reader.LOG).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 
