@@ -1,6 +1,7 @@
 """What every instrument reader returns: images, rows, a suggested mapping and problems.
 
-A reader is a module in ``aqqua_packer/sources/`` with two functions::
+A reader is a module in ``aqqua_packer/sources/`` with two functions (the ``reader.Reader``
+protocol, checked over the registry by ``tests/sources/test_reader_contract.py``)::
 
     def detect(path: Path) -> Detection      # how sure am I this folder/zip/file is mine? (cheap)
     def scan(path: Path, task: Task) -> list[Scan]   # what images and rows are here?
