@@ -1,5 +1,5 @@
-"""A folder or a zip, listed without extracting anything; and the cheap listing readers' ``detect``
-use.
+"""A folder or a zip, listed without extracting anything, and the cheap listing that the readers'
+``detect`` functions share.
 
 * ``list_tree`` lists every file below a folder or a zip, opening zips (and zips inside zips) in
   place: nothing is ever extracted, and a member whose name climbs out of its zip (``../``,
