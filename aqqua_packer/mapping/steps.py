@@ -86,16 +86,7 @@ def default_position(st: ScanState) -> None:
     msg = "latitude and longitude are both 0, the default of instruments without GPS: map the real position, or confirm it with --set zero_position_confirmed=yes"
     if s_lat is not None and s_lat.per_item:
         for i in np.flatnonzero(zero).tolist():
-            st.problems.append(
-                Problem(
-                    "default_position",
-                    msg,
-                    file=s_lat.file[i],
-                    row=s_lat.row[i],
-                    field="latitude",
-                    value="0, 0",
-                )
-            )
+            st.problems.append(s_lat.problem(i, "default_position", msg, value="0, 0"))
     else:
         st.problems.append(
             Problem(
@@ -172,17 +163,8 @@ def _duplicates(s: Source, res: Result) -> list[Problem]:
     for i in np.flatnonzero(dup).tolist():
         j = first[res.values[i]]
         where = f"row {s.row[j]}" if s.row[j] is not None else str(s.file[j])
-        out.append(
-            Problem(
-                "duplicate_id",
-                f"another image has the same object id ({where})",
-                file=s.file[i],
-                row=s.row[i],
-                field="object_id",
-                value=res.values[i],
-                severity="warning",
-            )
-        )
+        msg = f"another image has the same object id ({where})"
+        out.append(s.problem(i, "duplicate_id", msg, value=res.values[i], severity="warning"))
     return out
 
 
@@ -242,14 +224,7 @@ def date_and_time(
             else "in the future: check the format or the instrument clock"
         )
         problems.append(
-            Problem(
-                "out_of_range",
-                msg,
-                file=s_d.file[i],
-                row=s_d.row[i],
-                field="date",
-                value=f"{s_d.raw[i]} {s_t.raw[i]}",
-            )
+            s_d.problem(i, "out_of_range", msg, value=f"{s_d.raw[i]} {s_t.raw[i]}")
         )
     status[bad] = INVALID
     kind[bad] = "out_of_range"

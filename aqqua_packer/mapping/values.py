@@ -79,6 +79,13 @@ class Source:
     absent_kind: str = "missing"  # the kind of a None: "image_without_row" or "missing_column"
     absent: np.ndarray | None = None  # bool per item: None because there is no row / column
 
+    def problem(self, i: int, kind: str, message: str, **kw) -> Problem:
+        """A problem with item ``i``'s value, where it is to be found (``kw``: field, value and
+        severity, when not this field, its text and an error)."""
+        kw.setdefault("field", self.name)
+        kw.setdefault("value", self.raw[i])
+        return Problem(kind, message, file=self.file[i], row=self.row[i], **kw)
+
 
 def source_of(
     name: str,
@@ -257,12 +264,7 @@ def convert_values(
     codes, tuples = factorize(sources)
     extracts = [extract(s.spec) for s in sources]
     nu = len(tuples)
-    if dtype == "float":
-        uvals = np.full(nu, np.nan)
-    elif dtype == "ns":
-        uvals = np.full(nu, NAT, dtype=np.int64)
-    else:
-        uvals = np.full(nu, None, dtype=object)
+    uvals = empty_values(nu, dtype)
     done = np.zeros(nu, dtype=bool)
     if fast is not None and len(sources) == 1 and not sources[0].spec.pattern and nu > 64:
         fv, done = fast(np.array(tuples, dtype=object))
@@ -339,17 +341,7 @@ def convert_values(
                     )
                 )
                 continue
-            problems.append(
-                Problem(
-                    k,
-                    msg,
-                    file=s.file[i],
-                    row=s.row[i],
-                    field=s.name,
-                    value=s.raw[i],
-                    severity=severity,
-                )
-            )
+            problems.append(s.problem(i, k, msg, severity=severity))
     return Result(values, status, kind, problems)
 
 
@@ -376,26 +368,25 @@ def text_values(s: Source) -> Result:
     return Result(vals, status, kind, [])
 
 
-def not_mapped(m: int, dtype: str) -> Result:
+def empty_values(m: int, dtype: str) -> np.ndarray:
+    """``m`` values that are none: NaN ("float"), NAT ("ns") or None (any other)."""
     if dtype == "float":
-        vals = np.full(m, np.nan)
-    elif dtype == "ns":
-        vals = np.full(m, NAT, dtype=np.int64)
-    else:
-        vals = np.full(m, None, dtype=object)
-    return Result(vals, np.full(m, MISSING, dtype=np.int8), filled(m, "not_mapped"), [])
+        return np.full(m, np.nan)
+    if dtype == "ns":
+        return np.full(m, NAT, dtype=np.int64)
+    return np.full(m, None, dtype=object)
+
+
+def not_mapped(m: int, dtype: str) -> Result:
+    return Result(
+        empty_values(m, dtype), np.full(m, MISSING, dtype=np.int8), filled(m, "not_mapped"), []
+    )
 
 
 def all_invalid(res: Result, kind: str) -> Result:
     m = len(res.status)
+    dt = res.values.dtype
+    dtype = "float" if dt == np.float64 else ("ns" if dt == np.int64 else "obj")
     return Result(
-        not_mapped(
-            m,
-            "float"
-            if res.values.dtype == float
-            else ("ns" if res.values.dtype == np.int64 else "obj"),
-        ).values,
-        np.full(m, INVALID, dtype=np.int8),
-        filled(m, kind),
-        res.problems,
+        empty_values(m, dtype), np.full(m, INVALID, dtype=np.int8), filled(m, kind), res.problems
     )
