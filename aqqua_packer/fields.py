@@ -23,7 +23,7 @@ class Field:
     # "volume", "text"); None for inputs of a derivation (date, time) and settings.
     convert: str | None = None
     # The fields it is worked out from when nothing is mapped to it (by a step in
-    # ``mapping/steps.py``), and how a message says so.
+    # ``mapping/steps.py``; any one of them is enough), and how a message says so.
     derives_from: tuple[str, ...] = ()
     alternative: str = ""
     # A field that stands in for ``backs`` (depth_min for depth): when ``backs`` is mapped itself,
@@ -36,7 +36,7 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("image", "Image file name", "The column that names each image file, to join rows to images.", None, kind="text"),
     Field("datetime", "Date and time", "When the image was taken. Converted to UTC.", "image-datetime", True, "datetime",
-          convert="datetime", derives_from=("date", "time"), alternative="date and time"),
+          convert="datetime", derives_from=("date",), alternative="date and time"),
     Field("date", "Date", "The date, when date and time are in separate columns.", None, kind="date"),
     Field("time", "Time", "The time of day, when date and time are in separate columns.", None, kind="time"),
     Field("latitude", "Latitude", "Where the sample was taken, north positive, in decimal degrees.", "image-latitude", True, "latitude", "deg",
@@ -50,7 +50,7 @@ FIELDS: tuple[Field, ...] = (
     Field("depth_max", "Depth (bottom)", "Bottom of the sampled depth range, metres, positive down.", "image-depth-max-meters", False, "number", "m",
           convert="depth", backs="depth"),
     Field("altitude", "Altitude", "Height of the sample above sea level, metres (negative below the sea surface).", "image-altitude-meters", True, "number", "m",
-          convert="altitude", derives_from=("depth", "surface_altitude"), alternative="depth; for lakes also surface_altitude"),
+          convert="altitude", derives_from=("depth",), alternative="depth; for lakes also surface_altitude"),
     Field("pixel_size", "Pixel size", "How many micrometres one pixel spans.", "image-pixel-size-micrometers", True, "number", "um",
           convert="pixel_size"),
     Field("volume_sampled", "Volume sampled", "Volume of water imaged for this image, in litres.", "image-volume-sampled-liters", False, "number", "L",
@@ -89,3 +89,12 @@ def field(name: str) -> Field:
         from .problems import UserError
 
         raise UserError(f"Unknown field {name!r}. Known fields: {known}.") from None
+
+
+def sources_of(name: str) -> tuple[str, ...]:
+    """The field and every field it may be worked out from, directly or through another:
+    ``sources_of("altitude")`` is altitude, depth, depth_min, depth_max."""
+    out = [name]
+    for n in out:  # grows as it goes: breadth first
+        out.extend(d for d in BY_NAME[n].derives_from if d not in out)
+    return tuple(out)

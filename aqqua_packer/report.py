@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .fields import BY_NAME
-from .mapping.apply import OK, REQUIRED_FIELDS, Mapped
+from .fields import BY_NAME, REQUIRED_FIELDS
+from .mapping.apply import OK, Mapped
 from .mapping.model import FieldSpec, Mapping
 from .problems import Problem
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..fields import BY_NAME
+from ..fields import BY_NAME, REQUIRED_FIELDS, sources_of
 from ..mapping import Mapped
 
 MISSING_KINDS = {"missing", "sentinel"}
@@ -39,7 +39,7 @@ def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:
         elif p.kind not in ("missing_column",):
             invalid[p.field] += 1
     out: dict[str, FieldCounts] = {}
-    names = [f.name for f in BY_NAME.values() if f.required] + list(mapped.mapping.fields)
+    names = [*REQUIRED_FIELDS, *mapped.mapping.fields]
     for name in dict.fromkeys(names):
         f = BY_NAME.get(name)
         if f is None or f.kind == "setting":
@@ -60,7 +60,7 @@ def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:
         else:
             ready = 0
         if name == "altitude" and "altitude" not in mapped.mapping.fields:
-            bad = min(n, sum(invalid[d] for d in ("depth", "depth_min", "depth_max")))
+            bad = min(n, sum(invalid[d] for d in sources_of("altitude")[1:]))
         bad = min(bad, n - ready)
         out[name] = FieldCounts(ready, max(0, n - ready - bad), bad)
     return out

@@ -21,14 +21,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from ..fields import (
-    BY_NAME,
-    FIELDS,
-    OPTIONAL_FIELDS,
-    REQUIRED_COLUMNS,
-    REQUIRED_FIELDS,
-    TEXT_FIELDS,
-)
+from .. import fields as _fields
+from ..fields import BY_NAME, OPTIONAL_FIELDS, REQUIRED_COLUMNS, REQUIRED_FIELDS, TEXT_FIELDS
 from ..problems import Problem
 from ..progress import Task, null_task
 from ..sources.base import Scan
@@ -106,7 +100,7 @@ def _map_scan(
     """Every field of one scan: each mapped field converted, each step run after the field it
     follows, each required field that is still missing marked as not mapped."""
     st = ScanState(scan, items, mapping, settings, now, problems, task)
-    for f in FIELDS:
+    for f in _fields.FIELDS:  # looked up at each call: the table is the one place a field is said
         if f.convert is not None:
             s = st.src(f.name)
             if s is not None:
@@ -143,9 +137,11 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     task.start("map", n, message="Checking metadata")
     settings = read_settings(mapping, problems)
     now = datetime.now(UTC)
-    names = [*REQUIRED_FIELDS, *OPTIONAL_FIELDS]
+    table = _fields.FIELDS
+    required = [f.name for f in table if f.required]
+    names = required + [f.name for f in table if f.column and not f.required]
     chunks: dict[str, list[Result]] = {k: [] for k in names}
-    present: set[str] = set(REQUIRED_FIELDS)
+    present: set[str] = set(required)
     field_problems: list[Problem] = []
     for si, (scan, its) in enumerate(zip(scans, per_scan, strict=True)):
         task.check()
@@ -159,7 +155,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
                 chunks[k].append(not_mapped(m, dtype_of(BY_NAME[k])))
         task.advance(m)
     # The fields that nothing is mapped to, once each (not once per image).
-    for name in REQUIRED_FIELDS:
+    for name in required:
         if all(bool((c.kind == "not_mapped").all()) for c in chunks[name]) and n:
             alt = f" (or {BY_NAME[name].alternative})" if BY_NAME[name].alternative else ""
             offer = _offer(scans, name)
@@ -210,7 +206,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
         if c not in converted.columns:
             converted[c] = np.nan
     ready = np.ones(n, dtype=bool)
-    for k in REQUIRED_FIELDS:
+    for k in required:
         ready &= merged[k].status == OK
     states = {k: FieldState(r.status, r.kind) for k, r in merged.items()}
     problems.extend(row_problems(scans, per_scan, per_scan_mapping, used_rows, ready))

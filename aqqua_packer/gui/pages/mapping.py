@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...fields import FIELDS, Field
+from ...fields import FIELDS, REQUIRED_FIELDS, Field, sources_of
 from ...mapping import FieldSpec, Mapping, load_profile, save_profile
-from ...mapping.apply import REQUIRED_FIELDS, effective_mapping
+from ...mapping.apply import effective_mapping
 from ...problems import UserError
 from ..gaps import field_counts
 from .base import Page
@@ -408,7 +408,7 @@ class MappingPage(Page):
             row.show_counts(counts.get(name), n, name in m.mapping.fields)
         alt = self.rows["altitude"]
         if "altitude" not in m.mapping.fields and any(
-            d in m.mapping.fields for d in ("depth", "depth_min", "depth_max")
+            d in m.mapping.fields for d in sources_of("altitude")
         ):
             alt.conf.setText("from depth")
             alt.conf.setToolTip(
@@ -465,13 +465,7 @@ class MappingPage(Page):
         f = eff.fields
         missing = []
         for name in REQUIRED_FIELDS:
-            if name == "altitude" and any(
-                x in f for x in ("altitude", "depth", "depth_min", "depth_max")
-            ):
-                continue
-            if name == "datetime" and ("datetime" in f or "date" in f):
-                continue
-            if name not in f:
+            if not any(x in f for x in sources_of(name)):
                 missing.append(self.rows[name].field.label)
         if missing:
             return (
