@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,18 +66,9 @@ class FieldReport:
     reasons: dict[str, int] = field(default_factory=dict)  # problem kind -> images
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.name,
-            "label": self.label,
-            "required": self.required,
-            "source": self.source,
-            "origin": self.origin,
-            "confidence": self.confidence,
-            "ready": self.ready,
-            "missing": self.missing,
-            "invalid": self.invalid,
-            "reasons": dict(self.reasons),
-        }
+        d = {"field": self.name, **asdict(self)}  # every attribute, in order, "name" as "field"
+        del d["name"]
+        return d
 
 
 @dataclass
