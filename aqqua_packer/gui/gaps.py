@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..fields import BY_NAME, REQUIRED_FIELDS, sources_of
-from ..mapping import Mapped
+from ..workflow import Mapped
 
 MISSING_KINDS = {"missing", "sentinel"}
 

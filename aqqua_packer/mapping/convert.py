@@ -143,4 +143,3 @@ DTYPES = {"datetime": "ns", "text": "obj"}
 
 def dtype_of(f: Field) -> str:
     return DTYPES.get(f.convert or "", "float")
-

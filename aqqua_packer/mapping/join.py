@@ -110,6 +110,7 @@ def join_scan(
             )
     return Items.of_scan(scans, scan_i, positions)
 
+
 def row_problems(
     scans: list[Scan],
     per_scan: list[Items],

@@ -223,9 +223,7 @@ def date_and_time(
             if utc[i] < early
             else "in the future: check the format or the instrument clock"
         )
-        problems.append(
-            s_d.problem(i, "out_of_range", msg, value=f"{s_d.raw[i]} {s_t.raw[i]}")
-        )
+        problems.append(s_d.problem(i, "out_of_range", msg, value=f"{s_d.raw[i]} {s_t.raw[i]}"))
     status[bad] = INVALID
     kind[bad] = "out_of_range"
     utc[status != OK] = NAT

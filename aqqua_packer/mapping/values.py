@@ -47,7 +47,6 @@ def provenance(scan: Scan) -> tuple[list, list]:
     return tab, rn
 
 
-
 # --- one input field, as text per item --------------------------------------------------------------
 class PerItem:
     """A value per item, worked out when a problem asks for it: the file and row number of every

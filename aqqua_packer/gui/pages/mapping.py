@@ -25,9 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...fields import FIELDS, REQUIRED_FIELDS, Field, sources_of
-from ...mapping import FieldSpec, Mapping, load_profile, save_profile
-from ...mapping.apply import effective_mapping
 from ...problems import UserError
+from ...workflow import FieldSpec, Mapping, effective_mapping, load_profile, save_profile
 from ..gaps import field_counts
 from .base import Page
 

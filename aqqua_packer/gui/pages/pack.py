@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...package.layout import STATE_DIR
+from ... import workflow
 from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import ProcessWorker, Worker
@@ -207,9 +207,10 @@ class PackPage(Page):
         )
         running = self.worker is not None
         state = self.session.project.pack_state
-        existing = Path(self.out.text().strip() or ".") / STATE_DIR
         resumable = state == "interrupted" or (
-            not running and state != "done" and existing.exists()
+            not running
+            and state != "done"
+            and workflow.unfinished_pack(Path(self.out.text().strip() or "."))
         )
         self.start_btn.setText(
             "Resume packing"

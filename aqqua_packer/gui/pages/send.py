@@ -332,15 +332,13 @@ class SendPage(Page):
 
     # --- options -------------------------------------------------------------------------------
     def _options(self):
-        from ...transfer.base import SendOptions
-        from ...transfer.target import parse_rate
+        from ...workflow import SendOptions, parse_rate
 
         d = self.destination()
         url = target_url(d)
 
         def from_keyring():
-            from ...transfer.secrets import get_password
-            from ...transfer.target import parse_target
+            from ...workflow import get_password, parse_target
 
             try:
                 return get_password(parse_target(url))
@@ -373,11 +371,10 @@ class SendPage(Page):
     def test_connection(self) -> None:
         if self.worker is not None:
             return
-        from ..connection import test_connection
 
         target, opts = target_url(self.destination()), self._options()
         w = Worker(
-            lambda task: test_connection(target, options=opts, task=task),
+            lambda task: workflow.try_connection(target, options=opts, task=task),
             name="test connection",
             parent=self,
         )
@@ -411,7 +408,7 @@ class SendPage(Page):
             return
         if files is None:
             try:
-                from ...transfer import plan
+                from ...workflow import plan
 
                 files = plan(Path(pkg), target_url(self.destination()) or "/nonexistent").files
                 if self.worker is None and files:
@@ -425,7 +422,7 @@ class SendPage(Page):
             except Exception as exc:  # a package still being written, or no target yet
                 log.info("cannot plan the send of %s: %s", pkg, exc)
                 try:
-                    from ...transfer import read_package
+                    from ...workflow import read_package
 
                     files = [
                         type(
@@ -499,8 +496,7 @@ class SendPage(Page):
 
     def _keep_password(self) -> None:
         if self.remember.isChecked() and self.password.text():
-            from ...transfer.secrets import set_password
-            from ...transfer.target import parse_target
+            from ...workflow import parse_target, set_password
 
             if not set_password(parse_target(target_url(self.destination())), self.password.text()):
                 self.account.appendPlainText(
