@@ -299,6 +299,23 @@ def _confirm_host_key(args: argparse.Namespace):
     return confirm
 
 
+def _target_options(args: argparse.Namespace, target):
+    """The target kind's own settings (its ``TargetKind.options``) from the options given."""
+    import dataclasses
+
+    from .transfer import kind_for
+
+    kind = kind_for(target.scheme)
+    if kind.options is None:
+        return None
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(kind.options)
+        if getattr(args, f.name, None) is not None
+    }
+    return kind.options(**given)
+
+
 def cmd_send(args: argparse.Namespace) -> int:
     from .transfer import (
         AuthenticationFailed,
@@ -326,6 +343,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         on_warning=lambda m: print(f"aqqua-packer: warning: {m}", file=sys.stderr),
         globus_share=args.globus_share,
         globus_source_endpoint=args.globus_endpoint,
+        target_options=_target_options(args, target),
     )
     try:
         result = send(args.package, args.target, options=options, task=make_task(args))
@@ -489,13 +507,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_info)
 
     sp = sub.add_parser(
-        "send", help="upload a package (SFTP, FTP, FTPS) or copy it to a drive; resumable"
+        "send",
+        help="upload a package (SFTP, FTP(S), WebDAV, Nextcloud, any rclone remote) or copy it to a drive; resumable",
     )
     sp.add_argument("package", type=Path, metavar="PACKAGE")
     sp.add_argument(
         "target",
         metavar="TARGET",
-        help="sftp://user@host[:port]/path, ftp://…, ftps://… or a local folder",
+        help="sftp://user@host[:port]/path, ftp://…, ftps://…, davs://…, nextcloud://…, "
+        "rclone:REMOTE:path, globus://… or a local folder",
     )
     sp.add_argument("--bwlimit", metavar="RATE", help="bytes per second, with K, M or G (500K, 8M)")
     sp.add_argument("--retries", type=int, default=10, metavar="N")
@@ -538,6 +558,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--ftps-ca", type=Path, metavar="FILE", help="a certificate to trust for ftps://"
     )
     sp.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="FILE",
+        help="davs://, nextcloud://: a CA or certificate to trust (a server with its own certificate)",
+    )
+    sp.add_argument(
+        "--chunk-size",
+        type=_size,
+        metavar="SIZE",
+        help="nextcloud://: bytes per chunk of a large file (5M to 5G; default 10M)",
+    )
+    sp.add_argument(
+        "--rclone-config",
+        type=Path,
+        metavar="FILE",
+        help="rclone:REMOTE:path: the rclone config file (default: rclone's own)",
+    )
+    sp.add_argument(
         "--verify",
         choices=["auto", "size"],
         default="auto",
@@ -564,6 +602,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_inventory_command(sub)
 
+    from .cli_archive import add_commands as add_archive_commands
+
+    add_archive_commands(sub)
+
     sp = sub.add_parser("gui", help="start the desktop wizard")
     sp.set_defaults(func=cmd_gui)
     sp = sub.add_parser("demo", help="start the desktop wizard on the bundled sample data")
@@ -572,8 +614,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _log_path() -> Path:
-    base = Path(os.environ.get("AQQUA_PACKER_HOME") or Path.home() / ".aqqua-packer")
-    return base / "logs" / "aqqua-packer.log"
+    from .transfer.journal import home  # the one place that names the packer's own folder
+
+    return home() / "logs" / "aqqua-packer.log"
 
 
 def _record_crash() -> Path | None:

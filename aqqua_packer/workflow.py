@@ -64,10 +64,12 @@ _DOOR: dict[str, str] = {
     "DatasetInfo": ".package.dataset",
     "PackOptions": ".package.write",
     "PackResult": ".package.write",
+    "slug": ".package.layout",  # a dataset name as a folder name
     "VerifyResult": ".package.verify",
     # sending
     "SendOptions": ".transfer",
     "SendResult": ".transfer",
+    "DavOptions": ".transfer.webdav",
     "plan": ".transfer",
     "read_package": ".transfer",
     "parse_rate": ".transfer",
@@ -241,17 +243,21 @@ def try_connection(
     without sending the package.  Returns a one-line account of what worked; raises UserError
     saying what did not."""
     from .transfer import SendOptions, parse_target
-    from .transfer.engine import _open_session  # the engine's own way to connect: an honest test
+    from .transfer.engine import open_session  # the engine's own way to connect: an honest test
 
     task = task or null_task()
     options = options or SendOptions()
     tgt = parse_target(target)
+    if tgt.scheme == "rclone":
+        from .transfer.rclone import test_remote
+
+        return test_remote(tgt, options)
     if tgt.scheme == "globus":
         raise UserError(
             "A Globus hand-off cannot be tested here; “Send” stages the package and tells you the next step."
         )
     task.status(f"Connecting to {tgt.canonical}")
-    session = _open_session(tgt, options)
+    session = open_session(tgt, options)
     try:
         task.check()
         session.mkdirs("")
@@ -262,3 +268,35 @@ def try_connection(
     finally:
         session.close()
     return f"logged in to {tgt.canonical}; the folder can be written"
+
+
+def recommend_way(total_bytes: int):
+    """Which way AqQua recommends for a package of this size, and why (transfer.advice.Advice)."""
+    from .transfer.advice import recommend
+
+    return recommend(total_bytes)
+
+
+def rclone_remotes(config: Path | None = None) -> list[str]:
+    """The user's rclone remotes (what `rclone config` set up); [] when none or no rclone."""
+    from .transfer.rclone import RcloneOptions, list_remotes
+
+    try:
+        return list_remotes(RcloneOptions(rclone_config=config))
+    except (UserError, OSError):
+        return []
+
+
+def rclone_config_command(config: Path | None = None) -> list[str]:
+    """The command that starts rclone's own dialogue for a new remote (run it in a terminal)."""
+    from .transfer.rclone import RcloneOptions, config_command
+
+    return config_command(RcloneOptions(rclone_config=config))
+
+
+def archive(package: Path, out: Path, *, part_size: int | None = None, task: Task | None = None):
+    """The package as tar parts + SHA256SUMS for a link service (transfer.archive.ArchiveResult)."""
+    from .transfer.advice import LINK_PART
+    from .transfer.archive import archive as write_parts
+
+    return write_parts(Path(package), Path(out), part_size or LINK_PART, task or null_task())

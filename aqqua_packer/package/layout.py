@@ -183,17 +183,24 @@ def manifest_text(entries: dict[str, str]) -> str:
     return "".join(f"{entries[p]}  {p}\n" for p in sorted(entries))
 
 
-def read_manifest(folder: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    text = (Path(folder) / MANIFEST).read_text(encoding="utf-8")
+_MANIFEST_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+
+
+def manifest_entries(text: str):
+    """The one reading of a manifest: yields (row number, lowercase sha256, path as written);
+    ValueError naming the row for a line that is not ``<sha256>  <path>`` (sha256sum's format)."""
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        digest, sep, rel = line.partition("  ")
-        if not sep or len(digest) != 64:
-            raise ValueError(f"{MANIFEST}, line {n}: not '<sha256>  <path>'")
-        out[rel] = digest
-    return out
+        m = _MANIFEST_LINE.match(line)
+        if not m:
+            raise ValueError(f"{MANIFEST}, line {n}: not '<sha256>  <path>': {line[:80]!r}")
+        yield n, m.group(1).lower(), m.group(2)
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    text = (Path(folder) / MANIFEST).read_text(encoding="utf-8")
+    return {rel: digest for _, digest, rel in manifest_entries(text)}
 
 
 # --- image-set.toml -----------------------------------------------------------------------------

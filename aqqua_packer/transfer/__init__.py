@@ -1,4 +1,5 @@
-"""Sending a package: one engine, four targets (sftp, ftp/ftps, a local folder or drive, Globus).
+"""Sending a package: one engine, kinds of target in a registry (``target.KIND_MODULES``): sftp,
+ftp/ftps, a folder or drive, Globus, WebDAV, Nextcloud, any rclone remote.
 
 ``send_package(package, target, options, task)`` sends (or resumes sending) the files listed in the
 package's ``manifest.sha256``, the manifest last, and returns a ``SendResult``.  ``plan(package,
@@ -17,7 +18,16 @@ from .base import (
 )
 from .engine import EXIT_INCOMPLETE, FileState, Plan, SendResult, plan, send_package
 from .manifest import MANIFEST, LocalPackage, PackageFile, read_package
-from .target import Target, parse_duration, parse_rate, parse_target
+from .target import (
+    Target,
+    TargetKind,
+    kind_for,
+    kinds,
+    parse_duration,
+    parse_rate,
+    parse_target,
+    register,
+)
 
 __all__ = [
     "EXIT_INCOMPLETE",
@@ -27,7 +37,6 @@ __all__ = [
     "HostKeyChanged",
     "HostKeyInfo",
     "HostKeyUnknown",
-    "RemoteFullError",
     "RemoteQuotaError",
     "LocalPackage",
     "PackageFile",
@@ -35,7 +44,12 @@ __all__ = [
     "Plan",
     "SendOptions",
     "SendResult",
+    "RemoteFullError",
     "Target",
+    "TargetKind",
+    "kind_for",
+    "kinds",
+    "register",
     "parse_duration",
     "parse_rate",
     "parse_target",

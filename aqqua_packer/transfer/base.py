@@ -141,6 +141,7 @@ class SendOptions:
     globus_share: Path | None = None  # the folder Globus Connect Personal shares
     globus_source_endpoint: str | None = None  # the contributor's own (GCP) endpoint id
     copy_mode: str = "auto"  # Globus staging: "auto" (hard link where possible), "copy", "link"
+    target_options: Any = None  # the target kind's own settings (``TargetKind.options``)
 
     def get_password(self) -> str | None:
         if self.password is None and self.password_provider is not None:

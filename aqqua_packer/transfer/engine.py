@@ -27,7 +27,7 @@ from ..progress import Cancelled, Task, null_task
 from .base import RateLimiter, SendOptions, Session, TransientError
 from .journal import Journal, journal_path
 from .manifest import LocalPackage, PackageFile, read_package
-from .target import Target, parse_target
+from .target import Target, kind_for, parse_target
 
 log = logging.getLogger("aqqua_packer.transfer")
 
@@ -131,19 +131,16 @@ def _transient_errors() -> tuple[type[BaseException], ...]:
 
 
 def _open_session(target: Target, options: SendOptions) -> Session:
-    if target.scheme == "sftp":
-        from .sftp import SFTPSession
+    """Connect the way the target's kind says (see ``target.KIND_MODULES``)."""
+    kind = kind_for(target.scheme)
+    if kind.open_session is None:
+        raise UserError(
+            f"{target}: cannot send there through a connection ({kind.label} works differently)."
+        )
+    return kind.open_session(target, options)
 
-        return SFTPSession(target, options)
-    if target.scheme in ("ftp", "ftps"):
-        from .ftp import FTPSession
 
-        return FTPSession(target, options)
-    if target.scheme == "folder":
-        from .drive import DriveSession
-
-        return DriveSession(target, options)
-    raise UserError(f"{target}: cannot send there.")
+open_session = _open_session  # the public name (the GUI's connection test)
 
 
 def sample_ranges(f: PackageFile) -> list[tuple[int, int]]:
@@ -170,16 +167,18 @@ def send_package(
     task = task or null_task()
     pkg = read_package(package)
     tgt = parse_target(target) if isinstance(target, str) else target
-    if tgt.scheme == "globus":
-        from .globus import send_globus
+    kind = kind_for(tgt.scheme)
+    if kind.before_send is not None:
+        kind.before_send(pkg, tgt)
+    if kind.send is not None:  # a hand-off (Globus) or an external tool (rclone)
+        return kind.send(pkg, tgt, options, task)
+    return send_with_session(pkg, tgt, options, task)
 
-        return send_globus(pkg, tgt, options, task)
-    if tgt.scheme == "folder" and tgt.local is not None:
-        dest = tgt.local / pkg.name
-        if dest.resolve() == pkg.root or pkg.root in dest.resolve().parents:
-            raise UserError(
-                f"{tgt.local}: the target folder is the package itself (or inside it); choose another folder or drive."
-            )
+
+def send_with_session(
+    pkg: LocalPackage, tgt: Target, options: SendOptions, task: Task
+) -> SendResult:
+    """Drive the target's ``Session``: the engine's loop (Globus stages through it onto a drive)."""
     return _Run(pkg, tgt, options, task).go()
 
 
@@ -443,6 +442,8 @@ class _Run:
         tmp = f"{d}/.{base}.{f.sha256[:12]}.part"
         self._check_local(f)
         task.status(f"sending {f.path}")
+        if hasattr(session, "expect"):  # WebDAV: Content-Length; Nextcloud: chunks, torn PUTs
+            session.expect(f.size)
         if session.size(final) == f.size:  # arrived before the journal could say so
             how = self._verify(session, final, f)
             if how:
@@ -453,6 +454,9 @@ class _Run:
                 task.advance(1)
                 return
         start = session.size(tmp)
+        if start and not getattr(session, "resumes_partial", True):  # WebDAV: PUT cannot append
+            session.remove(tmp)
+            start = None
         if start is not None and start > f.size:
             session.remove(tmp)
             start = None

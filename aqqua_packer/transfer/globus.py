@@ -18,7 +18,7 @@ from pathlib import Path
 from ..problems import UserError
 from ..progress import Task
 from .base import SendOptions
-from .engine import FileState, SendResult, _Run
+from .engine import FileState, SendResult, send_with_session
 from .manifest import LocalPackage
 from .target import Target
 
@@ -81,7 +81,7 @@ def send_globus(pkg: LocalPackage, tgt: Target, options: SendOptions, task: Task
             raise UserError(
                 f"{share}: cannot hard-link the package there (another disk?); use copy mode."
             )
-        copy = _Run(pkg, Target("folder", local=share), options, task).go()
+        copy = send_with_session(pkg, Target("folder", local=share), options, task)
         if not copy.complete:
             copy.notes.insert(
                 0, "Staging for Globus stopped before it finished; run the same command again."

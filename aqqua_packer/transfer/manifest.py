@@ -12,10 +12,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..package.layout import MANIFEST, STATE_DIR, manifest_entries, sha256_file
 from ..problems import UserError
 
-MANIFEST = "manifest.sha256"
-_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+__all__ = [
+    "MANIFEST",
+    "LocalPackage",
+    "PackageFile",
+    "read_package",
+    "safe_relative",
+    "sha256_file",
+]
 _SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]+$")
 
 
@@ -63,14 +70,6 @@ def safe_relative(path: str, *, where: str) -> str:
     return "/".join(parts)
 
 
-def sha256_file(path: Path, bufsize: int = 4 << 20) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(bufsize):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _holds_no_images(root: Path) -> bool:
     """True when the package's image-set.toml says it holds 0 images (an older packer wrote such
     packages when every image was set aside); unreadable or absent, it is verify's business."""
@@ -95,7 +94,7 @@ def read_package(path: Path) -> LocalPackage:
     if not mpath.is_file():
         hint = (
             " (packing was started but has not finished; run the same `pack` command again)"
-            if (root / ".aqqua-pack").exists()
+            if (root / STATE_DIR).exists()
             else ""
         )
         raise UserError(
@@ -104,15 +103,12 @@ def read_package(path: Path) -> LocalPackage:
     data = mpath.read_bytes()
     files: list[PackageFile] = []
     seen: set[str] = set()
-    for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
-        if not line.strip():
-            continue
-        m = _LINE.match(line)
-        if not m:
-            raise UserError(
-                f"{mpath}, row {n}: not a sha256sum line (`<64 hex digits>  <path>`): {line[:80]!r}"
-            )
-        rel = safe_relative(m.group(2), where=f"{mpath}, row {n}")
+    try:
+        entries = list(manifest_entries(data.decode("utf-8", errors="replace")))
+    except ValueError as exc:
+        raise UserError(f"{mpath}: {exc}") from None
+    for n, digest, written in entries:
+        rel = safe_relative(written, where=f"{mpath}, row {n}")
         if rel == MANIFEST or rel in seen:
             raise UserError(
                 f"{mpath}, row {n}: {rel!r} is listed twice or lists the manifest itself."
@@ -123,7 +119,7 @@ def read_package(path: Path) -> LocalPackage:
             raise UserError(
                 f"{mpath}, row {n}: the package file {rel!r} is missing; the package is incomplete."
             )
-        files.append(PackageFile(rel, local.stat().st_size, m.group(1).lower()))
+        files.append(PackageFile(rel, local.stat().st_size, digest))
     if not files:
         raise UserError(f"{mpath}: the manifest lists no files.")
     if _holds_no_images(root):

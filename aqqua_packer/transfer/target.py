@@ -1,6 +1,13 @@
-"""Where a package goes: parse ``sftp://``, ``ftp://``, ``ftps://``, ``globus://`` or a local folder.
+"""Where a package goes: the ``Target`` a user names, and the registry of kinds of target.
 
-The URL's path is the remote folder that receives the package's folder, read as curl reads it:
+Each kind of target (``sftp://``, ``ftp://``/``ftps://``, a folder, ``globus://``, ``davs://``,
+``nextcloud://``, ``rclone:REMOTE:path``, …) lives in one module that registers a ``TargetKind``:
+how its address is parsed and shown, its typed options, and either a ``Session`` the engine drives
+or its own ``send`` (a hand-off or an external tool).  A new target is one new module plus one line
+in ``KIND_MODULES``.  The modules are imported by name when the registry is first used, so this
+module imports none of them (no import cycle).
+
+A URL's path is the remote folder that receives the package's folder, read as curl reads it:
 for SFTP it is absolute and ``/~/`` means the home folder; for FTP it is relative to the folder the
 server logs you into, ``/%2F…`` makes it absolute and ``/~/`` also means the login folder.  A path
 with ``..`` is refused, so nothing can land outside the folder the user named.
@@ -8,14 +15,21 @@ with ``..`` is refused, so nothing can land outside the folder the user named.
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
 from ..problems import UserError
 
-DEFAULT_PORTS = {"sftp": 22, "ftp": 21, "ftps": 21}
+# the modules that register the kinds of target, in the order their schemes are listed to users
+KIND_MODULES = [
+    "aqqua_packer.transfer.kinds",
+    "aqqua_packer.transfer.webdav",
+    "aqqua_packer.transfer.rclone",
+]
 
 
 @dataclass(frozen=True)
@@ -26,10 +40,13 @@ class Target:
     user: str = ""
     path: str = ""  # remote folder: "/abs/olute", "rel/ative" (to home/login folder) or "" (home)
     local: Path | None = None  # for "folder"
+    display: str = ""  # the kind's own canonical form where the URL form does not fit (rclone:…)
 
     @property
     def canonical(self) -> str:
         """The target without any secret, as recorded in journals and shown to people."""
+        if self.display:
+            return self.display
         if self.scheme == "folder":
             return str(self.local)
         if self.scheme == "globus":
@@ -47,7 +64,7 @@ class Target:
         return self.canonical
 
 
-def _clean_remote(path: str, original: str) -> str:
+def clean_remote(path: str, original: str) -> str:
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
         raise UserError(
@@ -58,52 +75,92 @@ def _clean_remote(path: str, original: str) -> str:
     return "/".join(parts)
 
 
+@dataclass(frozen=True)
+class TargetKind:
+    """One kind of target, as its module registers it.
+
+    ``parse(text)`` turns what the user typed into a ``Target`` (a clear UserError otherwise).
+    Exactly one of ``open_session`` (a ``base.Session`` the engine drives: resume, verify, manifest
+    last) and ``send`` (``(LocalPackage, Target, SendOptions, Task) -> SendResult``: a hand-off or
+    an external tool with its own journal) is given.  ``options`` is the dataclass of this kind's
+    own settings, passed in ``SendOptions.target_options``; ``before_send`` refuses early what
+    cannot work; ``url`` builds the address from the GUI's fields.
+    """
+
+    schemes: tuple[str, ...]
+    label: str
+    parse: Callable[[str], Target]
+    open_session: Callable[..., Any] | None = None
+    send: Callable[..., Any] | None = None
+    options: type | None = None
+    before_send: Callable[..., None] | None = None
+    url: Callable[[dict], str] | None = None
+    default_port: int = 0
+    opaque: bool = False  # "scheme:rest" without "//" (rclone:REMOTE:path)
+
+
+_KINDS: dict[str, TargetKind] = {}
+_loaded = False
+
+
+def register(kind: TargetKind) -> TargetKind:
+    """Add (or replace) a kind of target; a module calls this once at import."""
+    for scheme in kind.schemes:
+        _KINDS[scheme] = kind
+    return kind
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for name in KIND_MODULES:
+            importlib.import_module(name)
+
+
+def kinds() -> list[TargetKind]:
+    """Every registered kind, once each, in registration order."""
+    _load()
+    return list(dict.fromkeys(_KINDS.values()))
+
+
+def kind_for(scheme: str) -> TargetKind:
+    _load()
+    try:
+        return _KINDS[scheme]
+    except KeyError:
+        raise UserError(f"{scheme}: cannot send there (unknown kind of target).") from None
+
+
+def _known_schemes() -> str:
+    return (
+        ", ".join(
+            f"{s}://" for k in kinds() for s in k.schemes if s not in ("folder", "file", "rclone")
+        )
+        + ", rclone:REMOTE:path"
+    )
+
+
+_OPAQUE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):(?!//)")
+
+
 def parse_target(text: str) -> Target:
     """Parse what the user typed as TARGET; a clear UserError for anything we cannot use."""
     text = text.strip()
-    if "://" not in text:
-        if not text:
+    _load()
+    if not text:
+        raise UserError(f"No target given: name a folder or an address ({_known_schemes()}).")
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        if scheme not in _KINDS:
             raise UserError(
-                "No target given: name an sftp://, ftp://, ftps:// address or a folder."
+                f"{text}: unknown kind of target {scheme!r}; use {_known_schemes()} or a folder."
             )
-        return Target("folder", local=Path(text).expanduser().resolve())
-    u = urlsplit(text)
-    scheme = u.scheme.lower()
-    if scheme == "file":
-        return Target("folder", local=Path(unquote(u.path)).expanduser().resolve())
-    if scheme not in ("sftp", "ftp", "ftps", "globus"):
-        raise UserError(
-            f"{text}: unknown kind of target {scheme!r}; use sftp://, ftp://, ftps://, globus:// or a folder."
-        )
-    if u.password is not None:
-        raise UserError(
-            f"{scheme}://…: do not put the password in the address (it would end up in shell history "
-            "and cron files). Give it when asked, keep it in the keyring, or set AQQUA_PASSWORD."
-        )
-    if not u.hostname:
-        raise UserError(f"{text}: the address names no server.")
-    if scheme == "globus":
-        return Target("globus", host=u.hostname, path="/" + _clean_remote(unquote(u.path), text))
-    try:
-        port = u.port or DEFAULT_PORTS[scheme]
-    except ValueError as exc:
-        raise UserError(f"{text}: the port is not a number between 1 and 65535.") from exc
-    raw = u.path
-    if scheme == "sftp":
-        decoded = unquote(raw)
-        if decoded == "/~" or decoded.startswith("/~/"):
-            path = _clean_remote(decoded[2:], text)
-        else:
-            path = "/" + _clean_remote(decoded, text)
-    else:  # curl's FTP reading: relative to the login folder, "/%2F…" absolute
-        if raw.lower().startswith("/%2f") or raw.startswith("//"):
-            path = "/" + _clean_remote(unquote(raw), text)
-        else:
-            decoded = unquote(raw[1:] if raw.startswith("/") else raw)
-            if decoded == "~" or decoded.startswith("~/"):
-                decoded = decoded[1:]
-            path = _clean_remote(decoded, text)
-    return Target(scheme, host=u.hostname, port=port, user=unquote(u.username or ""), path=path)
+        return _KINDS[scheme].parse(text)
+    m = _OPAQUE.match(text)
+    if m and m.group(1).lower() in _KINDS and _KINDS[m.group(1).lower()].opaque:
+        return _KINDS[m.group(1).lower()].parse(text)
+    return _KINDS["folder"].parse(text)
 
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?(?:/s)?\s*$")

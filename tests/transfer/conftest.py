@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -178,3 +181,39 @@ class ManifestLastWatcher:
             p = self.arrived / rel
             if rel != "manifest.sha256" and (not p.exists() or p.stat().st_size != size):
                 self.violations.append(rel)
+
+
+# --- for the WebDAV, Nextcloud and rclone tests (issue 16) ---------------------------------------
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory) -> Path:
+    """A multi-shard package: three 6–11 MB shards and small files."""
+    return make_package(
+        tmp_path_factory.mktemp("shards"),
+        {
+            "image-set.toml": 700,
+            "cruise-42-images-000.lmdb/data.mdb": 11_000_000,
+            "cruise-42-images-001.lmdb/data.mdb": 9_000_000,
+            "cruise-42-images-002.lmdb/data.mdb": 6_000_000,
+            "cruise-42-meta-000.parquet": 90_000,
+        },
+        seed=16,
+    )
+
+
+def kill_during_sends(cmd, env, kill_points, started_bytes=0):
+    """Run the CLI and kill it (-9) once its progress passes each point; returns the kills done."""
+    kills = 0
+    for point in kill_points:
+        proc = subprocess.Popen(
+            cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
+        said = []
+        for line in proc.stderr:
+            said.append(line)
+            if line.startswith("{") and json.loads(line).get("bytes_done", 0) >= point:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+        proc.wait(30)
+        assert proc.returncode == -signal.SIGKILL, said[-3:]
+        kills += 1
+    return kills

@@ -4,7 +4,6 @@ rate and time left, cancel and resume; at the end the package summary and a veri
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from pathlib import Path
 
@@ -23,17 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from ... import workflow
+from ...workflow import slug
 from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import ProcessWorker, Worker
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
-
-
-def slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-._")
-    return s[:60] or "aqqua-package"
 
 
 def nearest_existing(path: Path) -> Path:
@@ -145,7 +140,7 @@ class PackPage(Page):
     def _choose(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Where to write the package")
         if d:
-            name = slug(self.session.project.dataset.get("name", ""))
+            name = slug(self.session.project.dataset.get("name", ""), "aqqua-package")
             self.out.setText(str(Path(d) / name))
 
     def _out_changed(self) -> None:
@@ -162,7 +157,7 @@ class PackPage(Page):
     def enter(self) -> None:
         if not self.out.text():
             base = Path.home() / "AqQua-packages"
-            self.out.setText(str(base / slug(self.session.project.dataset.get("name", ""))))
+            self.out.setText(str(base / slug(self.session.project.dataset.get("name", ""), "aqqua-package")))
         self._update()
 
     def images_to_pack(self) -> tuple[int, int]:

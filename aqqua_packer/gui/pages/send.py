@@ -1,4 +1,5 @@
-"""Step 6: send the package — SFTP, FTP(S), a Globus hand-off or a hard drive.  A destination form
+"""Step 6: send the package — SFTP, FTP(S), WebDAV, Nextcloud, an rclone remote, a link service
+(archive parts), a Globus hand-off or a hard drive; the way AqQua recommends for the size first.  A destination form
 with "test connection", saved destinations (never with a password), progress per file and overall,
 pause and resume, and an account of what arrived and was verified."""
 
@@ -36,6 +37,7 @@ from ... import workflow
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import Worker
 from .base import Page
+from .send_ways import DAV_PORTS, NEW_KINDS, RcloneRemotes, advice_text, url_for
 
 log = logging.getLogger("aqqua_packer.gui")
 
@@ -45,13 +47,17 @@ KINDS = (
     ("ftp", "FTP (unencrypted)"),
     ("globus", "Globus hand-off"),
     ("folder", "Hard drive or folder"),
+    *NEW_KINDS,
 )
 PORTS = {"sftp": 22, "ftp": 21, "ftps": 21}
+NET = {**PORTS, **DAV_PORTS}  # the kinds with a server, port and user
 
 
 def target_url(d: dict) -> str:
     """The target string the transfer engine (and the CLI's `send`) takes, without a password."""
     kind = d.get("kind", "sftp")
+    if (new := url_for(d)) is not None:
+        return new
     if kind == "folder":
         return d.get("folder", "")
     path = d.get("path", "").strip()
@@ -124,13 +130,22 @@ class SendPage(Page):
         self.bwlimit.setToolTip(
             "Leave bandwidth for the ship's other users: bytes per second with K, M or G."
         )
+        self.advice = QLabel("")
+        self.advice.setWordWrap(True)
+        self.advice.setStyleSheet("color:#1b5e20")
+        self.ca_file = QLineEdit(placeholderText="only for a server with its own certificate")
+        self.ca_file.setToolTip("The CA or certificate file the server's administrator gave you.")
+        self.remotes = RcloneRemotes()
+        self.form.addRow(self.advice)
         self.form.addRow("How", self.kind)
+        self.form.addRow("rclone remote", self.remotes)
         self.form.addRow("Server", self.host)
         self.form.addRow("Port", self.port)
         self.form.addRow("User", self.user)
         self.form.addRow("Password", self.password)
         self.form.addRow("", self.remember)
         self.form.addRow("Key file", keyrow)
+        self.form.addRow("Certificate", self.ca_file)
         self.form.addRow("Globus collection", self.endpoint)
         self.form.addRow("Shared folder", self.globus_share)
         self.form.addRow("Remote folder", self.path)
@@ -202,8 +217,11 @@ class SendPage(Page):
             self.globus_share,
             self.folder,
             self.bwlimit,
+            self.ca_file,
         ):
             w.textChanged.connect(self._changed)
+        self.remotes.changed.connect(self._changed)
+        self.remotes.new_btn.clicked.connect(lambda: self.test_result.setText(self.remotes.message))
         self.port.valueChanged.connect(self._changed)
         self.key_btn.clicked.connect(self._choose_key)
         self.folder_btn.clicked.connect(self._choose_folder)
@@ -225,7 +243,7 @@ class SendPage(Page):
     def destination(self) -> dict:
         kind = self.kind.currentData()
         d = {"kind": kind}
-        if kind in PORTS:
+        if kind in NET:
             d.update(
                 host=self.host.text().strip(),
                 port=self.port.value(),
@@ -234,6 +252,10 @@ class SendPage(Page):
             )
             if kind == "sftp" and self.key.text().strip():
                 d["key_file"] = self.key.text().strip()
+            if kind in DAV_PORTS and self.ca_file.text().strip():
+                d["ca_file"] = self.ca_file.text().strip()
+        elif kind == "rclone":
+            d.update(remote=self.remotes.remote(), path=self.path.text().strip())
         elif kind == "globus":
             d.update(endpoint=self.endpoint.text().strip(), path=self.path.text().strip())
             if self.globus_share.text().strip():
@@ -248,7 +270,10 @@ class SendPage(Page):
         i = self.kind.findData(d.get("kind", "sftp"))
         self.kind.setCurrentIndex(max(0, i))
         self.host.setText(d.get("host", ""))
-        self.port.setValue(int(d.get("port") or PORTS.get(d.get("kind", "sftp"), 22)))
+        self.port.setValue(int(d.get("port") or NET.get(d.get("kind", "sftp"), 22)))
+        self.ca_file.setText(d.get("ca_file", ""))
+        if d.get("kind") == "rclone":
+            self.remotes.refresh(d.get("remote", ""))
         self.user.setText(d.get("user", ""))
         self.key.setText(d.get("key_file", ""))
         self.path.setText(d.get("path", ""))
@@ -260,8 +285,12 @@ class SendPage(Page):
 
     def _kind_changed(self) -> None:
         kind = self.kind.currentData()
-        net = kind in PORTS
+        net = kind in NET
+        if kind == "rclone" and not self.remotes.combo.count():
+            self.remotes.refresh()
         vis = {
+            self.ca_file: kind in DAV_PORTS,
+            self.remotes: kind == "rclone",
             self.host: net,
             self.port: net,
             self.user: net,
@@ -270,13 +299,13 @@ class SendPage(Page):
             self.key.parentWidget(): kind == "sftp",
             self.endpoint: kind == "globus",
             self.globus_share: kind == "globus",
-            self.path: net or kind == "globus",
-            self.folder.parentWidget(): kind == "folder",
+            self.path: net or kind in ("globus", "rclone"),
+            self.folder.parentWidget(): kind in ("folder", "link"),
         }
         for w, on in vis.items():
             self.form.setRowVisible(w, on)
-        if net and self.port.value() in PORTS.values():
-            self.port.setValue(PORTS[kind])
+        if net and self.port.value() in NET.values():
+            self.port.setValue(NET[kind])
         self._changed()
 
     def _changed(self) -> None:
@@ -353,6 +382,12 @@ class SendPage(Page):
             accept_new_host_key=self._accept_host,
             globus_share=Path(d["globus_share"]) if d.get("globus_share") else None,
         )
+        if d["kind"] in DAV_PORTS:
+            from ...workflow import DavOptions
+
+            opts.target_options = DavOptions(
+                ca_file=Path(d["ca_file"]) if d.get("ca_file") else None
+            )
         return opts
 
     def _host_key_question(self, exc) -> bool:
@@ -442,6 +477,7 @@ class SendPage(Page):
                     self.package_label.setText(f"Package: {pkg} — {exc2}")
                     return
         total = sum(f.size for f in files)
+        self.advice.setText(advice_text(total, self.kind.currentData()))
         arrived = sum(1 for f in files if f.state == "arrived")
         self.package_label.setText(
             f"Package: {pkg}  ({len(files)} files, {fmt_bytes(total)}; {arrived} arrived)"
@@ -463,6 +499,8 @@ class SendPage(Page):
         if self.worker is not None:
             return
         pkg = Path(self.session.project.package)
+        if self.kind.currentData() == "link":
+            return self._make_parts(pkg, Path(self.destination()["folder"]))
         target = target_url(self.destination())
         opts = self._options()
         self.session.project.send_state = "running"
@@ -483,6 +521,28 @@ class SendPage(Page):
         self.progress.reset("Connecting…")
         w.start()
         self._update()
+
+    def _make_parts(self, pkg: Path, out: Path) -> None:
+        """A link service: write the archive parts, then say what to upload in the browser."""
+        w = Worker(lambda task: workflow.archive(pkg, out, task=task), name="archive", parent=self)
+        w.progress.connect(self.progress.update_event)
+        w.done.connect(self._archived)
+        w.failed.connect(lambda msg: self.account.setPlainText(msg))
+        w.finished.connect(self._worker_done)
+        self.worker = w
+        self.account.clear()
+        self.progress.reset("Writing the parts…")
+        w.start()
+        self._update()
+
+    def _archived(self, res) -> None:
+        lines = [
+            f"Upload these files from {res.sums.parent} in the browser (GigaMove or the service AqQua named):"
+        ]
+        lines += [f"  {p.name}  ({fmt_bytes(p.stat().st_size)})" for p in res.parts]
+        lines.append(f"  {res.sums.name}  (the parts' checksums)")
+        lines.append("Then send AqQua the link. They restore it with `aqqua-packer unarchive`.")
+        self.account.setPlainText("\n".join([*res.notes, *lines]))
 
     def pause(self) -> None:
         if self.worker is not None:
@@ -561,8 +621,14 @@ class SendPage(Page):
     def _form_problem(self) -> str:
         d = self.destination()
         kind = d["kind"]
-        if kind in PORTS and not d.get("host"):
+        if kind in NET and not d.get("host"):
             return "Enter the server's name."
+        if kind in DAV_PORTS and not d.get("user"):
+            return "Enter your user name."
+        if kind == "rclone" and not d.get("remote"):
+            return "Choose an rclone remote, or make one with “New remote…”."
+        if kind == "link" and not d.get("folder"):
+            return "Choose the folder for the parts."
         if kind == "globus" and not d.get("endpoint"):
             return "Enter AqQua's Globus collection id."
         if kind == "folder" and not d.get("folder"):
