@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__
+from .cli_words import describe_commands, identity
 from .problems import UserError
 from .progress import Cancelled, ProgressEvent, Task, format_bytes
 
@@ -154,7 +155,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Map the metadata, print the gap report; exit 0 when every image is ready, else 1."""
+    import numpy as np
+
     from .mapping import save_profile
+    from .package.estimate import WHY_LARGER, estimate_package_bytes
     from .report import build_report
     from .workflow import check
 
@@ -164,7 +168,25 @@ def cmd_check(args: argparse.Namespace) -> int:
         save_profile(mapped.mapping, args.save_profile)
     if args.problems_csv:
         report.to_csv(args.problems_csv)
-    print(report.to_json(indent=None) if args.json else report.to_text())
+    estimate = estimate_package_bytes(mapped, positions=np.arange(len(mapped.items)))
+    if args.json:
+        out = json.loads(report.to_json(indent=None))
+        out["estimated_package_bytes"] = estimate.package_bytes
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(report.to_text())
+        if any(p.kind in ("not_mapped", "default_position", "no_join") for p in mapped.problems):
+            print(
+                "\nOn the command line, --map FIELD=COLUMN takes a field from a column and "
+                "--set FIELD=VALUE gives one value for every image (--set zero_position_confirmed=yes "
+                "confirms a position of 0, 0); docs/mapping.md has the details."
+            )
+        if any(p.kind == "needs_timezone" for p in mapped.problems):
+            print(
+                "\nThe times are local and taken as UTC until you give their time zone: "
+                "add --set timezone=… (UTC, +02:00, Europe/Paris)."
+            )
+        print(f"\nPackage size: {estimate.sentence()} {WHY_LARGER}")
     if args.save_profile and not args.json:
         print(f"Mapping saved as a profile in {args.save_profile}")
     return 0 if report.all_ready else 1
@@ -186,16 +208,17 @@ def _size(text: str) -> int:
 def cmd_pack(args: argparse.Namespace) -> int:
     """Write (or continue) a package; print where it is and what is in it."""
     from .package.dataset import DatasetInfo
-    from .package.write import PackOptions
-    from .workflow import pack
+    from .package.write import PackOptions, start_workers_early
+    from .workflow import check, pack
 
+    who = identity(args)
     dataset = DatasetInfo(
         name=args.name or "",
-        contributor=args.contributor or "",
-        email=args.email or "",
-        institution=args.institution or "",
-        coauthors=list(args.coauthor or []),
-        licence=args.licence,
+        contributor=who["contributor"],
+        email=who["email"],
+        institution=who["institution"],
+        coauthors=list(args.coauthor or who["coauthors"]),
+        licence=who["licence"],
         sensor=args.sensor or "",
         sensor_family=args.sensor_family or "",
         description=args.description or "",
@@ -208,7 +231,17 @@ def cmd_pack(args: argparse.Namespace) -> int:
     )
     if args.commit_every:
         options.commit_every = args.commit_every
-    result = pack(_request(args), args.out, options=options, dataset=dataset, task=make_task(args))
+    request, task = _request(args), make_task(args)
+    if options.workers != 1:
+        start_workers_early()  # as workflow.pack does: their start-up overlaps the check
+    mapped = check(request, task, open_images=False)  # packing decodes every image anyway
+    if any(p.kind == "needs_timezone" for p in mapped.problems):  # said, not silently assumed
+        print(
+            "aqqua-packer: warning: the times are local and no time zone was given, so they are "
+            "taken as UTC; add --set timezone=… (UTC, +02:00, Europe/Paris) if that is wrong.",
+            file=sys.stderr,
+        )
+    result = pack(request, args.out, options=options, dataset=dataset, task=task, mapped=mapped)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -216,9 +249,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
         print(f"{result.path} is already complete: {result.images} images. Nothing to do.")
         return 0
     verb = "Finished" if result.resumed else "Packed"
-    print(
-        f"{verb}: {result.images} images in {len(result.shards)} shards, {result.bytes / 1e6:.1f} MB, in {result.path}"
-    )
+    parts = f" (in {len(result.shards)} parts)" if len(result.shards) > 1 else ""
+    print(f"{verb}: {result.images} images{parts}, {result.bytes / 1e6:.1f} MB, in {result.path}")
     if result.skipped:
         print(f"Skipped {result.skipped} images; the list is in {result.skipped_file}")
     return 0
@@ -387,12 +419,18 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui.screen import need_a_screen  # no Qt: it says so before Qt is started
+
+    need_a_screen("gui")
     from .gui.app import main as gui_main  # Qt is imported only here, never by the CLI itself
 
     return gui_main([])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .gui.screen import need_a_screen
+
+    need_a_screen("demo")
     from .gui.app import main as gui_main
 
     return gui_main([], demo=True)
@@ -413,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sp = sub.add_parser("scan", help="recognise what is in folders, zips or files")
-    sp.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    sp.add_argument(
+        "sources", nargs="+", type=Path, metavar="SRC", help="folders, zips or files to look at"
+    )
     sp.add_argument("--kind", help="force a source kind instead of recognising it")
     sp.add_argument(
         "--json", action="store_true", help="print one JSON object (see docs/instruments.md)"
@@ -479,9 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--licence",
         "--license",
-        default="CC-BY-4.0",
+        default=None,
         choices=["CC-BY-4.0", "CC0-1.0"],
-        help="licence of the images (default CC-BY-4.0)",
+        help="licence of the images (default: the one the wizard remembered, else CC-BY-4.0)",
     )
     g.add_argument("--sensor", help="instrument, e.g. UVP6, IFCB013")
     g.add_argument("--sensor-family", help="e.g. UVP, IFCB, FlowCam, ZooScan, microscope")
@@ -494,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser(
         "verify", help="check a package: checksums, every image decodes, rows and keys agree"
     )
-    sp.add_argument("package", type=Path, metavar="DIR")
+    sp.add_argument("package", type=Path, metavar="DIR", help="the package folder that pack wrote")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_verify)
@@ -502,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser(
         "info", help="what a package holds: counts, bytes, fields, time and space covered"
     )
-    sp.add_argument("package", type=Path, metavar="DIR")
+    sp.add_argument("package", type=Path, metavar="DIR", help="the package folder that pack wrote")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_info)
 
@@ -510,7 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
         "send",
         help="upload a package (SFTP, FTP(S), WebDAV, Nextcloud, any rclone remote) or copy it to a drive; resumable",
     )
-    sp.add_argument("package", type=Path, metavar="PACKAGE")
+    sp.add_argument(
+        "package", type=Path, metavar="PACKAGE", help="the package folder that pack wrote"
+    )
     sp.add_argument(
         "target",
         metavar="TARGET",
@@ -610,6 +652,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_gui)
     sp = sub.add_parser("demo", help="start the desktop wizard on the bundled sample data")
     sp.set_defaults(func=cmd_demo)
+    describe_commands(sub)
+    p.epilog = "Run `aqqua-packer COMMAND --help` for what each command does, with examples."
     return p
 
 

@@ -68,56 +68,15 @@ def recommended_transfer(package_bytes: int) -> str:
 
 
 # --- the package size estimate --------------------------------------------------------------------
-SAMPLE_IMAGES = 12  # images encoded for real per estimate
-SAMPLE_MAX_BYTES = 64 * 10**6  # ... unless they are large: stop once this much was read
-LMDB_BYTES_PER_IMAGE = 2300  # key, node header and overflow-page rounding per stored image
-METADATA_BYTES_PER_IMAGE = 120  # converted + raw metadata rows in Parquet (compressed)
-METADATA_BYTES_FIXED = 64 * 1024  # image-set.toml, manifest, Parquet footers, LMDB meta pages
+SAMPLE_IMAGES = 12  # images encoded for real per estimate (a disk has many datasets)
 
 
 def estimated_package_bytes(scans: list[Scan]) -> int:
-    """Bytes the AqQua package of these scans will take, from a small sample encoded for real.
+    """Bytes the AqQua package of these scans will take: ``package.estimate`` on every image they
+    hold, from a small sample encoded for real with the writer's own encoder."""
+    from .package.estimate import estimate_package_bytes
 
-    A few images spread over the scans are decoded and compressed with the writer's own encoder
-    (``package.worker.encode_one``); the ratio of frame bytes to source bytes scales every image's
-    source size (an image without a known size counts as the sample's mean frame).  LMDB's
-    per-image overhead and the metadata are added."""
-    from .package.worker import encode_one
-
-    counts = [len(s.images) for s in scans]
-    n = sum(counts)
-    if n == 0:
-        return 0
-    sizes = np.concatenate([s.images.sizes() for s in scans if len(s.images)])
-    picks = np.unique(np.linspace(0, n - 1, min(SAMPLE_IMAGES, n)).round().astype(np.int64))
-    starts = np.cumsum([0, *counts])
-    frame_total = sized_frames = sized_source = encoded = read = 0
-    for k in picks:
-        if encoded and read > SAMPLE_MAX_BYTES:
-            break
-        s = int(np.searchsorted(starts, k, side="right")) - 1
-        ref = scans[s].images[int(k - starts[s])]
-        result = encode_one(ref)
-        read += ref.size
-        if result[0] != "ok":
-            continue
-        encoded += 1
-        frame_total += len(result[3])
-        if ref.size > 0:
-            sized_frames += len(result[3])
-            sized_source += ref.size
-    if not encoded:  # nothing decodes: assume the package is as large as the source
-        pixels = float(sizes.sum())
-    else:
-        mean_frame = frame_total / encoded
-        ratio = sized_frames / sized_source if sized_source else None
-        known = sizes > 0
-        pixels = mean_frame * float((~known).sum()) if ratio is not None else mean_frame * n
-        if ratio is not None:
-            pixels += ratio * float(sizes[known].sum())
-    return int(
-        pixels + n * (LMDB_BYTES_PER_IMAGE + METADATA_BYTES_PER_IMAGE) + METADATA_BYTES_FIXED
-    )
+    return estimate_package_bytes(scans, sample=SAMPLE_IMAGES).package_bytes
 
 
 # --- one row -----------------------------------------------------------------------------------

@@ -29,17 +29,25 @@ class Problem:
     value: str | None = None
     severity: str = "error"
 
+    def __post_init__(self) -> None:
+        # a file name that is not UTF-8 is named readably (and can be written to any file)
+        for name in ("message", "file", "value"):
+            v = getattr(self, name)
+            if isinstance(v, str) and not v.isascii():
+                object.__setattr__(self, name, shown(v))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
-        where = self.file or ""
+        parts = [self.file] if self.file else []
         if self.row is not None:
-            where += f", row {self.row}"
+            parts.append(f"row {self.row}")
         if self.field:
-            where += f", field {self.field}"
+            parts.append(f"field {self.field}")
         if self.value is not None:
-            where += f", value {self.value!r}"
+            parts.append(f"value {self.value!r}")
+        where = ", ".join(parts)  # never a leading ", " when no file is named
         return f"{where}: {self.message}" if where else self.message
 
 
@@ -51,6 +59,20 @@ class UserError(Exception):
     """
 
     def __init__(self, message: str, *, problems: list[Problem] | None = None, exit_code: int = 2):
-        super().__init__(message)
+        super().__init__(shown(message))
         self.problems = problems or []
         self.exit_code = exit_code
+
+
+def shown(text: str) -> str:
+    """A path or name for messages and files people read: bytes of a file name that are not
+    UTF-8 (Python keeps them as surrogate escapes) are written ``%XX``, their hexadecimal value;
+    ``latin\\xe9.png`` (latin-1 é) is shown ``latin%E9.png``.  Other text is returned unchanged."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)

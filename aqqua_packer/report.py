@@ -47,6 +47,7 @@ KIND_WORDS = {
     "unreadable_image": "image cannot be read",
     "set_aside": "set aside (a copy or not an image)",
     "bad_setting": "dataset setting not usable",
+    "needs_timezone": "local times without a time zone (taken as UTC until you give it)",
 }
 
 

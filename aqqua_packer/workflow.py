@@ -65,6 +65,12 @@ _DOOR: dict[str, str] = {
     "PackOptions": ".package.write",
     "PackResult": ".package.write",
     "slug": ".package.layout",  # a dataset name as a folder name
+    "MANIFEST": ".package.layout",
+    "package_bytes": ".package.write",
+    "WHY_LARGER": ".package.estimate",
+    "estimate_package_bytes": ".package.estimate",
+    # the gap report's words for problem kinds
+    "KIND_WORDS": ".report",
     "VerifyResult": ".package.verify",
     # sending
     "SendOptions": ".transfer",

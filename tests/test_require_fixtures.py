@@ -23,6 +23,9 @@ NOT_ABOUT_FIXTURES = (
     'importorskip("yaml")',
     "no Python 3.12",  # pixel-patrol-aqqua's own Python, installed from PyPI on demand
     "cannot install pixel-patrol-aqqua",
+    "this is the 200 % run",  # the usability walk's own second run at 200 % scaling
+    "no /proc here",  # not Linux
+    "the check is for Linux sessions without a screen",
 )
 
 

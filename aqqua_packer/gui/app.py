@@ -29,6 +29,18 @@ def _excepthook(exc_type, exc, tb) -> None:
 
 def main(argv: list[str] | None = None, *, demo: bool = False) -> int:
     """Open the main window (on the sample data with ``demo``) and run until it is closed."""
+    from ..problems import UserError
+    from .screen import need_a_screen
+
+    if (
+        "PySide6.QtWidgets" not in sys.modules
+        or sys.modules["PySide6.QtWidgets"].QApplication.instance() is None
+    ):
+        try:
+            need_a_screen("gui")
+        except UserError as exc:  # before Qt aborts with its own message
+            print(f"aqqua-packer: {exc}", file=sys.stderr)
+            return exc.exit_code
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication

@@ -6,6 +6,7 @@ Kept here (no Qt) so it is plain to test and cheap to recompute.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,6 +25,75 @@ class FieldCounts:
     @property
     def total(self) -> int:
         return self.ready + self.missing + self.invalid
+
+
+TIMEZONE_HINT = (
+    "Your instrument wrote local times without a time zone. Choose “Value” in the Time zone row "
+    "below and type it (UTC, +02:00 or Europe/Paris); until then the times are taken as UTC and "
+    "may be hours off."
+)
+
+
+def needs_timezone(mapped: Mapped | None) -> bool:
+    """True while a reader asked for the time zone of local times and nobody answered (the
+    times are then read as UTC, which may be hours off)."""
+    return mapped is not None and any(p.kind == "needs_timezone" for p in mapped.problems)
+
+
+# The core's messages speak to the command line too; in the window the same advice in its words.
+_WINDOW_WORDS = (
+    (
+        re.compile(r"\(run `aqqua-packer check` to see every gap\)"),
+        "(the Preview page lists every gap)",
+    ),
+    (
+        re.compile(r"pack the ready images with --skip-incomplete"),
+        "choose to pack only the ready images on the Preview page",
+    ),
+    (
+        re.compile(r"or pack without it with --skip-incomplete, then run the same command again"),
+        "or choose to pack only the ready images on the Preview page, then press “Resume packing”",
+    ),
+    (
+        re.compile(r"[Rr]un the same command again( to continue)?"),
+        lambda m: ("P" if m.group(0)[0] == "R" else "p") + "ress “Resume” to continue",
+    ),
+    (re.compile(r"\s*\(or use --workers 1\)"), ""),
+    (re.compile(r"\s*Try --workers 1\."), ""),
+    (re.compile(r"choose a new --out folder"), "choose a new package folder"),
+    (
+        re.compile(r"Run the command that started it to finish it"),
+        "Resume the packing that started it",
+    ),
+)
+
+
+def for_the_window(message: str) -> str:
+    """A core message with its command-line advice (flags, "run the same command") in the
+    wizard's words."""
+    for pattern, words in _WINDOW_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
+LOW_CONFIDENCE = 0.6  # below this a suggestion is shown as doubtful
+
+
+def suggestion_doubt(scans, name: str, spec) -> str:
+    """Why a suggestion for ``name`` deserves a second look, or "" when it does not: the doubt a
+    reader or the matcher gave (a ``doubt`` or ``why`` next to the suggestion), else a low
+    confidence."""
+    doubt = str(getattr(spec, "doubt", "") or "")
+    if not doubt:
+        for s in scans or ():
+            d = ((getattr(s, "suggested", None) or {}).get("fields") or {}).get(name)
+            if isinstance(d, dict) and (d.get("doubt") or d.get("why")):
+                doubt = str(d.get("doubt") or d.get("why"))
+                break
+    c = getattr(spec, "confidence", None)
+    if not doubt and c is not None and c < LOW_CONFIDENCE:
+        doubt = f"only {c:.0%} sure"
+    return doubt
 
 
 def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:

@@ -298,8 +298,25 @@ class MainWindow(QMainWindow):
         self._saved = saved
         self.banner_text.setText(f"<b>Continue where you left off?</b> {saved.summary()}")
         self.continue_btn.clicked.connect(self.continue_saved)
-        self.discard_btn.clicked.connect(self.banner.hide)
+        self.discard_btn.clicked.connect(self._start_fresh)
         self.banner.show()
+
+    def _start_fresh(self) -> None:
+        """ "Start a new project" on the banner: the saved one is about to be overwritten by the
+        autosave, so a copy is kept first (nothing entered is lost without a question)."""
+        self.banner.hide()
+        saved = getattr(self, "_saved", None)
+        if saved is None:
+            return
+        where = home_dir() / "previous-project.json"
+        try:
+            saved.save(where)
+        except OSError as exc:
+            log.warning("cannot keep a copy of the project: %s", exc)
+            return
+        self.statusBar().showMessage(
+            f"The earlier project is kept as {where}; File › Open project… brings it back.", 20000
+        )
 
     def continue_saved(self) -> None:
         """Reopen the autosaved project: rescan its sources and return to its step."""
@@ -334,7 +351,7 @@ class MainWindow(QMainWindow):
         self._act(
             f,
             "&New project",
-            self.new_project,
+            lambda: self.new_project(),
             QKeySequence.StandardKey.New,
             "Start again with an empty project",
         )
@@ -459,10 +476,44 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.statusBar().showMessage(f"Cannot save the project: {exc.strerror or exc}", 10000)
 
-    def new_project(self) -> None:
+    def new_project(self, ask: bool = True) -> bool:
+        """Start an empty project.  A project with sources or a mapping is not dropped without a
+        question; when the user agrees, a copy is kept as previous-project.json."""
+        p = self.session.project
+        if (p.sources or p.mapping) and ask and not self.confirm_new_project():
+            return False
+        if p.sources or p.mapping:
+            try:
+                p.save(home_dir() / "previous-project.json")
+            except OSError as exc:
+                log.warning("cannot keep a copy of the project: %s", exc)
         self._build(Project())
         self.project_file = project_path()
         self.save_project()
+        return True
+
+    def confirm_new_project(self) -> bool:
+        p = self.session.project
+        name = p.dataset.get("name") or "unnamed dataset"
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Start a new project?")
+        box.setText(
+            f"The project “{name}” has {len(p.sources)} source(s) and your choices on the Map page. "
+            "A new project starts empty."
+        )
+        box.setInformativeText(
+            "A copy of this one is kept; File › Open project… brings it back "
+            f"({home_dir() / 'previous-project.json'})."
+        )
+        new = box.addButton("Start a new project", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep working on this one", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.new_project_question = box  # tests answer it as a user does
+        box.exec()
+        self.new_project_question = None
+        return box.clickedButton() is new
 
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -502,18 +553,11 @@ class MainWindow(QMainWindow):
         )
 
     def show_help(self) -> None:
-        QMessageBox.information(
-            self,
-            "How it works",
-            "<ol><li><b>About you</b>: who sends the data, under which licence.</li>"
-            "<li><b>Sources</b>: the folders, zips or files with your images and tables.</li>"
-            "<li><b>Map fields</b>: where date and time, position, depth and pixel size are.</li>"
-            "<li><b>Preview gaps</b>: what is missing or wrong, before anything is written.</li>"
-            "<li><b>Pack</b>: write the package on this computer (resumable).</li>"
-            "<li><b>Send</b>: upload it, or copy it to a drive (resumable).</li></ol>"
-            "<p>Everything is saved as you go; closing the app and opening it again continues where you left off. "
-            "Hover over any field for an explanation. The same steps run without a window: <tt>aqqua-packer --help</tt>.</p>",
-        )
+        """F1: the lab guide in a window (docs/guide.md without its command-line part)."""
+        from .help import HelpDialog
+
+        self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
 
     # --- closing -----------------------------------------------------------------------------
     def _stop_workers(self) -> None:

@@ -91,6 +91,7 @@ class Project:
     ready_only: bool = False  # pack only the ready images
     out_dir: str = ""
     pack_state: str = ""  # "", "running", "interrupted", "done"
+    pack_verified: bool = False  # the package at ``package`` passed its last verify
     package: str = ""
     destination: dict[str, Any] = field(default_factory=dict)  # no password, ever
     send_state: str = ""  # "", "running", "interrupted", "done"

@@ -162,7 +162,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
             problems.append(
                 Problem(
                     "not_mapped",
-                    f"nothing is mapped to {name}{alt}: choose a column with --map {name}=COLUMN or give one value with --set {name}=VALUE"
+                    f"nothing is mapped to {name}{alt}: choose the column that holds it, or give one value for every image"
                     + (f". The reader offers, to confirm: {offer}" if offer else ""),
                     field=name,
                 )

@@ -34,7 +34,7 @@ def read_settings(mapping: Mapping, problems: list[Problem]) -> Settings:
             problems.append(
                 Problem(
                     "bad_setting",
-                    f"{name} is one value for the whole dataset: give it with --set {name}=VALUE",
+                    f"{name} is one value for the whole dataset: give it as a value, not a column",
                     field=name,
                     value=spec.column or spec.pattern,
                 )

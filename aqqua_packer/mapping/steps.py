@@ -83,7 +83,7 @@ def default_position(st: ScanState) -> None:
     for r in (lat, lon):
         r.status[zero] = INVALID
         r.kind[zero] = "default_position"
-    msg = "latitude and longitude are both 0, the default of instruments without GPS: map the real position, or confirm it with --set zero_position_confirmed=yes"
+    msg = "latitude and longitude are both 0, the default of instruments without GPS: map the real position, or confirm that the samples were taken at 0, 0 (zero_position_confirmed)"
     if s_lat is not None and s_lat.per_item:
         for i in np.flatnonzero(zero).tolist():
             st.problems.append(s_lat.problem(i, "default_position", msg, value="0, 0"))

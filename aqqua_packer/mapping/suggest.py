@@ -12,6 +12,7 @@ import difflib
 import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 
 import pandas as pd
@@ -212,6 +213,12 @@ _UMLAUTS = str.maketrans(
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def _letters(s: str) -> Counter:
+    return Counter(s)
+
+
+@functools.lru_cache(maxsize=16384)
 def normalise(name: str) -> str:
     """``gpsLatitude [°N]`` → ``gpslatitude``; ``Länge`` → ``laenge``; units in brackets dropped."""
     n = re.sub(r"[\[(][^\])]*[\])]", " ", name)
@@ -288,13 +295,17 @@ def name_score(field_name: str, column: str) -> tuple[float, str]:
     if unitless != n and unitless in syn:
         return 0.9, f"its name (without the unit) matches {field_name!r}"
     best = 0.0
+    letters = None
     for s in syn:
         # a ratio of 0.85 needs lengths within about 15 % of each other: skip the rest cheaply
         if len(s) < 4 or 2 * min(len(s), len(n)) < 0.85 * (len(s) + len(n)):
             continue
-        sm = difflib.SequenceMatcher(None, n, s)
-        if sm.real_quick_ratio() >= 0.85 and sm.quick_ratio() >= 0.85:
-            best = max(best, sm.ratio())
+        # and as many shared letters (SequenceMatcher.quick_ratio, without building a matcher:
+        # that made a table of 5,000 columns take 10 s to suggest from)
+        letters = letters or Counter(n)
+        if 2 * sum((letters & _letters(s)).values()) < 0.85 * (len(s) + len(n)):
+            continue
+        best = max(best, difflib.SequenceMatcher(None, n, s).ratio())
     if best >= 0.85:
         return 0.75 * best, f"its name is close to {field_name!r}"
     return 0.0, ""

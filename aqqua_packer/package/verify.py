@@ -49,8 +49,9 @@ class VerifyResult:
 
     def summary(self) -> str:
         if self.ok:
-            return f"OK: {self.images} images in {self.shards} shards; {self.files_checked} files ({self.bytes_checked / 1e6:.1f} MB) match their checksums."
-        lines = [f"FAILED: {len(self.problems)} problems in {self.path}"]
+            return f"OK: {self.images} images; {self.files_checked} files ({self.bytes_checked / 1e6:.1f} MB) match their checksums."
+        n = len(self.problems)
+        lines = [f"FAILED: {n} {'problem' if n == 1 else 'problems'} in {self.path}"]
         lines += [f"  {p}" for p in self.problems[:50]]
         if len(self.problems) > 50:
             lines.append(f"  … and {len(self.problems) - 50} more (use --json for all)")
@@ -240,6 +241,33 @@ def _check_shard(shard, res: VerifyResult, seen: set[str], task: Task) -> None:
         env.close()
 
 
+def _looks_like_a_package(root: Path) -> bool:
+    """Any trace of the AqQua format: a manifest, image-set.toml, a store, or a pack under way."""
+    return (
+        (root / layout.MANIFEST).exists()
+        or (root / layout.IMAGE_SET).exists()
+        or (root / layout.STATE_DIR).exists()
+        or any(root.glob("*-images-*.lmdb"))
+    )
+
+
+def _not_a_package(root: Path) -> str:
+    """What the folder is instead, in the user's words: source data is packed first."""
+    looks = ""
+    try:
+        from ..sources.registry import detect_all
+
+        name, det = detect_all(root)[0]
+        if det.confidence >= 0.3:
+            looks = f" (it looks like {name} source data: {det.reason})"
+    except Exception:  # saying what it is not is enough
+        pass
+    return (
+        f"this is not an AqQua package{looks}. Pack it first, then verify the package folder "
+        "that packing writes."
+    )
+
+
 def verify_package(path: Path | str, task: Task | None = None) -> VerifyResult:
     """Every check, every file, every image; never raises for a damaged package, reports it."""
     task = task or null_task()
@@ -247,6 +275,9 @@ def verify_package(path: Path | str, task: Task | None = None) -> VerifyResult:
     res = VerifyResult(path=str(root))
     if not root.is_dir():
         res.fail("not_found", "not a folder", file=str(root))
+        return res
+    if not _looks_like_a_package(root):
+        res.fail("not_a_package", _not_a_package(root), file=str(root))
         return res
     _check_files(root, res, task)
     try:

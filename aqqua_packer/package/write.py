@@ -52,10 +52,11 @@ from ..mapping.apply import Items
 from ..memory import release_free_memory
 from ..problems import Problem, UserError
 from ..progress import Task, null_task
-from ..sources.base import ImageRef
+from ..sources.base import ImageRef, shown
 from ..sources.pixels import describe
 from . import frames, layout, metadata
 from .dataset import DatasetInfo, unapplied
+from .estimate import estimate_package_bytes
 from .worker import encode_one, image_uuid, serve_worker
 
 DEFAULT_SHARD_BYTES = 2 * 2**30
@@ -181,7 +182,10 @@ def _fingerprint(
     for i in work.tolist():
         ref = items.ref(i)
         h.update(
-            f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode()
+            f"{ref.name}\0{ref.path}\0{ref.members}\0{ref.page}\0{ref.box}\0{ref.raw}\0{ref.size}\n".encode(
+                "utf-8",
+                "surrogateescape",  # a file name that is not UTF-8 (issue 15, case 6)
+            )
         )
     conv = mapped.converted
     for col in conv.columns if len(work) else ():
@@ -196,6 +200,26 @@ def _fingerprint(
 
 
 # --- errors from the disk ---------------------------------------------------------------------
+def _cannot_create(exc: OSError, out: Path) -> UserError | None:
+    """Why the package folder cannot be made, in words (a file in the way, no permission, a
+    read-only or system place); None for a full disk, which ``_disk_error`` words."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    anc = out
+    while not anc.exists() and anc.parent != anc:
+        anc = anc.parent
+    choose = "Choose another folder for the package (in your home folder or on a data disk)."
+    if anc.exists() and not anc.is_dir() or exc.errno == errno.ENOTDIR:
+        return UserError(f"{out}: a file is in the way: {anc} is a file, not a folder. {choose}")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return UserError(f"{out}: you may not write in {anc}. {choose}")
+    if exc.errno == errno.EROFS:
+        return UserError(f"{out}: {anc} is on a disk that is read-only. {choose}")
+    if exc.errno == errno.ENOENT:
+        return UserError(f"{out}: {anc} does not allow new folders (a system folder). {choose}")
+    return UserError(f"{out}: cannot make the package folder ({exc.strerror or exc}). {choose}")
+
+
 def _disk_error(exc: BaseException, out: Path, packed: int) -> UserError | None:
     """A clear message for a full or failing disk; None when ``exc`` is something else.
 
@@ -444,7 +468,7 @@ class _OpenShard:
 
     def skip(self, p: int, reason: str) -> None:
         txn = self._write_txn()
-        txn.put(_key(p), reason.encode(), db=self.skip_db)
+        txn.put(_key(p), reason.encode("utf-8", "surrogateescape"), db=self.skip_db)
         self.skips.append((p, reason))
         self.next = p + 1
         self.pending += 1
@@ -483,7 +507,10 @@ class _OpenShard:
                         index.flush()
             index.flush()
             with txn.cursor(db=self.skip_db) as cur:
-                skips = [(struct.unpack("<Q", k)[0], bytes(v).decode()) for k, v in cur]
+                skips = [
+                    (struct.unpack("<Q", k)[0], bytes(v).decode("utf-8", "surrogateescape"))
+                    for k, v in cur
+                ]
         empty = {"next": self.first, "count": 0, "est": _BASE_ESTIMATE, "channels": []}
         st = json.loads(raw) if raw else empty
         self.next, self.count, self.est = st["next"], st["count"], st["est"]
@@ -843,9 +870,15 @@ class _Writer:
                 done = packed_before + shard.count
                 total = len(self.work)
                 items = self.mapped.items
-                sizes = items.sizes()[self.work]
-                bytes_total, bytes_done = int(sizes.sum()), int(sizes[:start].sum())
-                del sizes
+                # bytes that will be written (a sample encoded for real), not the source's bytes
+                bytes_done = sum(sum(sz for _, sz in s["files"].values()) for s in closed)
+                bytes_done += shard.est - _BASE_ESTIMATE  # the estimate counts the shard itself
+                bytes_total = (
+                    bytes_done
+                    + estimate_package_bytes(
+                        self.mapped, positions=self.work[start:], sample=8, compression=opts.compression
+                    ).package_bytes
+                )
                 task.start(
                     "pack",
                     total,
@@ -887,7 +920,7 @@ class _Writer:
                         or shard.pending_bytes >= opts.commit_bytes
                     ):
                         shard.commit()
-                    task.advance(1, ref.size)
+                    task.advance(1, _estimate(len(res[3])) + 160 if res[0] == "ok" else 0)
                 closing, shard = shard, None
                 self.close_shard(closing)
         except BaseException as exc:
@@ -952,6 +985,10 @@ class _Writer:
             seconds=time.monotonic() - t0,
             skipped_file=skipped_file,
         )
+        snap = self.task.snapshot
+        if snap.bytes_total:  # the last line shows the bytes written, not the estimate
+            self.task.set_total(snap.total, bytes_total=result.bytes)
+            self.task.advance(0, max(0, result.bytes - snap.bytes_done))
         self.task.finish(f"{result.images} images in {len(result.shards)} shards")
         return result
 
@@ -988,7 +1025,8 @@ def _skipped_csv(rows: list[tuple[str, str, str]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["image-filename", "source", "reason"])
-    w.writerows(rows)
+    # bytes of file names that are not UTF-8 are written %XX (sources.base.shown)
+    w.writerows([shown(c) for c in r] for r in rows)
     return buf.getvalue().encode("utf-8")
 
 
@@ -1126,7 +1164,7 @@ def write_package(
             image_set = {}
         if image_set.get("aqqua", {}).get("input-fingerprint") != fingerprint:
             raise UserError(
-                f"{out} already holds a complete package of other images or metadata. Choose a new --out folder."
+                f"{out} already holds a complete package of other images or metadata. Choose a new folder for the package."
             )
         if differ := unapplied(dataset, image_set):
             # a finished package is never rewritten: it may have been sent, and AqQua knows it by its
@@ -1148,12 +1186,12 @@ def write_package(
         raise UserError(f"{out} is a file; choose a folder for the package.")
     if out.exists() and not state_dir.exists() and any(out.iterdir()):
         raise UserError(
-            f"{out} is not empty and is not a package being written. Choose an empty or new folder for --out."
+            f"{out} is not empty and is not a package being written. Choose an empty or new folder for the package."
         )
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        err = _disk_error(exc, out, 0)
+        err = _cannot_create(exc, out) or _disk_error(exc, out, 0)
         raise err or exc from None
     lock = _lock(state_dir)
     try:

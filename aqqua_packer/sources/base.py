@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..problems import Problem
+from ..problems import Problem, shown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -335,3 +335,13 @@ def _no_rows() -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame()
+
+
+def image_name(rel: str) -> str:
+    """The name an image is stored under, from its path relative to the scan root: the path
+    itself when it is UTF-8; else ``%`` written ``%25`` and each byte that is not UTF-8 ``%XX``,
+    so the original bytes can always be recovered (``urllib.parse.unquote_to_bytes``)."""
+    shown_rel = shown(rel)
+    if shown_rel is rel:
+        return rel
+    return shown(rel.replace("%", "%25"))

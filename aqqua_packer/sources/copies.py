@@ -18,8 +18,11 @@ Rules, cheapest first (so a folder of 100,000 distinct files costs one dictionar
    with a ``box`` or ``raw`` (cut from a collage or a ``.roi``) are never candidates.
 2. Within a stem, two files with the same size and the same bytes are one image (``identical``).
 3. A lossy file (JPEG) whose lossless sibling (TIFF, PNG, BMP, GIF) has the same stem is its preview
-   when both sit in the same folder or zip, when the JPEG sits in a folder called ``preview``,
-   ``thumbnails``, ``jpeg``, ..., or when its pixel size is the sibling's or a scaled-down copy of it.
+   (wherever it lies: beside it, in a ``previews/`` folder, in a zip) only when it really is a copy:
+   its pixel size is the sibling's or a scaled-down one, both decode, the sibling's pixels (scaled
+   down to the JPEG's size) match the JPEG's within JPEG error (``_same_picture``), and no table
+   row names the JPEG while another names the sibling (``named``).  A JPEG beside a sibling that
+   does not decode is kept: the only readable version is never dropped.
 4. Otherwise same-stem files are different pictures (``day1/img001.png`` and ``day2/img001.png``)
    and are all kept.
 
@@ -34,7 +37,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
@@ -144,14 +147,80 @@ def _scaled(small: tuple[int, int] | None, big: tuple[int, int] | None) -> bool:
     return w <= W and h <= H and abs(w / max(h, 1) - W / max(H, 1)) < 0.02 * (W / max(H, 1))
 
 
+def _pixels(ref: ImageRef, size: tuple[int, int] | None = None):
+    """The image as grey float pixels (0..255), scaled down to ``size`` when given; None when it
+    does not decode."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        src = io.BytesIO(_read(ref))
+        with Image.open(src) as im:
+            im.load()
+            arr = np.asarray(im)
+            if size is not None and im.size != size:
+                if arr.dtype != np.uint8:  # 16-bit: to 8 bits before Pillow scales it
+                    arr = (arr.astype(np.float64) * (255.0 / max(1, int(arr.max())))).astype(
+                        np.uint8
+                    )
+                arr = np.asarray(Image.fromarray(arr).resize(size, Image.Resampling.BOX))
+    except Exception:  # damaged or truncated: not shown to be a copy
+        return None
+    a = arr.astype(np.float64)
+    if arr.dtype.itemsize > 1:
+        a *= 255.0 / 65535.0
+    if a.ndim == 3:
+        a = a[..., :3].mean(axis=2)
+    return a
+
+
+def _same_picture(lossy: ImageRef, big: ImageRef, cache: dict) -> bool:
+    """Does the JPEG ``lossy`` show the same pixels as ``big`` (scaled to its size), within JPEG
+    error?  The root-mean-square difference must stay below 0.6 × the sibling's own spread plus 3
+    grey levels: JPEG at quality 75 of pure noise differs by ~0.13 of the spread (~0.5 when also
+    scaled down), two different pictures by ~1.4 of it."""
+    key = ("same", lossy, big)
+    if key in cache:
+        return cache[key]
+    small = _pixels(lossy)
+    same = False
+    if small is not None:
+        ref = _pixels(big, (small.shape[1], small.shape[0]))
+        if ref is not None and ref.shape == small.shape:
+            rmse = float(((ref - small) ** 2).mean() ** 0.5)
+            same = rmse <= 0.6 * float(ref.std()) + 3.0
+    cache[key] = same
+    return same
+
+
+def _name_keys(name: str) -> tuple[str, str]:
+    low = name.replace("\\", "/").lower()
+    return low, low.rsplit("/", 1)[-1]
+
+
+def _own_row(ref: ImageRef, kept: ImageRef, named: frozenset[str]) -> bool:
+    """Has ``ref`` a row of its own, another than ``kept``'s?  A row the reader linked (``row``),
+    or a table value naming its path or file name (``named``, lower case)."""
+    if ref.row is not None and kept.row is not None and ref.row != kept.row:
+        return True
+    if named and any(k in named for k in _name_keys(ref.name)):
+        return any(k in named for k in _name_keys(kept.name))
+    return False
+
+
 def set_aside_copies(
-    images: Sequence[ImageRef], task: Task | None = None
+    images: Sequence[ImageRef],
+    task: Task | None = None,
+    named: Iterable[str] = (),
 ) -> tuple[ImageList, list[SetAside]]:
-    """Keep one image per picture; return (kept images in their order, set-aside copies with reasons)."""
+    """Keep one image per picture; return (kept images in their order, set-aside copies with reasons).
+
+    ``named``: the image names a metadata table gives (its image column), any case: a JPEG a row
+    names is never set aside as the preview of a sibling another row names."""
     task = task or null_task()
     groups = _same_stem(images)
     drop: dict[int, tuple[int, str]] = {}  # index -> (kept index, reason)
-    cache: dict = {}
+    cache: dict = {"named": frozenset(str(n).strip().replace("\\", "/").lower() for n in named)}
     for idxs in groups:
         task.check()
         _resolve([images[i] for i in idxs], idxs, drop, cache)
@@ -226,9 +295,14 @@ def _resolve(refs: list[ImageRef], idxs: list[int], drop: dict, cache: dict) -> 
             target = None
             for lc in lossless:
                 big = refs[lc[0]]
-                same_place = _container(big) == _container(ref)
-                preview_folder = bool(_parent_words(ref) & PREVIEW_FOLDERS)
-                if same_place or preview_folder or _scaled(_dims(ref, cache), _dims(big, cache)):
+                # A copy has the sibling's size or a scaled-down one, no row of its own, and
+                # the sibling's pixels (issue 15: a JPEG was dropped for a TIFF that did not
+                # decode, and a different picture with its own row for a PNG of the same name).
+                if (
+                    _scaled(_dims(ref, cache), _dims(big, cache))
+                    and not _own_row(ref, big, cache["named"])
+                    and _same_picture(ref, big, cache)
+                ):
                     target = lc
                     break
             if target is not None:

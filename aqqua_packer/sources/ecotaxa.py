@@ -500,7 +500,7 @@ def read_tsv_text(
         [_unquote(v) for v in line.split("\t")] if '"' in line else line.split("\t")
         for line in lines
     ]
-    header = unique_names(records[0])
+    header = unique_names(records[0], where)  # a repeated name is noted (issue 15)
     n = len(header)
     body = records[1:]
     start = 2

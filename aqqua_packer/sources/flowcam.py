@@ -390,7 +390,7 @@ def _read_run(table: Path, root: Path, task: Task) -> tuple[Scan, set[str]]:
     problems.append(
         Problem(
             "needs_timezone",
-            "FlowCam writes the computer's local time without a time zone: give it with --set timezone=… (UTC, +02:00, Europe/Berlin)",
+            "FlowCam writes the computer's local time without a time zone: say which time zone it is (UTC, +02:00, Europe/Berlin)",
             file=rel,
             field="timezone",
             severity="warning",

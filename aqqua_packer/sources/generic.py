@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -21,10 +22,20 @@ import pyarrow.compute as pc
 
 from ..problems import Problem, UserError
 from ..progress import Task
-from .base import ROW_COL, TABLE_COL, Detection, ImageList, ImageRef, Scan, as_image_list
+from .base import (
+    ROW_COL,
+    TABLE_COL,
+    Detection,
+    ImageList,
+    ImageRef,
+    Scan,
+    as_image_list,
+    image_name,
+    shown,
+)
 from .copies import set_aside_copies
 from .pixels import IMAGE_SUFFIXES
-from .tables import TABLE_SUFFIXES, name_keys, read_table
+from .tables import TABLE_SUFFIXES, name_keys, read_table, table_problems, text_arrow
 
 MAX_ZIP_DEPTH = 3
 
@@ -40,9 +51,15 @@ class FileEntry(NamedTuple):
         return os.stat(self.path)
 
 
-def walk(root: Path, task: Task, exclude: Iterable[Path] = ()) -> Iterator[FileEntry]:
+def walk(
+    root: Path,
+    task: Task,
+    exclude: Iterable[Path] = (),
+    problems: list[Problem] | None = None,
+) -> Iterator[FileEntry]:
     """Every non-hidden file below ``root`` (sorted by name within a folder), skipping the folders
-    and files in ``exclude``; one ``task.check()`` per folder."""
+    and files in ``exclude``; one ``task.check()`` per folder.  A folder that cannot be listed
+    (permission denied) is named in ``problems`` when given."""
     skip = {os.path.normpath(str(p)) for p in exclude}
     stack = [str(root)]
     while stack:
@@ -56,7 +73,15 @@ def walk(root: Path, task: Task, exclude: Iterable[Path] = ()) -> Iterator[FileE
                 for e in it:
                     if not e.name.startswith("."):
                         (folders if e.is_dir(follow_symlinks=False) else files).append(e.name)
-        except OSError:
+        except OSError as exc:
+            if problems is not None:
+                problems.append(
+                    Problem(
+                        "bad_file",
+                        f"cannot read the folder ({exc.strerror or exc}); the images in it are not packed",
+                        file=shown(d),
+                    )
+                )
             continue
         files.sort()
         folders.sort()
@@ -205,19 +230,29 @@ def collect(
         if path.suffix.lower() == ".zip":
             images.extend(zip_images(str(path), path.name, problems))
         else:
-            images.append(ImageRef(name=path.name, path=str(path), size=path.stat().st_size))
+            size = _image_size(str(path), problems)
+            if size is not None:
+                stored = image_name(path.name)
+                if stored is not path.name:
+                    problems.append(_escaped_name(str(path), stored))
+                images.append(ImageRef(name=stored, path=str(path), size=size))
         task.advance(1)
         return root, images, tables, problems
     root = path
     n = 0
     cut = len(str(path)) + 1  # walk() yields paths that start with "<path>/"
-    for e in walk(path, task, exclude):
+    for e in walk(path, task, exclude, problems):
         name = e.name
         dot = name.rfind(".")
         suffix = name[dot:].lower() if dot > 0 else ""
         if suffix in IMAGE_SUFFIXES:
-            rel = e.path[cut:].replace(os.sep, "/")
-            images.add(rel, e.path, size=e.stat().st_size)
+            size = _image_size(e.path, problems)
+            if size is not None:
+                rel = e.path[cut:].replace(os.sep, "/")
+                stored = image_name(rel)
+                if stored is not rel:
+                    problems.append(_escaped_name(e.path, stored))
+                images.add(stored, e.path, size=size)
         elif suffix == ".zip":
             images.extend(zip_images(e.path, e.path[cut:].replace(os.sep, "/"), problems))
         elif suffix in TABLE_SUFFIXES and os.path.dirname(e.path) == str(path):
@@ -227,6 +262,42 @@ def collect(
             task.advance(512)
     task.advance(n % 512)
     return root, images, tables, problems
+
+
+def _escaped_name(path: str, stored: str) -> Problem:
+    return Problem(
+        "name_not_utf8",
+        f"the file name is not UTF-8 text; the image is packed under the name {stored!r} (each"
+        " byte that is not UTF-8 written %XX, a % written %25); a table row must name it so",
+        file=shown(path),
+        value=stored,
+        severity="warning",
+    )
+
+
+def _image_size(path: str, problems: list[Problem]) -> int | None:
+    """The size of an image file, or ``None`` with a problem naming it when it cannot be read
+    as a file: a link to nothing, no permission, a pipe or device named like an image."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        why = (
+            "it is a link to something that does not exist"
+            if os.path.islink(path)
+            else f"cannot read it ({exc.strerror or exc})"
+        )
+        problems.append(Problem("bad_file", f"{why}; it is not packed", file=shown(path)))
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        problems.append(
+            Problem(
+                "bad_file",
+                "not a regular file (a pipe, socket or device named like an image); it is not packed",
+                file=shown(path),
+            )
+        )
+        return None
+    return st.st_size
 
 
 def scan(
@@ -250,7 +321,9 @@ def scan(
         t = tables[0]
         name = os.path.relpath(t, root) if Path(t).is_relative_to(root) else str(t)
         try:
-            rows = read_table(t, name=name)
+            with table_problems() as found:
+                rows = read_table(t, name=name)
+            problems.extend(found)
         except UserError as exc:
             if table is not None:
                 raise
@@ -259,6 +332,7 @@ def scan(
                     "bad_table",
                     f"cannot use it as the metadata table: {exc}",
                     file=name,
+                    row=next((p.row for p in exc.problems if p.row is not None), None),
                     severity="warning",
                 )
             )
@@ -282,9 +356,14 @@ def scan(
         )
         problems.append(Problem("no_images", what, file=str(path)))
     task.status(f"Looking for copies among {len(images)} images")
-    images, aside = set_aside_copies(images, task)
-    suggested: dict = {"fields": {}}
+    # a JPEG a row names is not set aside as the preview of a sibling another row names
     col, n = suggest_image_column(rows, images)
+    named = text_arrow(rows[col]).drop_null().to_pylist() if col else []
+    images, aside = set_aside_copies(images, task, named)
+    del named
+    suggested: dict = {"fields": {}}
+    if aside:
+        col, n = suggest_image_column(rows, images)
     if col:
         suggested["fields"]["image"] = {
             "column": col,

@@ -494,7 +494,7 @@ def suggest(rows: pd.DataFrame) -> dict:
             "confidence": 0.2,
             "reason": "IFCB files do not record the pixel size; 3.4 px/µm is the usual calibration: "
             "confirm it with your instrument's bead calibration "
-            "(--set pixel_size=3.4 --set pixel_size.unit=px/um)",
+            "(pixel size 3.4, unit px/µm)",
         }
     }
     return {"fields": fields, "to_confirm": to_confirm}

@@ -31,7 +31,7 @@ from ..problems import Problem
 from ..progress import Task
 from . import generic
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
-from .pixels import read_bytes
+from .pixels import error_text, read_bytes
 
 TIFF = (".tif", ".tiff")
 _UNIT_UM = {
@@ -195,7 +195,11 @@ def detect(path: Path) -> Detection:
         try:
             with os.scandir(path) as it:
                 for e in it:
-                    if e.name.lower().endswith(TIFF) and not e.name.startswith("."):
+                    if (
+                        e.name.lower().endswith(TIFF)
+                        and not e.name.startswith(".")
+                        and e.is_file()  # not a pipe (opening it would wait forever) or a dead link
+                    ):
                         candidates.append(Path(e.path))
                         if len(candidates) >= MAX_DETECT:
                             break
@@ -260,7 +264,7 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             problems.append(
                 Problem(
                     "unreadable_image",
-                    f"cannot read the image header ({type(exc).__name__}: {exc})",
+                    f"cannot read the image header ({error_text(exc)})",
                     file=im.name,
                 )
             )
@@ -327,7 +331,7 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             problems.append(
                 Problem(
                     "no_join",
-                    "no column of the table names the images; map the image column with --map image=COLUMN",
+                    "no column of the table names the images; map the column of image names to the field 'image'",
                     file=str(table_rows[TABLE_COL].iloc[0]),
                     severity="warning",
                 )
@@ -405,7 +409,7 @@ def suggest(rows: pd.DataFrame, base: dict, problems: list[Problem]) -> dict:
                 problems.append(
                     Problem(
                         "needs_timezone",
-                        f"{col.split(':')[1]} has no time zone: give it with --set timezone=… (UTC, +02:00, Europe/Berlin)",
+                        f"{col.split(':')[1]} has no time zone: say which time zone it is (UTC, +02:00, Europe/Berlin)",
                         file=str(rows[TABLE_COL].iloc[0]) if TABLE_COL in rows.columns else None,
                         field="timezone",
                         value=str(vals[0]),

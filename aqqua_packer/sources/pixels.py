@@ -8,6 +8,7 @@ palette has transparency); 1-bit images become uint8 0/255.  Runs in worker proc
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..problems import UserError
-from .base import ImageRef
+from .base import ImageRef, shown
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -35,10 +36,19 @@ class LoadedImage:
     channels: list[dict[str, str]]  # [{"name": "red", "kind": "color"}, ...]
 
 
+_IN_MEMORY = re.compile(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
+
+
+def error_text(exc: BaseException) -> str:
+    """A decoder's error for a message: its type and words, without the ``<_io.BytesIO object
+    at 0x…>`` Pillow names when it reads from memory (the message names the file instead)."""
+    return f"{type(exc).__name__}: {_IN_MEMORY.sub('', str(exc))}"
+
+
 def describe(ref: ImageRef) -> str:
     """The image's location in words, for messages: 'a.zip › sub1/x.png (page 2)'."""
     parts = [ref.path, *ref.members]
-    text = " › ".join(parts)
+    text = shown(" › ".join(parts))
     if ref.page:
         text += f" (page {ref.page + 1})"
     if ref.box:
@@ -97,9 +107,16 @@ def _normalise(arr: np.ndarray, where: str, channels_last: bool = True) -> np.nd
 
 
 def _decode_pillow(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(io.BytesIO(data)) as im:
+    try:
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:  # its message names a BytesIO object, not the file
+        raise UserError(
+            f"{where}: cannot read the image (not a PNG, JPEG, TIFF, BMP or GIF Pillow recognises,"
+            " or damaged at its start)"
+        ) from None
+    with im:
         if ref.page:
             im.seek(ref.page)
         mode = im.mode
@@ -141,6 +158,8 @@ def _decode_tiff(data: bytes, ref: ImageRef, where: str) -> np.ndarray:
 
 def _decode(ref: ImageRef, where: str) -> np.ndarray:
     data = read_bytes(ref)
+    if not data:
+        raise UserError(f"{where}: cannot read the image (the file is empty: 0 bytes)")
     name = (ref.members[-1] if ref.members else ref.path).lower()
     if Path(name).suffix in TIFF_SUFFIXES:
         return _decode_tiff(data, ref, where)
@@ -191,8 +210,10 @@ def load_image(ref: ImageRef) -> LoadedImage:
     except UserError:
         raise
     except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{where}: cannot read the image ({exc})") from None
+        raise UserError(
+            f"{where}: cannot read the image ({_IN_MEMORY.sub('', str(exc))})"
+        ) from None
     except Exception as exc:  # decoders raise many kinds; name the file, never a traceback
-        raise UserError(f"{where}: cannot read the image ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"{where}: cannot read the image ({error_text(exc)})") from None
     n = 1 if arr.ndim == 2 else arr.shape[0]
     return LoadedImage(arr, _channels(n))

@@ -198,7 +198,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
                     "default_position",
                     "latitude and longitude are 0, 0: the PlanktoScope's 'not filled in' default, not a "
                     "position in the Gulf of Guinea; these images are not packed until you map the real "
-                    "position (--set latitude=… --set longitude=…)",
+                    "position (latitude and longitude)",
                     file=e.display,
                     field="latitude",
                     value="0, 0",
@@ -272,7 +272,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
         Problem(
             "needs_timezone",
             "the PlanktoScope writes local times without a time zone (acq_local_datetime, object_time): "
-            "give it with --set timezone=… (UTC, +02:00, Europe/Paris)",
+            "say which time zone they are in (UTC, +02:00, Europe/Paris)",
             file=str(path),
             field="timezone",
             severity="warning",

@@ -182,6 +182,10 @@ def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) 
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
+    # One spelling of every path from here on: readers resolve links (and ".."), so the checks
+    # that compare their paths with this one must too (issue 15: a folder reached through a link
+    # called its own images "not part of the data").
+    path = path.resolve()
     if kind is not None:
         if kind not in READERS:
             raise UserError(f"Unknown source kind {kind!r}. Known: {', '.join(READERS)}")
@@ -246,16 +250,21 @@ def scan_paths(
     image-name column is suggested afresh.
     """
     from .generic import suggest_image_column
-    from .tables import read_table
+    from .tables import read_table, table_problems
 
     out: list[Scan] = []
     try:
         for p in paths:
-            out.extend(scan_path(Path(p), task, kind=kind))
+            with table_problems() as found:  # what readers did not add to their scans
+                part = scan_path(Path(p), task, kind=kind)
+            _attach(found, part)
+            out.extend(part)
     finally:
         _forget_listings()
     if table is not None:
-        rows = read_table(Path(table))
+        with table_problems() as found:
+            rows = read_table(Path(table))
+        _attach(found, out)
         for s in out:
             s.rows = rows
             s.images = s.images.without_rows()
@@ -266,3 +275,11 @@ def scan_paths(
             else:
                 fields.pop("image", None)
     return out
+
+
+def _attach(found: list[Problem], scans: list[Scan]) -> None:
+    """Table problems to the scan that holds the table's rows (else the first)."""
+    for p in found:
+        owner = next((s for s in scans if p.file in s.tables), scans[0] if scans else None)
+        if owner is not None and p not in owner.problems:
+            owner.problems.append(p)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +21,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..problems import UserError
+from ..problems import Problem, UserError
 from .base import ROW_COL, TABLE_COL
+
+log = logging.getLogger(__name__)
 
 # Text columns: pandas' own string type, stored by Arrow (one buffer per column, not a Python
 # object per value: 100,000 rows × 8 columns take 14 MB instead of 52); missing values are NaN.
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 # Arrow text -> TEXT, for ``to_pandas(types_mapper=...)``
 _ARROW_TEXT = {pa.string(): TEXT, pa.large_string(): TEXT}.get
+# More columns than any instrument's export (IFCB features ~250, EcoTaxa ~500): a table of
+# 100,000 columns took 52 s and 2 GB to read and suggest from (issue 15); refused at once instead.
+MAX_COLUMNS = 5_000
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".tab"}
 
 
@@ -60,8 +69,40 @@ def text_series(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
     return arr.to_pandas(types_mapper=_ARROW_TEXT)
 
 
+_NOTES: ContextVar[list[Problem] | None] = ContextVar("table_notes", default=None)
+
+
+@contextmanager
+def table_problems() -> Iterator[list[Problem]]:
+    """Collect the problems found while reading tables inside the ``with`` block (a file mixing
+    encodings, repeated column names): the reader or ``registry.scan_paths`` adds them to the
+    scan.  Problems noted in an inner block are not seen by an outer one."""
+    found: list[Problem] = []
+    token = _NOTES.set(found)
+    try:
+        yield found
+    finally:
+        _NOTES.reset(token)
+
+
+def note(problem: Problem) -> None:
+    """Record a problem for the enclosing ``table_problems`` block (once, however often a table is
+    parsed); without one it is logged."""
+    found = _NOTES.get()
+    if found is None:
+        log.warning("%s", problem)
+    elif problem not in found:
+        found.append(problem)
+
+
+_MAX_ROW_NOTES = 50  # rows named one by one; the rest in one summary problem
+
+
 def decode_text(data: bytes, where: str) -> str:
-    """UTF-8 (with or without BOM) when it decodes, else cp1252, else latin-1 (never fails)."""
+    """UTF-8 (with or without BOM) when it decodes, else cp1252, else latin-1 (never fails).
+
+    A file that mixes encodings (a UTF-8 row and a cp1252/latin-1 row, as after pasting rows from
+    another file) is decoded row by row, and the rows read as cp1252 are named in a problem."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -73,10 +114,60 @@ def decode_text(data: bytes, where: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    return _decode_lines(data, where)
+
+
+def _legacy(line: bytes) -> str:
     try:
-        return data.decode("cp1252")
+        return line.decode("cp1252")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return line.decode("latin-1")
+
+
+def _decode_lines(data: bytes, where: str) -> str:
+    """Text that is not UTF-8 as a whole: each line as UTF-8 when it is, else as cp1252."""
+    lines = data.splitlines(keepends=True)
+    utf8 = 0
+    legacy: list[int] = []
+    out = []
+    for i, line in enumerate(lines):
+        if line.isascii():
+            out.append(line.decode("ascii"))
+            continue
+        try:
+            out.append(line.decode("utf-8"))
+            utf8 += 1
+        except UnicodeDecodeError:
+            out.append(_legacy(line))
+            legacy.append(i + 1)
+    if not utf8:  # one legacy encoding throughout: the file is cp1252 (or latin-1)
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+    for n in legacy[:_MAX_ROW_NOTES]:
+        note(
+            Problem(
+                "mixed_encoding",
+                "this row is not UTF-8 like the rest of the file: it was read as Windows-1252"
+                " (latin-1); check its accented letters",
+                file=where,
+                row=n,
+                value=out[n - 1].rstrip("\r\n")[:80],
+                severity="warning",
+            )
+        )
+    if len(legacy) > _MAX_ROW_NOTES:
+        note(
+            Problem(
+                "mixed_encoding",
+                f"{len(legacy) - _MAX_ROW_NOTES:,} more rows (up to row {legacy[-1]}) are not UTF-8"
+                " and were read as Windows-1252 (latin-1)",
+                file=where,
+                severity="warning",
+            )
+        )
+    return "".join(out)
 
 
 def _sniff_delimiter(first_line: str, suffix: str) -> str:
@@ -103,20 +194,14 @@ def read_text_table(
     if not lines:
         raise UserError(f"{where}: the table is empty")
     delim = delimiter or _sniff_delimiter(lines[0], suffix)
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delim)
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise UserError(f"{where}: cannot read the table ({exc})") from None
+    records, starts = _records(lines, delim, where)
     header = column_names(records[0], where)
-    body = records[1:]
-    first_line = 2
+    body, body_starts = records[1:], starts[1:]
     if skip_type_line and body and _is_type_line(body[0]):
-        body = body[1:]
-        first_line = 3
+        body, body_starts = body[1:], body_starts[1:]
     n = len(header)
     fixed, rownums = [], []
-    for i, rec in enumerate(body):
+    for rec, line in zip(body, body_starts, strict=True):
         if not rec or (len(rec) == 1 and not rec[0].strip()):
             continue
         if len(rec) < n:
@@ -124,12 +209,10 @@ def read_text_table(
         elif len(rec) > n:
             extra = rec[n:]
             if any(v.strip() for v in extra):
-                raise UserError(
-                    f"{where}, row {first_line + i}: {len(rec)} values but {n} column names"
-                )
+                raise UserError(f"{where}, row {line}: {len(rec)} values but {n} column names")
             rec = rec[:n]
         fixed.append(rec)
-        rownums.append(first_line + i)
+        rownums.append(line)
     del records, body
     df = pd.DataFrame(
         {h: pd.array([r[j] for r in fixed], dtype=TEXT) for j, h in enumerate(header)}
@@ -139,25 +222,102 @@ def read_text_table(
     return _with_provenance(df, where, np.asarray(rownums, dtype=np.int64))
 
 
+def _records(lines: list[str], delim: str, where: str) -> tuple[list[list[str]], list[int]]:
+    """Parse lines into records and the line each starts on.  A quote that opens in a value and
+    does not close on that line may swallow the rows after it: when it never closes, or when a
+    line it swallows looks like a row of its own (has the delimiter), stop and name the row."""
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delim)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    prev = 0
+    try:
+        for rec in reader:
+            end = reader.line_num
+            if end - prev > 1 and records:
+                _check_spanning(lines, prev, end, delim, len(records[0]), where)
+            records.append(rec)
+            starts.append(prev + 1)
+            prev = end
+    except csv.Error as exc:
+        raise UserError(f"{where}: cannot read the table ({exc})") from None
+    return records, starts
+
+
+def _check_spanning(lines: list[str], prev: int, end: int, delim: str, n: int, where: str) -> None:
+    """Lines ``prev+1 .. end`` (1-based) were read as one record: refuse it if a quote swallowed
+    rows (it never closes, or a line inside has the delimiters of a row of ``n`` columns)."""
+    chunk = lines[prev:end]
+    unclosed = sum(line.count('"') for line in chunk) % 2 == 1
+    looks_like_rows = n > 1 and any(line.count(delim) >= n - 1 for line in chunk[1:])
+    if not (unclosed or looks_like_rows):
+        return  # a value written over several lines, inside quotes
+    first = prev + 1
+    while first < end and '"' not in lines[first - 1]:
+        first += 1
+    closes = "never closes" if unclosed else f"closes only on line {end}"
+    k = end - first
+    msg = (
+        f'a quote (") opens in this row and {closes}, so the {k} line{"s" if k > 1 else ""}'
+        f" after it (to line {end}) would be read as part of one value; close the quote on its"
+        " row, or remove it"
+    )
+    raise UserError(
+        f"{where}, row {first}: {msg}",
+        problems=[Problem("unclosed_quote", msg, file=where, row=first)],
+    )
+
+
 def column_names(first: list[str], where: str) -> list[str]:
     """Column names from the first record: stripped, blanks named ``column_N``, repeats ``.1``."""
     if not any(h.strip() for h in first):
         raise UserError(f"{where}: the first line has no column names")
-    return unique_names(first)
+    if len(first) > MAX_COLUMNS:
+        raise UserError(
+            f"{where}: the table has {len(first):,} columns; metadata tables of up to"
+            f" {MAX_COLUMNS:,} columns are read (one row per image, one column per value). Keep"
+            " the columns you need, or turn the table if it has one column per image"
+        )
+    return unique_names(first, where)
 
 
-def unique_names(header: list[str]) -> list[str]:
-    """Stripped names; a blank one is ``column_N``, the second ``x`` is ``x.1``, the third ``x.2``."""
+def unique_names(header: list[str], where: str | None = None) -> list[str]:
+    """Stripped names; a blank one is ``column_N``, the second ``x`` is ``x.1``, the third ``x.2``.
+
+    With ``where`` (the file), a repeated name is noted as a problem saying which column keeps
+    the name and what the others are called."""
     seen: dict[str, int] = {}
+    first_pos: dict[str, int] = {}
+    renamed: dict[str, list[tuple[int, str]]] = {}
     out = []
     for i, h in enumerate(header):
         h = h.strip() or f"column_{i + 1}"
         if h in seen:
             seen[h] += 1
-            h = f"{h}.{seen[h]}"
+            new = f"{h}.{seen[h]}"
+            while new in first_pos:  # "x.1" written in the file as well
+                seen[h] += 1
+                new = f"{h}.{seen[h]}"
+            renamed.setdefault(h, []).append((i + 1, new))
+            h = new
         else:
             seen[h] = 0
+        first_pos.setdefault(h, i + 1)
         out.append(h)
+    if where is not None:
+        for h, others in renamed.items():
+            also = ", ".join(f"column {c} is called {n!r}" for c, n in others)
+            note(
+                Problem(
+                    "duplicate_column",
+                    f"{len(others) + 1} columns are named {h!r}: {h!r} is column {first_pos[h]}"
+                    f" (the one a mapping of {h!r} uses); {also}. Map the one you mean"
+                    f" (--map FIELD={others[0][1]}) or rename the columns",
+                    file=where,
+                    row=1,
+                    field=h,
+                    severity="warning",
+                )
+            )
     return out
 
 
@@ -258,6 +418,9 @@ def read_table(
         raise
     except OSError as exc:
         raise UserError(f"{where}: cannot open the table ({exc.strerror or exc})") from None
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if not _is_utf8(pa.py_buffer(data).slice(start)):  # decoded (and its problems noted) once
+        data = decode_text(data, where).encode("utf-8")
     fast = _read_arrow(data, where, suffix, skip_type_line)
     if fast is not None:
         return fast

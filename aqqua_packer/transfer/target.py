@@ -160,7 +160,20 @@ def parse_target(text: str) -> Target:
     m = _OPAQUE.match(text)
     if m and m.group(1).lower() in _KINDS and _KINDS[m.group(1).lower()].opaque:
         return _KINDS[m.group(1).lower()].parse(text)
+    _refuse_typo(text)
     return _KINDS["folder"].parse(text)
+
+
+def _refuse_typo(text: str) -> None:
+    """"sftp//host", "sftp:/host", "davs:host": an address with a typing slip, not a folder."""
+    schemes = sorted((s for k in kinds() if not k.opaque for s in k.schemes), key=len, reverse=True)
+    typo = re.match(rf"(?i)({'|'.join(map(re.escape, schemes))})(:/?|//)(?!/)(.+)", text)
+    if typo and not Path(text).expanduser().exists():
+        fixed = f"{typo.group(1).lower()}://{typo.group(3).lstrip('/')}"
+        raise UserError(
+            f"{text}: this looks like an address with a typing slip. Did you mean {fixed} ? "
+            "(A folder on this computer is named without sftp, ftp or the like in front.)"
+        )
 
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?(?:/s)?\s*$")

@@ -334,7 +334,7 @@ def test_send_to_a_folder_gives_an_account_of_what_arrived(qtbot, window, tmp_pa
     assert sig.args[0].complete
     states = {send.files.topLevelItem(i).text(2) for i in range(send.files.topLevelItemCount())}
     assert states == {"arrived, verified by sha256"}
-    assert "Complete" in send.account.toPlainText()
+    assert "Done: all" in send.account.toPlainText()  # issue 14: a Done state
     assert (tmp_path / "drive" / "pkg" / "manifest.sha256").exists()
     # the Globus hand-off stages the package in the shared folder and says what happens next
     (tmp_path / "share").mkdir()
@@ -553,7 +553,7 @@ def test_a_mapping_saved_as_a_profile_loads_into_the_next_project_and_the_cli(
     assert saved["fields"]["datetime"]["column"] == "date_time_utc"
     assert saved["fields"]["label"] is None  # turned down, and it stays so
 
-    w.new_project()
+    assert w.new_project(ask=False)
     w2 = w
     fill_about(w2)
     w2.wizard.next()

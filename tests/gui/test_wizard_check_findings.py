@@ -40,7 +40,7 @@ def test_preview_names_a_cut_short_image_and_counts_it_not_ready(qtbot, window, 
     assert w.wizard.next(), w.wizard.current.blocker()
     prev = w.pages.preview
     assert "2 of 3 images ready" in prev.counts_label.text()
-    assert "unreadable image: 1" in prev.counts_label.text()
+    assert "image cannot be read (1 value)" in prev.counts_label.text()  # plain words (issue 14)
     rows = [p for p in prev.model.problems if p.kind == "unreadable_image"]
     assert [p.file for p in rows] == ["cut.png"]
     assert rows[0].message.startswith("the PNG is cut short")

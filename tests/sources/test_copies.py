@@ -77,7 +77,9 @@ def test_same_names_in_different_folders_with_different_pixels_are_all_kept(tmp_
 
 def test_smaller_jpeg_in_a_previews_folder_is_a_preview(tmp_path):
     _img(tmp_path / "raw" / "p1.tif", 6, size=(400, 300))
-    _img(tmp_path / "previews" / "p1.jpg", 6, size=(200, 150), fmt="JPEG")
+    (tmp_path / "previews").mkdir()
+    with Image.open(tmp_path / "raw" / "p1.tif") as im:  # a real scaled-down copy of the TIFF
+        im.resize((200, 150)).save(tmp_path / "previews" / "p1.jpg", format="JPEG")
     _img(tmp_path / "other" / "p1.jpg", 7, size=(50, 80), fmt="JPEG")
     refs = [_ref(tmp_path, tmp_path / p) for p in ("raw/p1.tif", "previews/p1.jpg", "other/p1.jpg")]
     kept, aside = set_aside_copies(refs)

@@ -12,7 +12,6 @@ import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -27,7 +26,8 @@ from PySide6.QtWidgets import (
 from ...fields import FIELDS, REQUIRED_FIELDS, Field, sources_of
 from ...problems import UserError
 from ...workflow import FieldSpec, Mapping, effective_mapping, load_profile, save_profile
-from ..gaps import field_counts
+from .. import dialogs
+from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone, suggestion_doubt
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -97,7 +97,7 @@ class FieldRow:
         self.column.setToolTip(
             "The column of your table that holds this field; sample values shown."
         )
-        self.column.setMinimumWidth(170)
+        self.column.setMinimumWidth(130)  # the counts column must stay in view at 1280×800
         self.column.setMaximumWidth(340)
         self.text = QLineEdit()
         self.fmt = QComboBox(editable=True)
@@ -130,9 +130,16 @@ class FieldRow:
         self._loading = False
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.column.currentIndexChanged.connect(self._edited)
+        self.column.currentIndexChanged.connect(self._column_tip)
         self.text.editingFinished.connect(self._edited)
         self.fmt.currentTextChanged.connect(self._edited)
         self.unit.currentIndexChanged.connect(self._edited)
+
+    def _column_tip(self, *_) -> None:
+        """The chosen column with its sample values in full: the chooser may be too narrow."""
+        help_ = "The column of your table that holds this field; sample values shown."
+        text = self.column.currentText()
+        self.column.setToolTip(f"{text}\n\n{help_}" if text else help_)
 
     # --- reading and writing the spec --------------------------------------------------------
     def set_columns(self, columns: list[tuple[str, list[str]]]) -> None:
@@ -192,11 +199,18 @@ class FieldRow:
             self.unit.setCurrentIndex(0)
         if spec is not None and spec.origin == "suggested":
             c = spec.confidence
-            self.conf.setText(f"{c:.0%}" if c is not None else "yes")
-            self.conf.setToolTip(spec.reason or "Suggested from the data; check it.")
+            doubt = suggestion_doubt(self.page.session.all_scans(), f.name, spec)
+            shown = f"{c:.0%}" if c is not None else "yes"
+            self.conf.setText(f"⚠ {shown} — check" if doubt else shown)
+            self.conf.setStyleSheet("color:#b36b00; font-weight:bold" if doubt else "")
+            self.conf.setToolTip(
+                (f"Check this suggestion: {doubt}. " if doubt else "")
+                + (spec.reason or "Suggested from the data; check it.")
+            )
         else:
             self.conf.setText("")
             self.conf.setToolTip("")
+            self.conf.setStyleSheet("")
         self._show_widgets()
         self._loading = False
 
@@ -251,6 +265,7 @@ class FieldRow:
             return
         self.conf.setText("you")
         self.conf.setToolTip("You set this.")
+        self.conf.setStyleSheet("")
         self.page.field_edited(self.field.name, self.spec())
 
     def show_counts(self, counts, n: int, mapped_here: bool) -> None:
@@ -264,7 +279,7 @@ class FieldRow:
             parts.append(f"<span style='color:#b00020'><b>{counts.invalid:,} invalid</b></span>")
         self.counts.setText(" · ".join(parts))
         self.counts.setToolTip(
-            f"Of {n:,} images: {counts.ready:,} have a good value, {counts.missing:,} have none, {counts.invalid:,} have a value that cannot be read."
+            f"{counts.ready:,} ready · {counts.missing:,} missing · {counts.invalid:,} invalid. Of {n:,} images: {counts.ready:,} have a good value, {counts.missing:,} have none, {counts.invalid:,} have a value that cannot be read."
         )
 
 
@@ -285,7 +300,7 @@ class MappingPage(Page):
         self.load_btn.setToolTip("Use a mapping saved earlier (e.g. from the last cruise).")
         self.save_btn = QPushButton("Save profile…")
         self.save_btn.setToolTip(
-            "Save this mapping to reuse it next time, here or with the command line (--profile)."
+            "Save this mapping to reuse it next time, here or with the command line."
         )
         bar.addWidget(self.load_btn)
         bar.addWidget(self.save_btn)
@@ -295,6 +310,11 @@ class MappingPage(Page):
         self.note.setStyleSheet("color:#8a5300")
         self.note.hide()
         self.outer.addWidget(self.note)
+        self.tz_note = QLabel(TIMEZONE_HINT)  # while a reader's time-zone question is open
+        self.tz_note.setWordWrap(True)
+        self.tz_note.setStyleSheet("color:#8a5300; font-weight:bold")
+        self.tz_note.hide()
+        self.outer.addWidget(self.tz_note)
 
         inner = QWidget()
         grid = QGridLayout(inner)
@@ -414,9 +434,15 @@ class MappingPage(Page):
                 "Altitude is minus the depth (plus the water surface altitude, for lakes)."
             )
         ready = int(m.ready.sum())
-        color = "#1b7a1b" if ready == n else "#b36b00"
+        tz_open = needs_timezone(m)
+        self.tz_note.setVisible(tz_open)
+        tz_row = self.rows.get("timezone")
+        if tz_row is not None:
+            tz_row.label.setStyleSheet("color:#b36b00; font-weight:bold" if tz_open else "")
+        color = "#1b7a1b" if ready == n and not tz_open else "#b36b00"
+        wait = " once the time zone is given" if tz_open else ""
         self.summary.setText(
-            f"<span style='color:{color}; font-size:13pt'><b>{ready:,} of {n:,} images ready</b></span>"
+            f"<span style='color:{color}; font-size:13pt'><b>{ready:,} of {n:,} images ready{wait}</b></span>"
         )
         self.completeChanged.emit()
 
@@ -426,8 +452,12 @@ class MappingPage(Page):
 
     # --- profiles ----------------------------------------------------------------------------
     def _load_profile(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load a mapping profile", "", "Mapping profiles (*.json);;All files (*)"
+        path = dialogs.open_file_name(
+            self,
+            self.session.settings,
+            "Load a mapping profile",
+            "Mapping profiles (*.json);;All files (*)",
+            "profile",
         )
         if path:
             self.load_profile(Path(path))
@@ -443,8 +473,13 @@ class MappingPage(Page):
         self.populate()
 
     def _save_profile(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save the mapping profile", "mapping-profile.json", "Mapping profiles (*.json)"
+        path = dialogs.save_file_name(
+            self,
+            self.session.settings,
+            "Save the mapping profile",
+            "mapping-profile.json",
+            "Mapping profiles (*.json)",
+            "profile",
         )
         if path:
             self.save_profile(Path(path))
@@ -481,4 +516,6 @@ class MappingPage(Page):
             return "Checking the mapping…"
         if not m.ready.any():
             return "No image has every required field yet; look at the invalid and missing counts."
+        if needs_timezone(m):
+            return "Give the time zone of the local times in the Time zone row (UTC, +02:00, Europe/Paris)."
         return ""

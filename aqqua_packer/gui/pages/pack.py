@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from ... import workflow
-from ...workflow import slug
+from ...workflow import MANIFEST, WHY_LARGER, slug
+from .. import dialogs
+from ..gaps import for_the_window
 from ..jobs import pack_job, verify_job
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import ProcessWorker, Worker
@@ -46,14 +48,16 @@ def describe_result(result) -> str:
         head = f"The package was already complete: {result.images:,} images."
     else:
         verb = "Finished (resumed from an earlier run)" if result.resumed else "Packed"
-        head = f"{verb}: {result.images:,} images in {len(result.shards)} shard(s), {fmt_bytes(result.bytes)}, in {result.seconds:.1f} s."
+        parts = f" in {len(result.shards)} parts" if len(result.shards) > 1 else ""
+        head = f"{verb}: {result.images:,} images{parts}, {fmt_bytes(result.bytes)}, in {result.seconds:.1f} s."
     lines = [head, f"Package folder: {result.path}"]
     if result.skipped:
         lines.append(
             f"Left out: {result.skipped:,} images that were not ready; the list is in {result.skipped_file}."
         )
-    for sh in result.shards:
-        lines.append(f"  shard {sh.index + 1}: {sh.images:,} images, {fmt_bytes(sh.bytes)}")
+    if len(result.shards) > 1:  # parts of at most 2 GB, so that any disk can hold each file
+        for sh in result.shards:
+            lines.append(f"  part {sh.index + 1}: {sh.images:,} images, {fmt_bytes(sh.bytes)}")
     return "\n".join(lines)
 
 
@@ -86,6 +90,10 @@ class PackPage(Page):
         f.addRow("Space", self.space)
         self.what = QLabel("")
         f.addRow("What", self.what)
+        self.size_note = QLabel(WHY_LARGER)
+        self.size_note.setWordWrap(True)
+        self.size_note.setObjectName("size_note")
+        f.addRow("Size", self.size_note)
         self.outer.addWidget(box)
 
         prog = QGroupBox("Progress")
@@ -108,6 +116,10 @@ class PackPage(Page):
         btns.addWidget(self.start_btn)
         btns.addWidget(self.cancel_btn)
         btns.addStretch(1)
+        self.open_btn = QPushButton("Open package folder")
+        self.open_btn.setToolTip("Show the package's files in the file manager.")
+        self.open_btn.setEnabled(False)
+        btns.addWidget(self.open_btn)
         btns.addWidget(self.verify_btn)
         pv.addRow(btns)
         self.outer.addWidget(prog)
@@ -120,6 +132,8 @@ class PackPage(Page):
         rv.addRow(self.summary)
         self.outer.addWidget(res, 1)
 
+        self._estimate = None
+        self._estimate_key: tuple | None = None
         self.worker: Worker | None = None
         self.result = None
         self.verified = None
@@ -128,17 +142,45 @@ class PackPage(Page):
         self.start_btn.clicked.connect(self.start)
         self.cancel_btn.clicked.connect(self.cancel)
         self.verify_btn.clicked.connect(self.verify)
+        self.open_btn.clicked.connect(self.open_folder)
         if session.project.out_dir:
             self.out.setText(session.project.out_dir)
+        if session.project.pack_state == "done":
+            self._show_packed_before()
         if session.project.pack_state in ("running", "interrupted"):
             session.project.pack_state = "interrupted"
             self.progress.set_text(
                 "Packing was interrupted. Press “Resume packing” to continue where it stopped."
             )
 
+    def _show_packed_before(self) -> None:
+        """A reopened project: say what is on disk, not 0 %."""
+        p = self.session.project
+        folder = Path(p.package or p.out_dir)
+        if not (folder / MANIFEST).is_file():
+            p.pack_state, p.pack_verified = "", False
+            self.progress.set_text(f"The package is no longer in {folder}; pack it again.")
+            return
+        from ...workflow import package_bytes
+
+        self.progress.bar.setValue(self.progress.bar.maximum())
+        checked = (
+            "packed and verified"
+            if p.pack_verified
+            else "packed (press “Verify again” to check it)"
+        )
+        self.progress.set_text(f"Already {checked}: {folder}, {fmt_bytes(package_bytes(folder))}.")
+
+    def open_folder(self) -> None:
+        folder = self.session.project.package or self.out.text().strip()
+        if folder:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
     # --- where -------------------------------------------------------------------------------
     def _choose(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Where to write the package")
+        d = dialogs.existing_directory(
+            self, self.session.settings, "Where to write the package", "package"
+        )
         if d:
             name = slug(self.session.project.dataset.get("name", ""), "aqqua-package")
             self.out.setText(str(Path(d) / name))
@@ -161,16 +203,34 @@ class PackPage(Page):
         self._update()
 
     def images_to_pack(self) -> tuple[int, int]:
-        """(images, estimated bytes) of what will be packed."""
+        """(images, estimated bytes) of what will be packed: a sample encoded for real
+        (package.estimate), remembered until the mapping or the choice of images changes."""
         m = self.session.mapped
         if m is None:
             return 0, 0
-        mask = m.ready if self.session.project.ready_only else np.ones(len(m.items), dtype=bool)
-        sizes = m.items.sizes()[np.asarray(mask, dtype=bool)]
-        known = sizes[sizes > 0]
-        avg = float(known.mean()) if len(known) else 50_000
-        est = float(known.sum()) + avg * int((sizes <= 0).sum())
-        return len(sizes), int(est * 1.1 + 1_000_000)  # pixels + metadata + LMDB overhead
+        est = self.size_estimate()
+        if est is None:
+            mask = m.ready if self.session.project.ready_only else np.ones(len(m.items), bool)
+            return int(np.count_nonzero(mask)), 0
+        return est.images, est.package_bytes
+
+    def size_estimate(self):
+        m = self.session.mapped
+        if m is None:
+            return None
+        ro = self.session.project.ready_only
+        key = (id(m), ro)
+        if self._estimate_key != key:
+            if not self.isVisible():  # encoding a sample is for when the page is shown, not
+                return None  # for every edit on the Map page
+            from ...workflow import estimate_package_bytes
+
+            mask = m.ready if ro else np.ones(len(m.items), dtype=bool)
+            self._estimate = estimate_package_bytes(
+                m, positions=np.flatnonzero(np.asarray(mask, dtype=bool))
+            )
+            self._estimate_key = key
+        return self._estimate
 
     def estimate_ok(self) -> tuple[bool, str]:
         text = self.out.text().strip()
@@ -181,7 +241,7 @@ class PackPage(Page):
             free = shutil.disk_usage(nearest_existing(Path(text))).free
         except OSError as exc:
             return False, f"Cannot look at {text}: {exc.strerror or exc}"
-        msg = f"needs about {fmt_bytes(need)}; {fmt_bytes(free)} free"
+        msg = f"the package needs about {fmt_bytes(need)}; {fmt_bytes(free)} free"
         return free >= need, msg
 
     def _update(self) -> None:
@@ -192,6 +252,10 @@ class PackPage(Page):
             + ("" if ok else " — choose another disk or free some space")
         )
         n, _ = self.images_to_pack()
+        est = self.size_estimate()
+        self.size_note.setText(
+            (est.sentence() + " " if est is not None and est.images else "") + WHY_LARGER
+        )
         ro = self.session.project.ready_only
         m = self.session.mapped
         left = (len(m.items) - n) if m is not None else 0
@@ -217,6 +281,7 @@ class PackPage(Page):
         self.out.setEnabled(not running)
         self.browse.setEnabled(not running)
         self.verify_btn.setEnabled(not running and state == "done")
+        self.open_btn.setEnabled(not running and state == "done")
         self.completeChanged.emit()
 
     # --- packing -----------------------------------------------------------------------------
@@ -232,7 +297,7 @@ class PackPage(Page):
         request = self.session.request()
         p = self.session.project
         resumed = p.pack_state == "interrupted"
-        p.pack_state, p.package = "running", str(out)
+        p.pack_state, p.package, p.pack_verified = "running", str(out), False
         self.session.touch()
         self.result = None
         self.verified = None
@@ -267,6 +332,7 @@ class PackPage(Page):
         self.summary.setPlainText(describe_result(result))
 
     def _failed(self, message: str) -> None:
+        message = for_the_window(message)
         self.session.project.pack_state = "interrupted"
         self.session.touch()
         self.progress.set_text(f"Packing stopped: {message}")
@@ -304,6 +370,8 @@ class PackPage(Page):
 
     def _verified(self, report) -> None:
         self.verified = report
+        self.session.project.pack_verified = bool(getattr(report, "ok", False))
+        self.session.touch()
         self.summary.appendPlainText("\nVerify: " + report.summary())
         self.verify_finished.emit(report)
 

@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -32,7 +31,9 @@ from PySide6.QtWidgets import (
 
 from ...fields import BY_NAME
 from ...problems import Problem
-from ..gaps import field_counts
+from ...workflow import KIND_WORDS
+from .. import dialogs
+from ..gaps import field_counts, needs_timezone
 from ..widgets.charts import PositionsMap, TimeHistogram
 from ..widgets.thumbnails import ThumbnailGrid
 from .base import Page
@@ -253,8 +254,11 @@ class PreviewPage(Page):
             f" &nbsp; {n - ready:,} with problems · {len(errors):,} errors · {len(warnings):,} warnings"
             + (f"<br>Images lacking a required field — {per_field}" if per_field else "")
             + (
-                "<br>Kinds — "
-                + ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in kinds.most_common())
+                "<br>What is wrong — "
+                + ", ".join(
+                    f"{KIND_WORDS.get(k, k.replace('_', ' '))} ({v:,} {'value' if v == 1 else 'values'})"
+                    for k, v in kinds.most_common()
+                )
                 if kinds
                 else ""
             )
@@ -284,7 +288,9 @@ class PreviewPage(Page):
             c["image-latitude"].astype(float).to_numpy() if "image-latitude" in c else [],
             m.ready,
         )
-        self.hist.set_times(c["image-datetime"] if "image-datetime" in c else [])
+        self.hist.set_times(
+            c["image-datetime"] if "image-datetime" in c else [], local=needs_timezone(m)
+        )
         self.ready_radio.setText(f"Pack only the {ready:,} ready images (leave {n - ready:,} out)")
         self.all_radio.setEnabled(True)
         self.completeChanged.emit()
@@ -304,8 +310,13 @@ class PreviewPage(Page):
     def _export(self) -> None:
         if self.session.mapped is None:
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export the gap report", "gap-report.csv", "CSV (*.csv)"
+        path = dialogs.save_file_name(
+            self,
+            self.session.settings,
+            "Export the gap report",
+            "gap-report.csv",
+            "CSV (*.csv)",
+            "report",
         )
         if path:
             try:

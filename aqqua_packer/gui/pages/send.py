@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from ... import workflow
+from .. import dialogs
+from ..gaps import for_the_window
 from ..widgets.progress import ProgressPanel, fmt_bytes
 from ..workers import Worker
 from .base import Page
@@ -118,7 +120,10 @@ class SendPage(Page):
         )
         self.key = QLineEdit(placeholderText="SSH key file (optional)")
         keyrow, self.key_btn = _with_browse_button(self.key)
-        self.path = QLineEdit(placeholderText="folder on the server (empty: your home folder)")
+        self.path = QLineEdit(placeholderText="folder on the server (empty: home)")
+        self.path.setToolTip(
+            "The folder on the server to put the package in; empty: your home folder there."
+        )
         self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
         self.globus_share = QLineEdit(placeholderText="the folder Globus Connect Personal shares")
         self.globus_share.setToolTip(
@@ -304,6 +309,7 @@ class SendPage(Page):
         }
         for w, on in vis.items():
             self.form.setRowVisible(w, on)
+        self.test_btn.setText("Test connection" if net else "Check the folder")
         if net and self.port.value() in NET.values():
             self.port.setValue(NET[kind])
         self._changed()
@@ -325,7 +331,9 @@ class SendPage(Page):
             self.key.setText(path)
 
     def _choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "The drive or folder to copy the package to")
+        d = dialogs.existing_directory(
+            self, self.session.settings, "The drive or folder to copy the package to", "drive"
+        )
         if d:
             self.folder.setText(d)
 
@@ -450,6 +458,11 @@ class SendPage(Page):
                     # what the journal says about this destination decides Send / Resume / Send again
                     if all(f.state == "arrived" for f in files):
                         self.session.project.send_state = "done"
+                        self.progress.bar.setValue(self.progress.bar.maximum())
+                        self.progress.set_text(
+                            f"Done: every file of this package arrived at "
+                            f"{target_url(self.destination())} and was checked there."
+                        )
                     elif any(f.state != "pending" for f in files):
                         self.session.project.send_state = "interrupted"
                     elif self.session.project.send_state != "running":
@@ -490,6 +503,7 @@ class SendPage(Page):
             else:
                 state = "waiting"
             item = QTreeWidgetItem([f.path, fmt_bytes(f.size), state])
+            item.setToolTip(0, f.path)  # long package file names may not fit the column
             if f.state == "arrived":
                 item.setForeground(2, Qt.GlobalColor.darkGreen)
             self.files.addTopLevelItem(item)
@@ -571,13 +585,29 @@ class SendPage(Page):
         self.session.touch()
         self.show_plan(result.files)
         verified = Counter(f.verified_by or "size" for f in result.files if f.state == "arrived")
+        arrived = sum(1 for f in result.files if f.state == "arrived")
+        dropped = (
+            f"; the connection dropped {result.interruptions} times and the upload went on each time"
+            if result.interruptions
+            else ""
+        )
+        if result.complete:
+            self.progress.set_text(
+                f"Done: the package {result.package.name} arrived whole at {result.target} "
+                "and was checked there. Nothing more to do; you may close AqQua Packer."
+            )
         lines = [
-            f"{'Complete' if result.complete else result.stopped}: {sum(1 for f in result.files if f.state == 'arrived')} of {len(result.files)} files "
+            (
+                f"Done: all {arrived} files of {result.package.name} ({fmt_bytes(result.bytes_total)}) "
+                f"arrived at {result.target} and were checked."
+            )
+            if result.complete
+            else f"{result.stopped}: {arrived} of {len(result.files)} files "
             f"({fmt_bytes(result.bytes_total)}) at {result.target}.",
             "Checked by: " + ", ".join(f"{k} ({v} files)" for k, v in verified.items())
             if verified
             else "",
-            f"Sent this time: {fmt_bytes(result.bytes_sent)} in {result.elapsed:.0f} s; {result.interruptions} interruption(s) survived.",
+            f"Sent this time: {fmt_bytes(result.bytes_sent)} in {result.elapsed:.0f} s{dropped}.",
             *result.notes,
         ]
         if not done:
@@ -586,6 +616,7 @@ class SendPage(Page):
         self.send_finished.emit(result)
 
     def _send_failed(self, w: Worker, msg: str) -> None:
+        msg = for_the_window(msg)
         self.session.project.send_state = "interrupted"
         self.session.touch()
         self.account.setPlainText(msg)

@@ -9,7 +9,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -20,12 +19,13 @@ from PySide6.QtWidgets import (
 
 from ... import workflow
 from ...resources import sample_data_dir
+from .. import dialogs
 from ..widgets.progress import ProgressPanel
 from ..workers import Worker
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
-COLUMNS = ("Source", "Recognised as", "Images", "Tables", "Set aside", "Status")
+COLUMNS = ("Source", "Recognised as", "Images", "Tables", "Left out", "Status")
 
 
 class SourcesPage(Page):
@@ -66,6 +66,10 @@ class SourcesPage(Page):
 
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
+        self.tree.headerItem().setToolTip(
+            4,
+            "Files not packed: copies of an image, masks or files that are not images (hover a number for the list).",
+        )
         self.tree.setRootIsDecorated(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -103,16 +107,19 @@ class SourcesPage(Page):
 
     # --- adding ------------------------------------------------------------------------------
     def _choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Add a folder of images")
+        d = dialogs.existing_directory(
+            self, self.session.settings, "Add a folder of images", "sources"
+        )
         if d:
             self.add_sources([d])
 
     def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
+        files = dialogs.open_file_names(
             self,
+            self.session.settings,
             "Add zip files or images",
-            "",
             "Zips, images and instrument files (*.zip *.png *.jpg *.jpeg *.tif *.tiff *.bmp *.gif *.roi *.lst *.hdr *.adc);;All files (*)",
+            "sources",
         )
         if files:
             self.add_sources(files)
@@ -262,7 +269,14 @@ class SourcesPage(Page):
                 top.setText(2, f"{n:,}")
                 top.setText(3, str(sum(len(s.tables) for s in scans)))
                 top.setText(4, str(sum(len(s.set_aside) for s in scans)))
-                top.setText(5, "ready" if n else "no images found")
+                tz = any(p.kind == "needs_timezone" for s in scans for p in s.problems)
+                top.setText(
+                    5,
+                    ("ready; give the time zone on the Map page" if tz else "ready")
+                    if n
+                    else "no images found",
+                )
+                top.setToolTip(5, top.text(5))
                 for s in scans:
                     child = QTreeWidgetItem(
                         [
@@ -275,12 +289,15 @@ class SourcesPage(Page):
                         ]
                     )
                     child.setToolTip(5, s.reason)
+                    child.setToolTip(0, s.label or str(s.root))
                     child.setToolTip(1, f"{s.kind} (confidence {s.confidence:.0%}): {s.reason}")
                     tips = [f"{a.path}: {a.reason}" for a in s.set_aside[:20]]
                     if tips:
                         child.setToolTip(4, "\n".join(tips))
                     for t in s.tables:
-                        child.addChild(QTreeWidgetItem([f"table: {t}", "", "", "", "", ""]))
+                        table = QTreeWidgetItem([f"table: {t}", "", "", "", "", ""])
+                        table.setToolTip(0, f"table: {t}")
+                        child.addChild(table)
                     top.addChild(child)
             else:
                 top.setText(5, "not scanned")

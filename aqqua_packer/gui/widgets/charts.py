@@ -168,7 +168,17 @@ class TimeHistogram(QWidget):
             "When the images were taken (UTC). A bar far from the others often means a wrong year, month or time zone."
         )
 
-    def set_times(self, times) -> None:
+    local = False  # True while the time zone of local times is not given: no "UTC" then
+
+    def set_times(self, times, local: bool = False) -> None:
+        self.local = local
+        self.setToolTip(
+            "When the images were taken, as the instrument wrote them: local time of an unknown "
+            "time zone until you give it in the Time zone row of the Map page."
+            if local
+            else "When the images were taken (UTC). A bar far from the others often means a "
+            "wrong year, month or time zone."
+        )
         t = pd.to_datetime(pd.Series(times), utc=True).dropna()
         self.times = t.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
         self.update()
@@ -224,6 +234,7 @@ class TimeHistogram(QWidget):
         p.drawText(
             QRectF(left, H - 16, pw, 14),
             Qt.AlignmentFlag.AlignHCenter,
-            f"{self.times.size:,} images, UTC",
+            f"{self.times.size:,} images, "
+            + ("local time (time zone not given)" if self.local else "UTC"),
         )
         p.end()
