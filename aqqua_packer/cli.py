@@ -118,6 +118,15 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
         help="FIELD is VALUE for every image; FIELD.format=, FIELD.unit=, FIELD.negate=yes, FIELD.pattern= set one part (docs/mapping.md)",
     )
     p.add_argument("--profile", type=Path, help="a saved mapping profile (JSON)")
+    p.add_argument(
+        "--accept",
+        dest="accepts",
+        action="append",
+        default=[],
+        metavar="KIND[:FIELD]",
+        help="confirm suspicious values of this kind as right (e.g. ship_speed, "
+        "before_instrument:datetime); impossible ones cannot be accepted (docs/mapping.md)",
+    )
 
 
 def _request(args: argparse.Namespace):
@@ -130,6 +139,7 @@ def _request(args: argparse.Namespace):
         maps=args.maps,
         sets=args.sets,
         profile=args.profile,
+        accept=list(getattr(args, "accepts", []) or []),
     )
 
 

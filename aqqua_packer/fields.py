@@ -61,6 +61,7 @@ FIELDS: tuple[Field, ...] = (
     Field("object_id", "Object id", "Identifier of the imaged object, as the instrument named it.", "image-object-id", False, "text", convert="text"),
     Field("timezone", "Time zone", "The time zone of local times (UTC, +02:00, Europe/Berlin).", None, kind="setting"),
     Field("surface_altitude", "Water surface altitude", "For lakes: altitude of the water surface (m); altitude = surface - depth.", None, kind="setting", unit="m"),
+    Field("freshwater", "Freshwater (lake, river)", "Say yes for samples from lakes or rivers: their positions are on land, which is refused for sea water.", None, kind="setting"),
     Field("zero_position_confirmed", "Taken at latitude 0, longitude 0", "Say yes only if the samples really were taken at latitude 0, longitude 0 (otherwise 0,0 is an instrument's default and is refused).", None, kind="setting"),
 )
 

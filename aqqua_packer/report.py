@@ -23,6 +23,8 @@ import numpy as np
 from .fields import BY_NAME, REQUIRED_FIELDS
 from .mapping.apply import OK, Mapped
 from .mapping.model import FieldSpec, Mapping
+from .mapping.plausibility import LEVEL as PLAUSIBILITY_LEVEL
+from .mapping.plausibility import RULES as PLAUSIBILITY_RULES
 from .problems import Problem
 
 _ROW_REF = re.compile(r"\brow \d+\b")
@@ -48,6 +50,7 @@ KIND_WORDS = {
     "set_aside": "set aside (a copy or not an image)",
     "bad_setting": "dataset setting not usable",
     "needs_timezone": "local times without a time zone (taken as UTC until you give it)",
+    **{r.kind: f"{r.level}: {r.words}" for r in PLAUSIBILITY_RULES},
 }
 
 
@@ -94,6 +97,8 @@ class Report:
     sources: list[dict[str, Any]] = field(default_factory=list)
     # columns whose name fits a field but whose values contradict it: not used, said why
     doubted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Suspicious kinds confirmed (--accept), each {"kind", "field", "images", "why"}.
+    accepted: list[dict[str, Any]] = field(default_factory=list)
 
     # --- numbers ----------------------------------------------------------------------------------
     @property
@@ -163,6 +168,7 @@ class Report:
             "mapping": self.mapping,
             "fields": [f.to_dict() for f in self.fields],
             "counts": self.counts_by_kind(),
+            "accepted": list(self.accepted),
             "problems": [_problem_dict(p) for p in self.problems],
             "doubted": self.doubted,
         }
@@ -208,6 +214,16 @@ class Report:
         unreadable = sum(1 for p in self.problems if p.kind == "unreadable_image")
         if unreadable:
             reasons.append((unreadable, f"image cannot be read ({unreadable:,})"))
+        required = {f.name for f in self.fields if f.required}
+        flagged = Counter(
+            (p.field, p.kind)
+            for p in self.problems
+            if p.kind in PLAUSIBILITY_LEVEL
+            and p.severity == "error"
+            and (p.field not in required or PLAUSIBILITY_LEVEL[p.kind] == "suspicious")
+        )
+        for (name, k), n in flagged.items():  # not in the field counts, yet holds images back
+            reasons.append((n, f"{name}: {KIND_WORDS.get(k, k)} ({n:,})"))
         reasons.sort(key=lambda r: -r[0])
         shown = "; ".join(r for _, r in reasons[:max_reasons])
         more = (
@@ -268,9 +284,32 @@ class Report:
                     )
             if len(groups) > max_groups:
                 lines.append(f"  … {len(groups) - max_groups} more groups (see --json)")
+        lines.extend(self._plausibility_lines())
         lines.append("")
         lines.append(self.summary_text())
         return "\n".join(lines)
+
+    def _plausibility_lines(self) -> list[str]:
+        """How to get past the plausibility problems: which can be confirmed, which must be fixed."""
+        held = Counter(
+            p.kind for p in self.problems if p.kind in PLAUSIBILITY_LEVEL and p.severity == "error"
+        )
+        out = []
+        suspicious = [k for k in held if PLAUSIBILITY_LEVEL[k] == "suspicious"]
+        if suspicious:
+            out.append("")
+            out.append(
+                "Suspicious values hold images back until you fix them or confirm they are right: "
+                + " ".join(f"--accept {k}" for k in suspicious)
+            )
+        if any(PLAUSIBILITY_LEVEL[k] == "impossible" for k in held):
+            out.append("Impossible values cannot be accepted: map or --set the right value.")
+        for a in self.accepted:
+            n = a["images"]
+            out.append(
+                f"Accepted: {a['kind']} on {a['field']} ({n:,} image{'s' if n != 1 else ''})"
+            )
+        return out
 
 
 def _problem_dict(p: Problem) -> dict[str, Any]:
@@ -282,6 +321,8 @@ def _problem_dict(p: Problem) -> dict[str, Any]:
         "value": p.value,
         "message": p.message,
         "severity": p.severity,
+        # "impossible" (fix the value) or "suspicious" (fix it, or confirm with --accept KIND)
+        "plausibility": PLAUSIBILITY_LEVEL.get(p.kind),
     }
 
 
@@ -446,4 +487,5 @@ def build_report(mapped: Mapped) -> Report:
             name: {"column": spec.column, "doubt": spec.doubt, "samples": list(spec.samples)}
             for name, spec in mapped.mapping.doubted.items()
         },
+        [vars(a).copy() for a in getattr(mapped, "accepted", [])],
     )

@@ -27,6 +27,7 @@ from .mapping import (
     save_profile,
 )
 from .mapping.apply import effective_mapping
+from .mapping.plausibility import parse_accept
 from .memory import release_free_memory
 from .problems import UserError
 from .progress import Task, null_task
@@ -69,6 +70,10 @@ _DOOR: dict[str, str] = {
     "package_bytes": ".package.write",
     "WHY_LARGER": ".package.estimate",
     "estimate_package_bytes": ".package.estimate",
+    # plausibility rules by problem kind, and their two grades
+    "PLAUSIBILITY_RULES": ".mapping.plausibility:BY_KIND",
+    "IMPOSSIBLE": ".mapping.plausibility",
+    "SUSPICIOUS": ".mapping.plausibility",
     # the gap report's words for problem kinds
     "KIND_WORDS": ".report",
     "VerifyResult": ".package.verify",
@@ -123,12 +128,18 @@ class Request:
     sets: list[str] = field(default_factory=list)  # --set FIELD=VALUE
     profile: Path | None = None
     mapping: Mapping | None = None  # a mapping built in the GUI; overrides profile/maps/sets
+    accept: list[str] = field(default_factory=list)  # --accept KIND[:FIELD] (suspicious kinds)
 
     def given_mapping(self) -> Mapping:
         if self.mapping is not None:
-            return self.mapping
-        m = load_profile(self.profile) if self.profile else Mapping()
-        return m.merged(parse_cli_mapping(self.maps, self.sets))
+            m = self.mapping
+        else:
+            m = load_profile(self.profile) if self.profile else Mapping()
+            m = m.merged(parse_cli_mapping(self.maps, self.sets))
+        if self.accept:
+            accepted = [str(a) for a in parse_accept(self.accept)]
+            m = m.merged(Mapping(accepted=accepted))
+        return m
 
 
 def scan(request: Request, task: Task | None = None) -> list[Scan]:

@@ -86,7 +86,9 @@ def test_bounding_box_readiness_and_what_is_missing_most(inv):
     assert (
         z.south <= -44.7 <= z.north and z.west <= 145.5 <= z.east
     )  # ZooScan m106, about -44.7 145.5
-    assert (rows["uvp6"].ready_percent, rows["zooscan"].ready_percent) == (100.0, 100.0)
+    # ZooScan: row 409 is off Tasmania at the instant the four others are off Cape Verde
+    # (plausibility.py: ship_speed, suspicious until accepted)
+    assert (rows["uvp6"].ready_percent, rows["zooscan"].ready_percent) == (100.0, 80.0)
     assert rows["uvp6"].most_missing == ([], 0)
     ifcb = rows["ifcb"]  # no position, depth or pixel size in IFCB files
     assert ifcb.ready == 0 and ifcb.south is None
@@ -161,7 +163,7 @@ def test_csv_has_the_forms_columns_one_line_per_row_and_a_total(inv, tmp_path):
     assert total["Images"] == "546"
     assert (total["First sample (UTC)"], total["Last sample (UTC)"])[0] == "2013-05-26 09:52:07"
     assert total["Last sample (UTC)"].startswith("2020-02-05")
-    assert total["Ready now (%)"] == f"{100 * 20 / 546:.1f}"  # UVP6 15 + ZooScan 5
+    assert total["Ready now (%)"] == f"{100 * 19 / 546:.1f}"  # UVP6 15 + ZooScan 4 (of 5)
     assert total["Problem"] == "1 folder or zip could not be read"
     ifcb = next(dict(zip(CSV_COLUMNS, r, strict=True)) for r in body if "ifcb" in r[0])
     assert ifcb["Instrument"] == "IFCB (IFCB013)" and ifcb["Images"] == "19"
@@ -189,7 +191,7 @@ def test_estimated_package_size_is_close_to_the_real_package(tmp_path):
     if not SHARED_FIXTURES.is_dir():
         pytest.skip("absent: ../shared/fixtures is not present")
     for name in ("uvp6", "zooscan/m106_mn01_n1_sml"):
-        req = Request(sources=[SHARED_FIXTURES / name])
+        req = Request(sources=[SHARED_FIXTURES / name], accept=["ship_speed"])
         estimate = estimated_package_bytes(scan(req))
         out = tmp_path / name.replace("/", "-")
         pack(req, out, options=PackOptions(workers=1))

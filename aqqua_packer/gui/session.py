@@ -80,7 +80,26 @@ class Session(QObject):
         else:
             fields[name] = spec.to_dict()
         self.project.unmapped = unmapped
+        accepted = (self.project.mapping or {}).get("accepted")
         self.project.mapping = {"aqqua-profile": 1, "fields": fields}
+        if accepted:
+            self.project.mapping["accepted"] = list(accepted)
+        self.touch()
+        self.recheck()
+
+    def accepted(self) -> list[str]:
+        """The suspicious kinds the user confirmed (kept in the project's mapping profile)."""
+        return [str(a) for a in (self.project.mapping or {}).get("accepted") or []]
+
+    def set_accepted(self, kind: str, on: bool) -> None:
+        """Confirm (or withdraw the confirmation of) one suspicious kind, then check again."""
+        kinds = [k for k in self.accepted() if k != kind] + ([kind] if on else [])
+        mapping = dict(self.project.mapping or {"aqqua-profile": 1, "fields": {}})
+        if kinds:
+            mapping["accepted"] = kinds
+        else:
+            mapping.pop("accepted", None)
+        self.project.mapping = mapping
         self.touch()
         self.recheck()
 

@@ -27,6 +27,7 @@ from ..problems import Problem
 from ..progress import Task, null_task
 from ..sources.base import Scan
 from ..sources.tables import text_series
+from . import plausibility
 from .convert import CONVERTERS, dtype_of
 from .items import Item, Items, filled
 from .join import join_scan, row_problems
@@ -35,7 +36,7 @@ from .model import Mapping
 from .state import ScanState, Settings, read_settings
 from .steps import STEPS, Step
 from .suggest import suggest_mapping
-from .values import NAT, Result, not_mapped, text_objects
+from .values import NAT, Result, not_mapped, provenance, text_objects
 
 __all__ = [
     "INVALID",
@@ -71,7 +72,7 @@ def effective_mapping(scans: list[Scan], given: Mapping) -> Mapping:
 
 
 def _first_wins(per_scan: list[Mapping], given: Mapping) -> Mapping:
-    out = Mapping(unmapped=set(given.unmapped))
+    out = Mapping(unmapped=set(given.unmapped), accepted=list(given.accepted))
     for m in per_scan:
         for name, spec in m.fields.items():
             out.fields.setdefault(name, spec)
@@ -208,10 +209,46 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     ready = np.ones(n, dtype=bool)
     for k in required:
         ready &= merged[k].status == OK
+    accepted = _plausible(scans, items, converted, mapping, merged, ready, problems)
     states = {k: FieldState(r.status, r.kind) for k, r in merged.items()}
     problems.extend(row_problems(scans, per_scan, per_scan_mapping, used_rows, ready))
     task.finish(f"{int(ready.sum())} of {n} images ready")
-    return Mapped(scans, mapping, items, converted, ready, problems, states, per_scan_mapping)
+    return Mapped(
+        scans, mapping, items, converted, ready, problems, states, per_scan_mapping, accepted
+    )
+
+
+def _plausible(scans, items, converted, mapping, merged, ready, problems) -> list:
+    """Run the plausibility rules on the converted values: what they flag (unless accepted) is
+    not ready; an impossible value also makes its field invalid for that reason."""
+    accepts = plausibility.parse_accept(mapping.accepted)
+    ctx = plausibility.context_of(
+        scans, items.scan, converted, mapping, names=lambda: items.names_arrow()
+    )
+    if "latitude" in merged and "longitude" in merged:
+        ctx.lat_kind = merged["latitude"].kind
+        lon = merged["longitude"]
+        ctx.lon_any = np.where(lon.status == OK, lon.values.astype(float), np.nan)
+    prov: dict[int, tuple[list, list]] = {}
+
+    def where(i: int) -> tuple[str | None, int | None]:
+        s, r = int(items.scan[i]), int(items.row[i])
+        if r < 0:
+            return items.name(i), None
+        tab, rn = prov.get(s) or prov.setdefault(s, provenance(scans[s]))
+        return tab[r], rn[r]
+
+    out = plausibility.run_rules(ctx, where, accepts)
+    problems.extend(out.problems)
+    ready &= ~out.not_ready
+    for name, kinds in out.invalid.items():
+        res = merged.get(name)
+        if res is None:
+            continue
+        hit = (kinds != None) & (res.status == OK)  # noqa: E711 (elementwise)
+        res.status[hit] = INVALID
+        res.kind[hit] = kinds[hit]
+    return out.accepted
 
 
 def _offer(scans: list[Scan], name: str) -> str:

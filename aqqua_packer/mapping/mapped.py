@@ -10,6 +10,7 @@ import pandas as pd
 from ..problems import Problem
 from ..sources.base import Scan
 from ..sources.tables import is_missing
+from . import plausibility
 from .items import Items
 from .model import Mapping
 
@@ -68,6 +69,8 @@ class Mapped:
     fields: dict[str, FieldState] = field(default_factory=dict)
     # The effective mapping of each scan (readers of different instruments suggest differently).
     mappings: list[Mapping] = field(default_factory=list)
+    # Suspicious kinds a person confirmed and how many images each made ready (plausibility.py).
+    accepted: list[plausibility.Accepted] = field(default_factory=list)
 
     def raw_row(self, i: int) -> dict[str, str]:
         """Every original value of item ``i``'s row as text, with its table and row number."""

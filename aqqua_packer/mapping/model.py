@@ -150,11 +150,16 @@ class Mapping:
     # Columns whose name fits a field but whose values contradict it: not applied, shown with
     # their FieldSpec.doubt so the user can map them on purpose.
     doubted: dict[str, FieldSpec] = field(default_factory=dict)
+    # Suspicious kinds a person confirmed ("KIND" or "KIND:FIELD", see plausibility.py).
+    accepted: list[str] = field(default_factory=list)
 
     def to_profile(self) -> dict[str, Any]:
         fields: dict[str, Any] = {k: v.to_dict() for k, v in self.fields.items()}
         fields.update({k: None for k in sorted(self.unmapped) if k not in self.fields})
-        return {"aqqua-profile": PROFILE_VERSION, "fields": fields}
+        out: dict[str, Any] = {"aqqua-profile": PROFILE_VERSION, "fields": fields}
+        if self.accepted:
+            out["accepted"] = list(self.accepted)
+        return out
 
     @classmethod
     def from_profile(
@@ -170,6 +175,12 @@ class Mapping:
                 out.unmapped.add(name)
                 continue
             out.fields[name] = FieldSpec.from_dict(spec, origin=origin)
+        accepted = data.get("accepted") or []
+        if not isinstance(accepted, list):
+            raise UserError(f"{where}: 'accepted' must be a list such as [\"ship_speed\"]")
+        from .plausibility import parse_accept
+
+        out.accepted = [str(a) for a in parse_accept(str(a) for a in accepted)]
         return out
 
     def merged(self, over: Mapping) -> Mapping:
@@ -180,7 +191,8 @@ class Mapping:
             out[name] = spec.over(out.get(name))
         unmapped = (self.unmapped - set(over.fields)) | over.unmapped
         doubted = {k: v for k, v in {**self.doubted, **over.doubted}.items() if k not in out}
-        return Mapping(out, unmapped, doubted)
+        accepted = list(dict.fromkeys([*self.accepted, *over.accepted]))
+        return Mapping(out, unmapped, doubted, accepted)
 
     def get(self, name: str) -> FieldSpec | None:
         return self.fields.get(name)

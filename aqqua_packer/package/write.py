@@ -140,10 +140,22 @@ def gap_summary(mapped: Mapped, limit: int = 5) -> str:
     if errors:
         lines.append("First problems:")
         lines.extend(f"  {p}" for p in errors[:limit])
+    suspicious = _suspicious_kinds(errors)
+    if suspicious:
+        lines.append(
+            "Suspicious values that are right as written can be confirmed: "
+            + " ".join(f"--accept {k}" for k in suspicious)
+        )
     lines.append(
         "Fix the table or the mapping (run `aqqua-packer check` to see every gap), or pack the ready images with --skip-incomplete."
     )
     return "\n".join(lines)
+
+
+def _suspicious_kinds(errors: list[Problem]) -> list[str]:
+    from ..mapping.plausibility import LEVEL, SUSPICIOUS
+
+    return list(dict.fromkeys(p.kind for p in errors if LEVEL.get(p.kind) == SUSPICIOUS))
 
 
 def _not_ready_reason(mapped: Mapped, i: int) -> str:
@@ -1096,9 +1108,32 @@ def image_set_toml(dataset: DatasetInfo, state: dict, mapped: Mapped, folder: Pa
         "institution": dataset.institution or None,
         "input-fingerprint": state["fingerprint"],
     }
+    accepted = _accepted_records(mapped, dataset)
+    if accepted:
+        aqqua["accepted"] = accepted
     return layout.dump_toml(
         {"meta": {k: v for k, v in meta.items() if v is not None}, "aqqua": aqqua}
     )
+
+
+def _accepted_records(mapped: Mapped, dataset: DatasetInfo) -> list[dict[str, Any]]:
+    """The suspicious values a person confirmed (--accept, the wizard's checkboxes): what, for how
+    many images, by whom and when (UTC, when the package was written)."""
+    who = " ".join(
+        x for x in (dataset.contributor, f"<{dataset.email}>" if dataset.email else "") if x
+    )
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        {
+            "kind": a.kind,
+            "field": a.field,
+            "images": int(a.images),
+            "why": a.why,
+            "accepted-by": who or "unnamed contributor",
+            "accepted-at": when,
+        }
+        for a in getattr(mapped, "accepted", [])
+    ]
 
 
 def _common_sensor(mapped: Mapped) -> str:

@@ -87,6 +87,7 @@ def write_table(folder: Path, paths: list[Path]) -> Path:
         for i, p in enumerate(paths):
             fh.write(
                 f"{p.name},2024-05-{1 + i % 28:02d},{i % 24:02d}:{i % 60:02d}:00,"
-                f"{43.0 + (i % 100) / 1000:.4f},{7.3 + (i % 50) / 1000:.4f},{5 + i % 200},12.5,copepod\n"
+                # one position a day (a cruise a ship can sail: mapping/plausibility.py)
+                f"{43.0 + (i % 28) / 1000:.4f},{7.3 + (i % 28) / 1000:.4f},{5 + i % 200},12.5,copepod\n"
             )
     return t

@@ -60,7 +60,7 @@ def test_a_new_field_declared_only_in_the_table_is_converted_reported_and_ready(
         HEADER,
         [
             ["a.png", "43.1", "7.2", "2021-05-03T10:00:00Z", "10", "MSM-99"],
-            ["b.png", "43.2", "7.3", "2021-05-03T10:05:00Z", "10", ""],
+            ["b.png", "43.1", "7.2", "2021-05-03T10:05:00Z", "10", ""],
         ],
     )
     mapped = check(

@@ -31,6 +31,7 @@ def test_a_thousand_identical_problems_are_one_readable_group_and_a_thousand_jso
         "value": "0, 0",
         "message": zero[0]["message"],
         "severity": "error",
+        "plausibility": None,  # a reading problem, not one of plausibility.py's kinds
     }
 
 

@@ -34,9 +34,13 @@ def copy_of(name: str, dest: Path) -> Path:
     return dest
 
 
-def checked(*sources: Path, sets: tuple[str, ...] = ()) -> tuple[workflow.Mapped, pd.DataFrame]:
-    """``check`` as the CLI runs it; the converted rows indexed by image name."""
-    m = workflow.check(workflow.Request(sources=list(sources), sets=list(sets)))
+def checked(
+    *sources: Path, sets: tuple[str, ...] = (), accept: tuple[str, ...] = ()
+) -> tuple[workflow.Mapped, pd.DataFrame]:
+    """``check`` as the CLI runs it (``accept``: --accept); the converted rows by image name."""
+    m = workflow.check(
+        workflow.Request(sources=list(sources), sets=list(sets), accept=list(accept))
+    )
     return m, m.converted.set_index("image-filename")
 
 

@@ -39,7 +39,11 @@ def test_uvp6_fixture_packs_15_images_that_verify(shared_fixtures, tmp_path):
 
 
 def test_zooscan_fixture_packs_5_images_that_verify(shared_fixtures, tmp_path):
-    pack_and_verify(shared_fixtures / "zooscan" / "m106_mn01_n1_sml", tmp_path / "pkg")
+    # row 409 is off Tasmania at the instant the others are off Cape Verde: accepted as written
+    pkg_dir = tmp_path / "pkg"
+    pack_and_verify(
+        shared_fixtures / "zooscan" / "m106_mn01_n1_sml", pkg_dir, "--accept", "ship_speed"
+    )
     with open_package(tmp_path / "pkg") as pkg:
         assert len(pkg) == 5
         m = pkg.meta.set_index("image-filename")

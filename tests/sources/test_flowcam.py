@@ -82,6 +82,7 @@ def test_pixel_size_is_the_calibration_constant_and_time_asks_for_a_zone(run_dir
     given = parse_cli_mapping(
         [], ["latitude=50.1", "longitude=-4.2", "depth=5", "timezone=Europe/London"]
     )
+    given.accepted = ["sources_disagree"]  # run named 20171118, list timed 2019-10-08
     mapped = apply_mapping(scans, given)
     assert mapped.ready.all() and len(mapped.items) == 506
     assert mapped.converted["image-pixel-size-micrometers"].eq(1.8130).all()

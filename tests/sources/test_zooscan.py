@@ -41,7 +41,9 @@ def test_zooscan_fixture_is_recognised_as_a_zooprocess_ecotaxa_export(shared_fix
 def test_zooscan_fixture_values_match_what_zooprocess_wrote(shared_fixtures):
     [s] = scan_path(shared_fixtures / "zooscan" / "m106_mn01_n1_sml")
     m, c = mapped(s)
-    assert m.ready.all()
+    # row 409 is off Tasmania at the instant the other four are off Cape Verde: suspicious
+    assert m.ready.sum() == 4
+    assert {p.kind for p in m.problems if p.severity == "error"} == {"ship_speed"}
     r = c.loc["m106_mn01_n1_sml_409.jpg"]
     assert r["image-latitude"] == pytest.approx(-44.725, abs=1e-3)
     assert r["image-longitude"] == pytest.approx(145.535, abs=1e-3)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ...fields import BY_NAME
 from ...problems import Problem
-from ...workflow import KIND_WORDS
+from ...workflow import IMPOSSIBLE, KIND_WORDS, PLAUSIBILITY_RULES, SUSPICIOUS
 from .. import dialogs
 from ..gaps import field_counts, needs_timezone
 from ..widgets.charts import PositionsMap, TimeHistogram
@@ -196,6 +196,14 @@ class PreviewPage(Page):
         self.tabs.addTab(pt, "Where and when")
         self.outer.addWidget(self.tabs, 1)
 
+        # suspicious values the user may confirm, one checkbox per kind present
+        self.confirm_row = QHBoxLayout()
+        self.confirm_label = QLabel("")
+        self.confirm_label.setWordWrap(True)
+        self.confirm_row.addWidget(self.confirm_label, 1)
+        self.confirm_boxes: dict[str, QCheckBox] = {}
+        self.outer.addLayout(self.confirm_row)
+
         # the choice
         ch = QHBoxLayout()
         self.fix_btn = QPushButton("Fix the mapping and check again")
@@ -291,9 +299,40 @@ class PreviewPage(Page):
         self.hist.set_times(
             c["image-datetime"] if "image-datetime" in c else [], local=needs_timezone(m)
         )
+        self._show_confirmations(m)
         self.ready_radio.setText(f"Pack only the {ready:,} ready images (leave {n - ready:,} out)")
         self.all_radio.setEnabled(True)
         self.completeChanged.emit()
+
+    def _show_confirmations(self, m) -> None:
+        """A checkbox per suspicious kind in the report: ticking it says "these values are right"
+        (recorded in image-set.toml); impossible kinds get a sentence, no checkbox."""
+        for box in self.confirm_boxes.values():
+            self.confirm_row.removeWidget(box)
+            box.deleteLater()
+        self.confirm_boxes = {}
+        counts = Counter(p.kind for p in m.problems if p.kind in PLAUSIBILITY_RULES)
+        accepted = set(self.session.accepted())
+        words = []
+        for kind, n in counts.items():
+            rule = PLAUSIBILITY_RULES[kind]
+            if rule.level == IMPOSSIBLE:
+                words.append(f"{rule.words} ({n:,}): cannot be right, fix the mapping")
+                continue
+            if rule.level != SUSPICIOUS:
+                continue
+            box = QCheckBox(f"Confirm: {rule.words} ({n:,})")
+            box.setToolTip(
+                "Tick if these values are right as they are: the images become ready, and the "
+                "confirmation is written into the package with your name and the time."
+            )
+            box.setChecked(kind in accepted)
+            box.toggled.connect(lambda on, k=kind: self.session.set_accepted(k, on))
+            self.confirm_row.addWidget(box)
+            self.confirm_boxes[kind] = box
+        head = "Unusual values — " if self.confirm_boxes else ""
+        self.confirm_label.setText(head + "; ".join(words) if (head or words) else "")
+        self.confirm_label.setVisible(bool(head or words))
 
     def _filter(self) -> None:
         self.proxy.set_filter(self.field_filter.currentData() or "", self.search.text())
