@@ -120,26 +120,28 @@ class SendPage(Page):
         )
         self.key = QLineEdit(placeholderText="SSH key file (optional)")
         keyrow, self.key_btn = _with_browse_button(self.key)
-        self.path = QLineEdit(placeholderText="folder on the server (empty: home)")
-        self.path.setToolTip(
-            "The folder on the server to put the package in; empty: your home folder there."
+        self.path = QLineEdit(
+            placeholderText="folder on the server (empty: home)",
+            toolTip="The folder on the server to put the package in; empty: your home folder there.",
         )
         self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
-        self.globus_share = QLineEdit(placeholderText="the folder Globus Connect Personal shares")
-        self.globus_share.setToolTip(
-            "The package is placed (hard-linked where possible) in this folder; Globus then moves it to AqQua."
+        self.globus_share = QLineEdit(
+            placeholderText="the folder Globus Connect Personal shares",
+            toolTip="The package is placed (hard-linked where possible) in this folder; Globus then moves it to AqQua.",
         )
         self.folder = QLineEdit(placeholderText="the drive or folder to copy the package to")
         folderrow, self.folder_btn = _with_browse_button(self.folder)
-        self.bwlimit = QLineEdit(placeholderText="e.g. 500K; empty = as fast as the link allows")
-        self.bwlimit.setToolTip(
-            "Leave bandwidth for the ship's other users: bytes per second with K, M or G."
+        self.bwlimit = QLineEdit(
+            placeholderText="e.g. 500K; empty = as fast as the link allows",
+            toolTip="Leave bandwidth for the ship's other users: bytes per second with K, M or G.",
         )
         self.advice = QLabel("")
         self.advice.setWordWrap(True)
         self.advice.setStyleSheet("color:#1b5e20")
-        self.ca_file = QLineEdit(placeholderText="only for a server with its own certificate")
-        self.ca_file.setToolTip("The CA or certificate file the server's administrator gave you.")
+        self.ca_file = QLineEdit(
+            placeholderText="only for a server with its own certificate",
+            toolTip="The CA or certificate file the server's administrator gave you.",
+        )
         self.remotes = RcloneRemotes()
         self.form.addRow(self.advice)
         self.form.addRow("How", self.kind)
