@@ -4,7 +4,7 @@
 Freezes the app with PyInstaller (installer/aqqua-packer.spec) into dist/aqqua-packer/, then makes
 what a lab member downloads and double-clicks:
 
-- Linux: dist/aqqua-packer-VERSION-linux-ARCH.tar.gz (unpack anywhere, no root) and
+- Linux: dist/aqqua-packer-VERSION-linux-ARCH.tar.xz (unpack anywhere, no root) and
   dist/aqqua-packer_VERSION_ARCH.deb (installs into /opt/aqqua-packer with a menu entry);
 - Windows: dist/aqqua-packer-VERSION-windows-x64-setup.exe (Inno Setup, per user, no admin);
 - macOS: dist/AqQua Packer.app and dist/aqqua-packer-VERSION-macos-ARCH.dmg.
@@ -18,7 +18,6 @@ only that check, on an installed copy.  Any failure exits non-zero with one clea
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import platform
 import re
@@ -258,7 +257,7 @@ def machine() -> str:
     return {"amd64": "x86_64", "aarch64": "arm64"}.get(m, m)
 
 
-# --- Linux: .tar.gz -----------------------------------------------------------------------------
+# --- Linux: .tar.xz -----------------------------------------------------------------------------
 LAUNCHER = """#!/bin/sh
 # Starts the AqQua Packer wizard from wherever this folder was unpacked.
 # For the command line, run ./aqqua-packer --help instead.
@@ -331,7 +330,7 @@ def _add_tree(tar: tarfile.TarFile, src: Path, arcname: str) -> None:
 def make_tarball(app_dir: Path, version: str, icon: Path, small: bool = False) -> Path:
     """The unpack-anywhere Linux download: the app, a launcher, a menu entry and its installer."""
     top = f"{cfg.APP_ID}-{version}"
-    out = DIST / f"{cfg.APP_ID}-{version}-linux-{machine()}.tar.gz"
+    out = DIST / f"{cfg.APP_ID}-{version}-linux-{machine()}.tar.xz"
     extras = WORK / "tar-extras"
     shutil.rmtree(extras, ignore_errors=True)
     extras.mkdir(parents=True)
@@ -348,14 +347,34 @@ def make_tarball(app_dir: Path, version: str, icon: Path, small: bool = False) -
     (extras / "aqqua-packer.png").chmod(0o644)
 
     log(f"writing {out.name}")
-    # Level 6 is 0.5% bigger than 9 and 2.5 times faster; a fixed mtime keeps builds comparable.
+    # xz, not gzip: the bundled rclone made the .tar.gz 160 MB, over the 150 MB download budget
+    # (xz: ~120 MB, and a smaller download over a ship's link).  The xz tool compresses on every
+    # core (~4 min on 2 cores for 410 MB); Python's lzma, one core, where there is no xz.
+    # A fixed mtime keeps builds comparable.
+    xz = shutil.which("xz")
     with open(out, "wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9 if small else 6, mtime=0) as gz:
-            with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
-                _add_tree(tar, app_dir, top)
-                for p in sorted(extras.iterdir()):
-                    _add_tree(tar, p, f"{top}/{p.name}")
+        if xz:
+            level = "-9" if small else "-6"
+            proc = subprocess.Popen([xz, "-T0", level, "-c"], stdin=subprocess.PIPE, stdout=raw)
+            assert proc.stdin is not None
+            with tarfile.open(fileobj=proc.stdin, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+                _fill_tarball(tar, app_dir, top, extras)
+            proc.stdin.close()
+            if proc.wait() != 0:
+                raise SystemExit(f"build: xz failed ({proc.returncode}) writing {out.name}")
+        else:
+            import lzma
+
+            with lzma.LZMAFile(raw, "wb", preset=9 if small else 6) as packed:
+                with tarfile.open(fileobj=packed, mode="w", format=tarfile.GNU_FORMAT) as tar:
+                    _fill_tarball(tar, app_dir, top, extras)
     return out
+
+
+def _fill_tarball(tar: tarfile.TarFile, app_dir: Path, top: str, extras: Path) -> None:
+    _add_tree(tar, app_dir, top)
+    for p in sorted(extras.iterdir()):
+        _add_tree(tar, p, f"{top}/{p.name}")
 
 
 def tarball_readme(version: str) -> str:

@@ -249,7 +249,7 @@ def unpacked_tarball(tmp_path, monkeypatch):
     (tmp_path / "dist").mkdir()
     _fake_app(tmp_path / "app")
     archive = build.make_tarball(tmp_path / "app", "1.2.3", cfg.find_icon(ROOT))
-    assert archive.name == f"aqqua-packer-1.2.3-linux-{build.machine()}.tar.gz"
+    assert archive.name == f"aqqua-packer-1.2.3-linux-{build.machine()}.tar.xz"
     with tarfile.open(archive) as tar:
         members = {m.name: m for m in tar.getmembers()}
         assert all(m.uid == 0 and m.gid == 0 for m in members.values())
