@@ -175,6 +175,7 @@ def test_pack_says_when_local_times_are_taken_as_utc(shared_fixtures, tmp_path, 
     sets = ["latitude=1", "longitude=2", "altitude=0"]
     args = [a for s in sets for a in ("--set", s)] + ["--name", "f", "-q"]
     args += ["--contributor", "Ann Lee", "--email", "ann@example.org"]
+    args += ["--accept", "sources_disagree"]  # the run's name says 2017, its list 2019 (real)
     src = str(shared_fixtures / "flowcam")
     assert main(["pack", src, "--out", str(tmp_path / "a"), *args]) == 0
     assert "taken as UTC" in capsys.readouterr().err

@@ -40,6 +40,16 @@ def needs_timezone(mapped: Mapped | None) -> bool:
     return mapped is not None and any(p.kind == "needs_timezone" for p in mapped.problems)
 
 
+def to_confirm(mapped: Mapped | None) -> bool:
+    """True when some images are held back by unusual (suspicious) values that a person may
+    confirm on the Preview page: the Map page must then let the user go on to it."""
+    from ..mapping.plausibility import SUSPICIOUS_KINDS
+
+    return mapped is not None and any(
+        p.kind in SUSPICIOUS_KINDS and p.severity == "error" for p in mapped.problems
+    )
+
+
 # The core's messages speak to the command line too; in the window the same advice in its words.
 _WINDOW_WORDS = (
     (

@@ -60,10 +60,19 @@ def _variant(folder: Path, i: int) -> np.ndarray:
     return np.clip(a.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
+def _small(arr: np.ndarray, i: int) -> np.ndarray:
+    """A small vignette (~15-20 kB PNG, typical of plankton): the middle of a drawn scene."""
+    s = int(np.random.default_rng(i).integers(120, 260))
+    h, w = arr.shape[:2]
+    y, x = max(0, (h - s) // 2), max(0, (w - s) // 2)
+    return np.ascontiguousarray(arr[y : y + s, x : x + s])
+
+
 def _write_range(args: tuple[str, int, int]) -> None:
     from PIL import Image
 
     folder, start, stop = args
+    small = Path(folder).name.startswith("plankton-small-")
     for i in range(start, stop):
         p = Path(folder) / f"img_{i:06d}.png"
         if not p.exists():
@@ -71,6 +80,8 @@ def _write_range(args: tuple[str, int, int]) -> None:
                 arr = vignette(
                     np.random.default_rng(1_000_003 * i + 17)
                 )  # image i is the same whatever N is
+                if small:
+                    arr = _small(arr, i)
             else:
                 arr = _variant(Path(folder), i)
             tmp = p.with_suffix(".tmp")
@@ -82,21 +93,26 @@ def _write_range(args: tuple[str, int, int]) -> None:
             tmp.rename(p)
 
 
-def dataset(n: int, workers: int) -> Path:
+def dataset(n: int, workers: int, small: bool = False) -> Path:
     """A folder of ``n`` PNGs + meta.csv (cached; the first n of a larger set are reused)."""
     if n > BASE:
-        dataset(BASE, workers)
-    folder = CACHE / f"plankton-{n}"
+        dataset(BASE, workers, small)
+    prefix = "plankton-small-" if small else "plankton-"
+    folder = CACHE / f"{prefix}{n}"
     done = folder / ".complete"
     if done.exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     bigger = sorted(
-        (p for p in CACHE.glob("plankton-*") if (p / ".complete").exists()),
-        key=lambda p: int(p.name.split("-")[1]),
+        (
+            p
+            for p in CACHE.glob(f"{prefix}*")
+            if (p / ".complete").exists() and p.name[len(prefix) :].isdigit()
+        ),
+        key=lambda p: int(p.name[len(prefix) :]),
     )
     for b in bigger:  # hard-link what an earlier, larger or smaller, set already made
-        for i in range(min(n, int(b.name.split("-")[1]))):
+        for i in range(min(n, int(b.name[len(prefix) :]))):
             src, dst = b / f"img_{i:06d}.png", folder / f"img_{i:06d}.png"
             if not dst.exists():
                 os.link(src, dst)
@@ -201,6 +217,8 @@ def time_pack(folder: Path, out: Path, workers: int) -> tuple[float, PeakMemory]
     ]
     for m in MAPS:
         cmd += ["--map", m]
+    if os.environ.get("AQQUA_BENCH_COMPRESSION"):
+        cmd += ["--compression", os.environ["AQQUA_BENCH_COMPRESSION"]]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -323,6 +341,12 @@ def main() -> int:
     )
     ap.add_argument("--codecs", action="store_true", help="print the codec table and exit")
     ap.add_argument(
+        "--small", action="store_true", help="small vignettes (~17 kB PNGs) instead of the scenes"
+    )
+    ap.add_argument(
+        "--compression", default=None, help="pack with this --compression level (default: its own)"
+    )
+    ap.add_argument(
         "--check-memory",
         action="store_true",
         help="only: peak memory of `check` at --n and --scale",
@@ -331,7 +355,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=2, help="runs of each (best is kept; default 2)")
     args = ap.parse_args()
 
-    folder = dataset(args.n, args.workers)
+    folder = dataset(args.n, args.workers, args.small)
+    if args.compression:
+        os.environ["AQQUA_BENCH_COMPRESSION"] = args.compression
     if args.codecs:
         codec_table(folder)
         return 0
@@ -371,7 +397,7 @@ def main() -> int:
             f"  peak memory        : main RSS {mem.main_rss / 2**20:.0f} MiB, worker RSS {mem.worker_rss / 2**20:.0f} MiB, whole tree PSS {mem.tree_pss / 2**20:.0f} MiB (target < 400 MB)"
         )
         if args.scale:
-            big = dataset(args.scale, args.workers)
+            big = dataset(args.scale, args.workers, args.small)
             t_big, mem_big = time_pack(big, work / "big", args.workers)
             print(f"\n{args.scale} PNGs: pack {t_big:.1f} s ({args.scale / t_big:.0f} images/s)")
             print(

@@ -86,3 +86,21 @@ def test_an_impossible_value_gets_no_checkbox_only_a_reason(qtbot, window, tmp_p
     assert prev.confirm_boxes == {}
     assert "position on land" in prev.confirm_label.text()
     assert "cannot be right" in prev.confirm_label.text()
+
+
+def test_when_every_image_is_only_held_back_by_an_unusual_value_the_map_page_lets_the_user_confirm_it(
+    qtbot, window, tmp_path
+):
+    """All images at the 1970 default date: nothing is ready, yet the way on to the Preview page,
+    where the value can be confirmed, stays open (else the user would be stuck on the Map page)."""
+    src = _source(
+        tmp_path / "src",
+        [("43.68", "7.32", "1970-01-01T00:00:00Z"), ("43.68", "7.32", "1970-01-01T00:00:00Z")],
+    )
+    w = window
+    _to_preview(qtbot, w, src)  # asserts that Next on the Map page was taken
+    assert int(w.session.mapped.ready.sum()) == 0
+    box = w.pages.preview.confirm_boxes["default_date"]
+    box.setChecked(True)
+    wait_checked(qtbot, w)
+    assert int(w.session.mapped.ready.sum()) == 2

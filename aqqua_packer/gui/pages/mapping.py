@@ -27,7 +27,7 @@ from ...fields import FIELDS, REQUIRED_FIELDS, Field, sources_of
 from ...problems import UserError
 from ...workflow import FieldSpec, Mapping, effective_mapping, load_profile, save_profile
 from .. import dialogs
-from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone, suggestion_doubt
+from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone, suggestion_doubt, to_confirm
 from .base import Page
 
 log = logging.getLogger("aqqua_packer.gui")
@@ -514,8 +514,8 @@ class MappingPage(Page):
         m = self.session.mapped
         if m is None:
             return "Checking the mapping…"
-        if not m.ready.any():
-            return "No image has every required field yet; look at the invalid and missing counts."
         if needs_timezone(m):
             return "Give the time zone of the local times in the Time zone row (UTC, +02:00, Europe/Paris)."
-        return ""
+        if not m.ready.any() and not to_confirm(m):
+            return "No image has every required field yet; look at the invalid and missing counts."
+        return ""  # (images held back only by unusual values are confirmed on the Preview page)
