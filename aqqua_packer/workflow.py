@@ -74,6 +74,7 @@ _DOOR: dict[str, str] = {
     "PLAUSIBILITY_RULES": ".mapping.plausibility:BY_KIND",
     "IMPOSSIBLE": ".mapping.plausibility",
     "SUSPICIOUS": ".mapping.plausibility",
+    "SUSPICIOUS_KINDS": ".mapping.plausibility",
     # the gap report's words for problem kinds
     "KIND_WORDS": ".report",
     "VerifyResult": ".package.verify",

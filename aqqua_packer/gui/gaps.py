@@ -43,7 +43,7 @@ def needs_timezone(mapped: Mapped | None) -> bool:
 def to_confirm(mapped: Mapped | None) -> bool:
     """True when some images are held back by unusual (suspicious) values that a person may
     confirm on the Preview page: the Map page must then let the user go on to it."""
-    from ..mapping.plausibility import SUSPICIOUS_KINDS
+    from ..workflow import SUSPICIOUS_KINDS
 
     return mapped is not None and any(
         p.kind in SUSPICIOUS_KINDS and p.severity == "error" for p in mapped.problems

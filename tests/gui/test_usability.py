@@ -276,9 +276,6 @@ def test_the_time_zone_is_asked_on_the_map_page_and_local_times_are_not_called_u
     from aqqua_packer.mapping import FieldSpec
 
     mp = w.pages.mapping
-    # the fixture's run is named 20171118 and its list timed 2019-10-08: confirmed, as its
-    # other tests do, so that the time zone is what holds the images back
-    w.session.set_accepted("sources_disagree", True)
     for name, value in (("latitude", "43.7"), ("longitude", "7.3"), ("altitude", "-5")):
         mp.set_field(name, FieldSpec(constant=value))
     wait_checked(qtbot, w)
