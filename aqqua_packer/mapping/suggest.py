@@ -468,7 +468,7 @@ def suggest_columns(scan: Scan, *, skip: set[str] | None = None) -> Mapping:
     used: set[str] = set()
     kind = scan.kind
     depth_range = _header_depth_range(rows, columns)
-    # The image column is found by its values (sources.generic.suggest_image_column), never by name.
+    # The image column is found by its values (sources.image_folder.suggest_image_column), never by name.
     order = [
         "datetime",
         "date",

@@ -1,6 +1,7 @@
 """What every instrument reader returns: images, rows, a suggested mapping and problems.
 
-A reader is a module in ``aqqua_packer/sources/`` with two functions::
+A reader is a module in ``aqqua_packer/sources/`` with two functions (the ``reader.Reader``
+protocol, checked over the registry by ``tests/sources/test_reader_contract.py``)::
 
     def detect(path: Path) -> Detection      # how sure am I this folder/zip/file is mine? (cheap)
     def scan(path: Path, task: Task) -> list[Scan]   # what images and rows are here?
@@ -58,6 +59,7 @@ class ImageRef:
     size: int = 0
 
 
+_ref_fields = operator.attrgetter(*ImageRef.__slots__)  # (name, path, members, ..., size)
 _PLAIN: tuple = ((), None, None, None)  # members, page, box, raw of an image that is a whole file
 
 
@@ -139,16 +141,8 @@ class ImageList(Sequence[ImageRef]):
             self._extra[len(self._ends) - 1] = (tuple(members), page, box, raw)
 
     def append(self, ref: ImageRef) -> None:
-        self.add(
-            ref.name,
-            ref.path,
-            members=ref.members,
-            page=ref.page,
-            box=ref.box,
-            raw=ref.raw,
-            row=ref.row,
-            size=ref.size,
-        )
+        name, path, members, page, box, raw, row, size = _ref_fields(ref)
+        self.add(name, path, members=members, page=page, box=box, raw=raw, row=row, size=size)
 
     def extend(self, refs: Iterable[ImageRef]) -> None:
         for ref in refs:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .ecotaxa import col, samples, spec
+from .suggested import col, samples, spec
 
 # FlowCam runs exported for EcoTaxa carry VisualSpreadsheet's calibration (µm per pixel, the
 # "Calibration Factor" of its setup and run summary, CalConst in its .ctx and .lst) under these names.

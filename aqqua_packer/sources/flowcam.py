@@ -36,6 +36,7 @@ from ..problems import Problem
 from ..progress import Task
 from .base import ROW_COL, Detection, ImageRef, Scan, SetAside
 from .pixels import IMAGE_SUFFIXES
+from .reader import finish_scan
 from .tables import decode_text, read_text_table
 
 _BIN = re.compile(r"_bin\.(tiff?|png)$", re.I)
@@ -505,5 +506,4 @@ def scan(path: Path, task: Task) -> list[Scan]:
     if scans:
         scans[0].set_aside.extend(aside)
     n = sum(len(s.images) for s in scans)
-    task.finish(f"{n} FlowCam particles in {len(scans)} run(s)")
-    return scans
+    return finish_scan(task, scans, f"{n} FlowCam particles in {len(scans)} run(s)")

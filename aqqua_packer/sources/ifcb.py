@@ -36,6 +36,7 @@ from ..problems import Problem
 from ..progress import Task
 from . import ifcb_png
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
+from .reader import finish_scan, tidy_rows
 from .tables import decode_text, unique_names
 
 BIN_NEW = re.compile(r"^D(\d{8}T\d{6})_(IFCB\d+)$")
@@ -274,26 +275,15 @@ def _read_bin(name: str, files: dict[str, str], root: Path, problems: list[Probl
             continue
         end = start + width * height
         if start < 0 or start >= roi_size:
+            why = f"ROI {target} starts at byte {start}, past the end of {name}.roi ({roi_size} bytes): the .adc and .roi files do not belong together or the .roi is truncated"
+        elif end > roi_size:
+            why = f"ROI {target} ({width}x{height} = {width * height} bytes from byte {start}) runs past the end of {name}.roi, which has only {roi_size} bytes: the .roi file is truncated"
+        else:
+            why = ""
+        if why:
             problems.append(
                 Problem(
-                    "bad_file",
-                    f"ROI {target} starts at byte {start}, past the end of {name}.roi ({roi_size} bytes): the .adc and .roi files do not belong together or the .roi is truncated",
-                    file=adc_rel,
-                    row=line_no,
-                    field="start_byte",
-                    value=str(start),
-                )
-            )
-            continue
-        if end > roi_size:
-            problems.append(
-                Problem(
-                    "bad_file",
-                    f"ROI {target} ({width}x{height} = {width * height} bytes from byte {start}) runs past the end of {name}.roi, which has only {roi_size} bytes: the .roi file is truncated",
-                    file=adc_rel,
-                    row=line_no,
-                    field="start_byte",
-                    value=str(start),
+                    "bad_file", why, file=adc_rel, row=line_no, field="start_byte", value=str(start)
                 )
             )
             continue
@@ -395,16 +385,9 @@ def scan(path: Path, task: Task) -> list[Scan]:
     for inst, g in sorted(groups.items()):
         rows = pd.concat(g.frames, ignore_index=True).fillna("") if g.frames else pd.DataFrame()
         if g.labels and not rows.empty:
-            data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
             labels = [g.labels.get(i, "") for i in range(len(rows))]
-            rows = (
-                rows[data]
-                .assign(**{ifcb_png.CLASS_COLUMN: labels})
-                .join(rows[[TABLE_COL, ROW_COL]])
-            )
-        elif not rows.empty:
-            data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
-            rows = rows[[*data, TABLE_COL, ROW_COL]]
+            rows = rows.assign(**{ifcb_png.CLASS_COLUMN: labels})
+        rows = tidy_rows(rows)  # the class column before the provenance columns
         if not g.images:
             g.problems.append(
                 Problem(
@@ -440,8 +423,8 @@ def scan(path: Path, task: Task) -> list[Scan]:
                 label=path.name,
             )
         )
-    task.finish(f"{sum(len(s.images) for s in scans)} IFCB images in {len(bins)} bins")
-    return scans
+    n = sum(len(s.images) for s in scans)
+    return finish_scan(task, scans, f"{n} IFCB images in {len(bins)} bins")
 
 
 def suggest(rows: pd.DataFrame) -> dict:

@@ -29,9 +29,10 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
-from . import generic
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
+from .image_folder import read_image_folder
 from .pixels import error_text, read_bytes
+from .reader import finish_scan
 
 TIFF = (".tif", ".tiff")
 _UNIT_UM = {
@@ -250,7 +251,7 @@ def _detect_zip(path: Path) -> Detection:
 
 
 def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
-    (base,) = generic.scan(path, task, table, kind="microscopy")
+    base = read_image_folder(path, task, table, kind="microscopy")
     images = base.images
     task.start("scan", len(images), message="Reading pixel size and time from image headers")
     metas: list[dict[str, str]] = []
@@ -338,8 +339,8 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             )
     images = [replace(im, row=i) for i, im in enumerate(images)]
     suggested = suggest(rows, base.suggested, problems)
-    task.finish(f"{len(images)} microscope images")
-    return [
+    return finish_scan(
+        task,
         Scan(
             kind="microscopy",
             root=base.root,
@@ -350,8 +351,9 @@ def scan(path: Path, task: Task, table: Path | None = None) -> list[Scan]:
             set_aside=base.set_aside,
             label=base.label,
             sensor="microscope",
-        )
-    ]
+        ),
+        f"{len(images)} microscope images",
+    )
 
 
 def suggest(rows: pd.DataFrame, base: dict, problems: list[Problem]) -> dict:

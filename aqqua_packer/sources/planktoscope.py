@@ -29,15 +29,20 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
-from . import ecotaxa
 from .base import ROW_COL, TABLE_COL, Detection, Scan, SetAside
+from .ecotaxa_suggest import suggest
+from .ecotaxa_table import TSV_NAME, Built, find_tsvs, first_values, join_tables, unnamed_images
+from .ecotaxa_units import volume_suggestion
+from .listing import Entry, list_tree, shallow_files
 from .pixels import IMAGE_SUFFIXES
+from .reader import add_header_columns, deep_detection, depth_of, finish_scan, tidy_rows
+from .suggested import col, samples, spec
 
 KIND = "planktoscope"
 SKIP = ("clean",)
 
 
-def _load_json(entry: ecotaxa.Entry) -> dict | None:
+def _load_json(entry: Entry) -> dict | None:
     try:
         data = json.loads(entry.read().decode("utf-8-sig"))
     except (OSError, ValueError, KeyError):
@@ -53,9 +58,9 @@ def _is_planktoscope_meta(meta: dict | None) -> bool:
 
 
 def _find_metadata(path: Path) -> Path | None:
-    """The shallowest ``metadata.json`` near the top of the folder (cheap, see ecotaxa.shallow)."""
+    """The shallowest ``metadata.json`` near the top of the folder (cheap, see listing.shallow)."""
     best = None
-    for n in ecotaxa.shallow_files(path, ("metadata.json",)):
+    for n in shallow_files(path, ("metadata.json",)):
         if n.rel.rsplit("/", 1)[-1] == "metadata.json" and n.rel.split("/", 1)[0] not in SKIP:
             if best is None or n.rel.count("/") < best.rel.count("/"):
                 best = n
@@ -67,20 +72,18 @@ def detect(path: Path) -> Detection:
     if path.is_dir():
         meta_path = _find_metadata(path)
         if meta_path is not None:
-            meta = _load_json(ecotaxa.Entry("metadata.json", str(meta_path)))
+            meta = _load_json(Entry("metadata.json", str(meta_path)))
             if _is_planktoscope_meta(meta):
                 rel = meta_path.relative_to(path)
                 if not _own_layout(rel):
-                    return ecotaxa.deep_detection(str(rel), "the PlanktoScope metadata")
+                    return deep_detection(str(rel), "the PlanktoScope metadata")
                 inst = meta.get("acq_instrument", "PlanktoScope") if meta else "PlanktoScope"
                 return Detection(0.9, f"{rel} was written by a PlanktoScope ({inst})")
-    tsvs = ecotaxa.find_tsvs(path)
+    tsvs = find_tsvs(path)
     if tsvs:
-        v = ecotaxa.first_values(tsvs[0], ("acq_instrument",))
-        if "planktoscope" in v.get("acq_instrument", "").lower() and ecotaxa.depth_of(
-            path, tsvs[0]
-        ):
-            return ecotaxa.deep_detection(tsvs[0].name, "the PlanktoScope table")
+        v = first_values(tsvs[0], ("acq_instrument",))
+        if "planktoscope" in v.get("acq_instrument", "").lower() and depth_of(path, tsvs[0]):
+            return deep_detection(tsvs[0].name, "the PlanktoScope table")
         if "planktoscope" in v.get("acq_instrument", "").lower():
             return Detection(
                 0.8, f"{tsvs[0].name} was written by a PlanktoScope ({v['acq_instrument']})"
@@ -108,33 +111,23 @@ def _meta_values(meta: dict) -> dict[str, str]:
 def scan(path: Path, task: Task) -> list[Scan]:
     path = Path(path)
     task.start("scan", None, unit="files", message=f"Reading the PlanktoScope folder {path}")
-    tree = ecotaxa.list_tree(path, task, skip=SKIP)
-    problems = list(tree.problems)
-    if not tree.entries and not problems:
-        problems.append(
-            Problem(
-                "empty",
-                f"the {'zip' if path.is_file() else 'folder'} is empty: no files in it",
-                file=str(path),
-            )
-        )
-    plain_tsvs = sorted(
-        (e for e in tree.select(ecotaxa.TSV_NAME) if not e.members), key=lambda e: e.name
-    )
-    zip_tsvs = sorted((e for e in tree.select(ecotaxa.TSV_NAME) if e.members), key=lambda e: e.name)
+    tree = list_tree(path, task, skip=SKIP)
+    problems = tree.listing_problems(path)
+    plain_tsvs = sorted((e for e in tree.select(TSV_NAME) if not e.members), key=lambda e: e.name)
+    zip_tsvs = sorted((e for e in tree.select(TSV_NAME) if e.members), key=lambda e: e.name)
 
     # 1. Crops from objects/ (their tables), then crops only the export zips hold.
-    built = ecotaxa.join_tables(tree, plain_tsvs, task)
+    built = join_tables(tree, plain_tsvs, task)
     problems += built.problems
     rows, images, set_aside = built.rows, list(built.images), list(built.set_aside)
     used = set(built.used)
-    acq_col = ecotaxa.col(rows, "acq_id") if not rows.empty else None
+    acq_col = col(rows, "acq_id") if not rows.empty else None
     packed_keys = {_key(rows, acq_col, im) for im in images}
     packed_by_key = {_key(rows, acq_col, im): im.name for im in images}
     if zip_tsvs:
-        extra = ecotaxa.join_tables(tree, zip_tsvs, task)
+        extra = join_tables(tree, zip_tsvs, task)
         problems += [p for p in extra.problems if p.kind != "duplicate_image"]
-        x_acq = ecotaxa.col(extra.rows, "acq_id") if not extra.rows.empty else None
+        x_acq = col(extra.rows, "acq_id") if not extra.rows.empty else None
         offset = len(rows)
         keep_rows = []
         for im in extra.images:
@@ -159,13 +152,11 @@ def scan(path: Path, task: Task) -> list[Scan]:
                 else extra.rows
             )
             for im in keep_rows:
-                images.append(
-                    ecotaxa.Entry(im.name, im.path, im.members, im.size).ref(row=offset + im.row)
-                )
+                images.append(Entry(im.name, im.path, im.members, im.size).ref(row=offset + im.row))
                 packed_keys.add(_key(extra.rows, x_acq, im))
     if not rows.empty:
-        rows = _tidy(rows)
-        acq_col = ecotaxa.col(rows, "acq_id")
+        rows = tidy_rows(rows)
+        acq_col = col(rows, "acq_id")
 
     # 2. Acquisitions: metadata.json folders; frames of segmented ones are set aside.
     metas = {
@@ -173,7 +164,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
         for e in tree.entries.values()
         if e.basename == "metadata.json" and not e.members
     }
-    segmented_acqs = set(ecotaxa.samples(rows, acq_col, 10**9)) if acq_col else set()
+    segmented_acqs = set(samples(rows, acq_col, 10**9)) if acq_col else set()
     frame_frames: list[pd.DataFrame] = []
     frame_images = []
     acq_meta: dict[str, dict[str, str]] = {}
@@ -218,7 +209,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
         in_objects = d.split("/", 1)[0] == "objects"
         segmented = acq_id in segmented_acqs or _objects_twin(d, metas)
         if in_objects:
-            continue  # crops nobody names: ecotaxa.unnamed_images sets them aside below
+            continue  # crops nobody names: unnamed_images sets them aside below
         if segmented:
             n = (
                 sum(1 for im in images if rows.iloc[im.row].get(acq_col, None) == acq_id)
@@ -237,7 +228,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
         fr = pd.DataFrame({"img_file_name": [x.basename for x in frames]})
         fr[TABLE_COL] = e.name
         fr[ROW_COL] = 1
-        fr = ecotaxa.add_header_columns(fr, values)
+        fr = add_header_columns(fr, values)
         base = len(rows) + sum(len(f) for f in frame_frames)
         for k, x in enumerate(frames):
             frame_images.append(x.ref(row=base + k))
@@ -249,16 +240,16 @@ def scan(path: Path, task: Task) -> list[Scan]:
             if acq_id:
                 mask_tables = rows.loc[rows[acq_col] == acq_id, TABLE_COL].unique()
                 for t in mask_tables:
-                    rows = ecotaxa.add_header_columns(rows, values, table=t)
+                    rows = add_header_columns(rows, values, table=t)
     if frame_frames:
-        rows = _tidy(
+        rows = tidy_rows(
             pd.concat([rows, *frame_frames], ignore_index=True, sort=False)
             if not rows.empty
             else pd.concat(frame_frames, ignore_index=True, sort=False)
         )
         images += frame_images
-    tmp = ecotaxa.Built(images, rows, [], [], [], used)
-    for a in ecotaxa.unnamed_images(tree, tmp, under=[""]):
+    tmp = Built(images, rows, [], [], [], used)
+    for a in unnamed_images(tree, tmp, under=[""]):
         set_aside.append(a)
     if not images and tree.entries:
         problems.append(
@@ -278,31 +269,16 @@ def scan(path: Path, task: Task) -> list[Scan]:
             severity="warning",
         )
     )
-    task.finish(f"{len(images)} images, {len(rows)} rows")
-    s = Scan(
-        kind=KIND,
-        root=path,
-        images=images,
-        rows=rows,
-        problems=problems,
-        set_aside=set_aside,
-        label=f"PlanktoScope {path.name}",
-    )
-    inst = ecotaxa.col(rows, "acq_instrument", "hdr:acq_instrument") if not rows.empty else None
-    s.sensor = ecotaxa.samples(rows, inst, 1)[0] if inst else "PlanktoScope"
-    s.suggested = _suggest(rows, frames_only=bool(frame_frames))
-    return [s]
+    s = Scan(KIND, path, images, rows, _suggest(rows, frames_only=bool(frame_frames)))
+    s.problems, s.set_aside, s.label = problems, set_aside, f"PlanktoScope {path.name}"
+    inst = col(rows, "acq_instrument", "hdr:acq_instrument") if not rows.empty else None
+    s.sensor = samples(rows, inst, 1)[0] if inst else "PlanktoScope"
+    return finish_scan(task, s)
 
 
 def _key(rows: pd.DataFrame, acq_col: str | None, im) -> tuple[str, str]:
     acq = str(rows.iloc[im.row][acq_col]) if acq_col and im.row is not None else ""
     return acq, im.name.rsplit("/", 1)[-1].lower()
-
-
-def _tidy(rows: pd.DataFrame) -> pd.DataFrame:
-    data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
-    rows[data] = rows[data].fillna("")
-    return rows[[*data, TABLE_COL, ROW_COL]]
 
 
 def _objects_twin(d: str, metas: dict) -> bool:
@@ -324,13 +300,13 @@ def _suggest(rows: pd.DataFrame, *, frames_only: bool) -> dict:
     if rows.empty:
         return {"fields": {}}
     if not frames_only:
-        out = ecotaxa.suggest(rows)
+        out = suggest(rows)
         out["fields"].pop("timezone", None)
         _date_reason(rows, out["fields"])
         _volume(rows, out["fields"])
         return out
     f: dict = {}
-    sv = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
+    sv = lambda c: ", ".join(samples(rows, c))  # noqa: E731
     for field, key, kw in (
         ("latitude", "hdr:object_lat", {}),
         ("longitude", "hdr:object_lon", {}),
@@ -341,10 +317,10 @@ def _suggest(rows: pd.DataFrame, *, frames_only: bool) -> dict:
         ("pixel_size", "hdr:process_pixel", {"unit": "um"}),
         ("sample_id", "hdr:sample_id", {}),
     ):
-        c = ecotaxa.col(rows, key)
+        c = col(rows, key)
         if c:
-            f[field] = ecotaxa.spec(c, f"metadata.json {key[4:]}: {sv(c)}", **kw)
-    if "date" in f and not all(len(v) == 10 for v in ecotaxa.samples(rows, f["date"]["column"])):
+            f[field] = spec(c, f"metadata.json {key[4:]}: {sv(c)}", **kw)
+    if "date" in f and not all(len(v) == 10 for v in samples(rows, f["date"]["column"])):
         f["date"].pop("format", None)
     _date_reason(rows, f)
     _volume(rows, f)
@@ -356,15 +332,15 @@ def _volume(rows: pd.DataFrame, f: dict) -> None:
     volume *pumped* (mL), never the volume imaged: without the first, volume is left to the user."""
     if f.get("volume_sampled"):
         return
-    vol = ecotaxa.volume_suggestion(rows) or ecotaxa.volume_suggestion(rows, "hdr:")
+    vol = volume_suggestion(rows) or volume_suggestion(rows, "hdr:")
     if vol:
         f["volume_sampled"] = vol
-    elif ecotaxa.col(rows, "acq_volume", "hdr:acq_volume"):
+    elif col(rows, "acq_volume", "hdr:acq_volume"):
         f["volume_sampled"] = None  # the matcher would take acq_volume's millilitres as litres
 
 
 def _date_reason(rows: pd.DataFrame, f: dict) -> None:
-    c = ecotaxa.col(rows, "acq_local_datetime", "hdr:acq_local_datetime")
+    c = col(rows, "acq_local_datetime", "hdr:acq_local_datetime")
     if c and "date" in f:
         f["date"]["reason"] += (
             f" (the sampling date; the imaging time is in {c}, local time without a zone)"

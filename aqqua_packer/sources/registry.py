@@ -1,4 +1,6 @@
-"""The one place readers are listed.  Adding an instrument = one module + one line here.
+"""The one place readers are listed.  Adding an instrument = one module + one line in ``READERS``
+(a reader that lives outside this package, a plug-in or a test's, is one ``register`` call).
+What a reader is: ``reader.Reader``.
 
 ``scan_paths`` asks every reader how sure it is (``detect``) and lets the most confident one scan.
 The generic reader (any folder of images, optionally with a table) answers for anything, weakly.
@@ -21,14 +23,18 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
 from ..problems import Problem, UserError
 from ..progress import Task, null_task
+from . import listing
 from .base import TABLE_COL, Detection, Scan
+from .reader import Reader
 
-# Module names under aqqua_packer.sources, most specific first.  Each has detect() and scan().
+# Module names under aqqua_packer.sources, most specific first.  Each is a ``reader.Reader``.
 READERS: list[str] = [
     "zooscan",
     "uvp5",
@@ -46,8 +52,44 @@ CONFIDENT = 0.5  # a reader this sure may take a whole folder; below it, the fol
 MAX_SPLIT_DEPTH = 3  # how deep to look for parts when no reader claims the whole folder
 
 
-def reader(name: str) -> ModuleType:
-    return importlib.import_module(f"{__package__}.{name}")
+_REGISTERED: dict[str, Reader] = {}  # readers added with register(), by name
+
+
+def reader(name: str) -> Reader:
+    """The reader called ``name``: a registered one, else the module of that name here."""
+    found = _REGISTERED.get(name)
+    if found is not None:
+        return found
+    module: Reader = importlib.import_module(f"{__package__}.{name}")  # type: ignore[assignment]
+    return module
+
+
+def register(name: str, module: Reader | ModuleType, *, before: str = "generic") -> None:
+    """Add a reader (a module with ``detect`` and ``scan``) under ``name``; it is asked before
+    the reader ``before`` (the catch-all generic reader by default).  The readers of this
+    package are listed in ``READERS`` instead."""
+    if name in READERS:
+        raise ValueError(f"a reader called {name!r} is registered already")
+    _REGISTERED[name] = module  # type: ignore[assignment]
+    READERS.insert(READERS.index(before) if before in READERS else len(READERS), name)
+
+
+def unregister(name: str) -> None:
+    """Remove a reader added with ``register``."""
+    if _REGISTERED.pop(name, None) is not None:
+        READERS.remove(name)
+
+
+@contextmanager
+def registered(
+    name: str, module: Reader | ModuleType, *, before: str = "generic"
+) -> Iterator[None]:
+    """``register`` for the length of a ``with`` block (a test's reader, a one-off plug-in)."""
+    register(name, module, before=before)
+    try:
+        yield
+    finally:
+        unregister(name)
 
 
 def detect_all(path: Path) -> list[tuple[str, Detection]]:
@@ -231,6 +273,7 @@ def scan_path(path: Path, task: Task | None = None, *, kind: str | None = None) 
 def _forget_listings() -> None:
     """Readers may cache folder listings so that every detect() need not list a folder again;
     once the scan is done those listings (tens of MB for 100,000 files) are dropped."""
+    listing.forget_listings()
     for name in READERS:
         forget = getattr(reader(name), "forget_listings", None)
         if forget is not None:
@@ -249,7 +292,7 @@ def scan_paths(
     ``table`` (the CLI's ``--table``) replaces the rows of every part with that one table, and the
     image-name column is suggested afresh.
     """
-    from .generic import suggest_image_column
+    from .image_folder import suggest_image_column
     from .tables import read_table, table_problems
 
     out: list[Scan] = []

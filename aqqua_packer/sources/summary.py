@@ -37,20 +37,17 @@ def summarise_scan(
     for c in scan.columns:
         col = rows[c]
         columns.append({"name": c, "samples": _samples(col.head(2000).tolist(), samples)})
-    suggested = {}
-    for name, spec in ((scan.suggested or {}).get("fields") or {}).items():
-        suggested[name] = {
-            k: spec[k]
-            for k in ("column", "constant", "pattern", "format", "unit", "confidence", "reason")
-            if k in spec and spec[k] not in (None, "")
+    suggested, to_confirm = (
+        {
+            name: {
+                k: spec[k]
+                for k in ("column", "constant", "pattern", "format", "unit", "confidence", "reason")
+                if k in spec and spec[k] not in (None, "")
+            }
+            for name, spec in ((scan.suggested or {}).get(part) or {}).items()
         }
-    to_confirm = {}
-    for name, spec in ((scan.suggested or {}).get("to_confirm") or {}).items():
-        to_confirm[name] = {
-            k: spec[k]
-            for k in ("column", "constant", "pattern", "format", "unit", "confidence", "reason")
-            if k in spec and spec[k] not in (None, "")
-        }
+        for part in ("fields", "to_confirm")
+    )
     probs = scan.problems
     return {
         "kind": scan.kind,

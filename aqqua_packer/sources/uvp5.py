@@ -33,11 +33,15 @@ import pandas as pd
 
 from ..problems import Problem, UserError
 from ..progress import Task
-from . import ecotaxa
+from . import zooprocess
 from .base import ROW_COL, TABLE_COL, Detection, Scan, SetAside
+from .ecotaxa_suggest import suggest
+from .ecotaxa_table import TSV_NAME, join_tables
+from .listing import list_tree
 from .pixels import IMAGE_SUFFIXES
+from .reader import add_header_columns, finish_scan, tidy_rows
+from .suggested import col, samples, spec
 from .tables import decode_text, read_text_table
-from .zooscan import PID_NAME, read_pid_text
 
 KIND = "uvp5"
 HEADER_NAME = re.compile(r"^uvp5_header_sn.*\.txt$", re.I)
@@ -107,7 +111,7 @@ def read_datfile_text(text: str) -> dict[str, str]:
 def scan(path: Path, task: Task) -> list[Scan]:
     path = Path(path)
     task.start("scan", None, unit="files", message=f"Reading the UVP5 project {path}")
-    tree = ecotaxa.list_tree(path, task, skip=("raw", "results", "ecodata"))
+    tree = list_tree(path, task, skip=("raw", "results", "ecodata"))
     problems = list(tree.problems)
     # Profiles from the headers; the project may sit one folder down inside a zip.
     headers = sorted(
@@ -148,11 +152,11 @@ def scan(path: Path, task: Task) -> list[Scan]:
     tsvs, pid_profiles = [], []
     for d in work:
         in_dir = [e for e in tree.entries.values() if posixpath.dirname(e.name) == d]
-        t = [e for e in in_dir if ecotaxa.TSV_NAME.match(e.basename)]
+        t = [e for e in in_dir if TSV_NAME.match(e.basename)]
         if t:
             tsvs += t
             continue
-        pids = [e for e in in_dir if PID_NAME.search(e.basename)]
+        pids = [e for e in in_dir if zooprocess.PID_NAME.search(e.basename)]
         if not pids:
             problems.append(
                 Problem(
@@ -165,7 +169,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
             continue
         dats = [e for e in in_dir if e.basename.lower().endswith("_datfile.txt")]
         pid_profiles.append((d, pids[0], dats[0] if dats else None, in_dir))
-    built = ecotaxa.join_tables(tree, tsvs, task)
+    built = join_tables(tree, tsvs, task)
     problems += built.problems
     used = set(built.used)
     pid_rows, pid_images = _pid_part(tree, pid_profiles, problems, used, task)
@@ -194,20 +198,12 @@ def scan(path: Path, task: Task) -> list[Scan]:
         rows = _decorate(rows, profiles, config, problems if i == 0 else [], path, prefix)
         name = path.stem if path.is_file() else path.name
         label = f"UVP5 {name}" + (f" ({what})" if len(parts) > 1 else "")
-        sc = Scan(
-            kind=KIND,
-            root=path,
-            images=images,
-            rows=rows,
-            problems=problems if i == 0 else [],
-            set_aside=set_aside if i == 0 else [],
-            label=label,
-            sensor=f"UVP5 {serial}".strip(),
-        )
-        sc.suggested = _suggest(rows, from_pid=from_pid)
+        sc = Scan(KIND, path, images, rows, _suggest(rows, from_pid=from_pid), label=label)
+        sc.sensor = f"UVP5 {serial}".strip()
+        if i == 0:
+            sc.problems, sc.set_aside = problems, set_aside
         scans.append(sc)
-    task.finish(f"{sum(len(x.images) for x in scans)} vignettes")
-    return scans
+    return finish_scan(task, scans, f"{sum(len(x.images) for x in scans)} vignettes")
 
 
 def _pid_part(tree, pid_profiles, problems, used, task) -> tuple[pd.DataFrame, list]:
@@ -217,31 +213,25 @@ def _pid_part(tree, pid_profiles, problems, used, task) -> tuple[pd.DataFrame, l
     for d, pid, dat, in_dir in pid_profiles:
         task.check()
         try:
-            _, prow = read_pid_text(decode_text(pid.read(), pid.display), pid.display, pid.name)
+            _, prow = zooprocess.read_pid_text(
+                decode_text(pid.read(), pid.display), pid.display, pid.name
+            )
         except UserError as exc:
             problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=pid.display))
             continue
         prow = prow.reset_index(drop=True)
         if dat is not None and "Label" in prow.columns:
             pressures = read_datfile_text(decode_text(dat.read(), dat.display))
-            prow = ecotaxa.add_header_columns(prow, {"pressure_dbar": ""}, prefix="datfile:")
+            prow = add_header_columns(prow, {"pressure_dbar": ""}, prefix="datfile:")
             prow["datfile:pressure_dbar"] = [
                 pressures.get(str(v).strip(), "") for v in prow["Label"]
             ]
-        offset = len(rows)
-        rows = pd.concat([rows, prow], ignore_index=True, sort=False) if not rows.empty else prow
-        profile = posixpath.basename(d)
-        by_stem = {
-            posixpath.splitext(e.basename)[0].lower(): e
-            for e in in_dir
-            if e.suffix in IMAGE_SUFFIXES
-        }
-        ecotaxa.link_pid_objects(
+        rows = zooprocess.add_pid_objects(
+            rows,
             prow,
-            by_stem,
-            prefix=profile,
-            display=pid.display,
-            offset=offset,
+            in_dir,
+            pid=pid,
+            prefix=posixpath.basename(d),
             images=images,
             used=used,
             problems=problems,
@@ -253,14 +243,12 @@ def _decorate(rows, profiles, config, problems, path, prefix: str = "") -> pd.Da
     """Header and configuration values on every row of their profile."""
     if rows.empty:
         return rows
-    data = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
-    rows[data] = rows[data].fillna("")
-    rows = rows[[*data, TABLE_COL, ROW_COL]]
+    rows = tidy_rows(rows)
     for t in rows[TABLE_COL].unique():
         parts = t[len(prefix) :].split("/") if t.startswith(prefix) else []
         profile = parts[1] if len(parts) > 2 and parts[0] == "work" else ""
         if profile in profiles:
-            rows = ecotaxa.add_header_columns(rows, profiles[profile], prefix="hdr:", table=t)
+            rows = add_header_columns(rows, profiles[profile], prefix="hdr:", table=t)
         elif profile:
             problems.append(
                 Problem(
@@ -270,20 +258,20 @@ def _decorate(rows, profiles, config, problems, path, prefix: str = "") -> pd.Da
                     severity="warning",
                 )
             )
-        rows = ecotaxa.add_header_columns(rows, config, prefix="cfg:", table=t)
+        rows = add_header_columns(rows, config, prefix="cfg:", table=t)
     return rows
 
 
 def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
     if rows.empty:
         return {"fields": {}}
-    out = ecotaxa.suggest(rows)
+    out = suggest(rows)
     f = out["fields"]
     if from_pid:
-        for name in ecotaxa.PID_HEADER_FIELDS:
+        for name in zooprocess.PID_HEADER_FIELDS:
             f.pop(name, None)
-    sv = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
-    ecotaxa.suggest_pid_header(
+    sv = lambda c: ", ".join(samples(rows, c))  # noqa: E731
+    zooprocess.suggest_pid_header(
         rows,
         f,
         latitude="UVP5 header latitude, DD.MM (degrees.minutes: 43.4111 = 43°41.11')",
@@ -291,8 +279,8 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
         confidence=0.85,
     )
     if "date" not in f and "datetime" not in f:
-        c = ecotaxa.col(rows, "Label")
-        if c and all(re.match(r"^\d{14}", v) for v in ecotaxa.samples(rows, c, 20)):
+        c = col(rows, "Label")
+        if c and all(re.match(r"^\d{14}", v) for v in samples(rows, c, 20)):
             f["datetime"] = {
                 "column": c,
                 "pattern": r"^(\d{14})",
@@ -301,51 +289,47 @@ def _suggest(rows: pd.DataFrame, *, from_pid: bool) -> dict:
                 "reason": f"the raw image each object was cut from is named by its time, YYYYMMDDhhmmss_ms: {sv(c)}",
             }
         else:
-            c = ecotaxa.col(rows, "hdr:filename")
+            c = col(rows, "hdr:filename")
             if c:
-                f["datetime"] = ecotaxa.spec(
+                f["datetime"] = spec(
                     c,
                     f"UVP5 header filename = start of the profile, YYYYMMDDhhmmss: {sv(c)}",
                     format="%Y%m%d%H%M%S",
                     confidence=0.6,
                 )
-    c = ecotaxa.col(rows, "datfile:pressure_dbar")
+    c = col(rows, "datfile:pressure_dbar")
     if c and not any(k in f for k in ("depth", "depth_min", "depth_max")):
-        f["depth"] = ecotaxa.spec(
+        f["depth"] = spec(
             c,
             f"pressure of the object's raw image in the datfile, decibars: {sv(c)}",
             unit="dbar",
             confidence=0.8,
         )
-    if from_pid and all(ecotaxa.col(rows, c) for c in ("Min", "Max", "Mean")):
-        # .pid [Data]: Min/Max/Mean are the object's grey levels (0-255), never depths.
-        for field in ("depth", "depth_min", "depth_max"):
-            f.setdefault(field, None)
+    if from_pid:
+        zooprocess.no_depth_from_grey_levels(rows, f)
     if "pixel_size" not in f:
-        c = ecotaxa.col(rows, "cfg:pixel")
+        c = col(rows, "cfg:pixel")
         if c:
-            vals = ecotaxa.samples(rows, c)
+            vals = samples(rows, c)
             try:
                 mm = float(vals[0]) < 5
             except (ValueError, IndexError):
                 mm = True
-            f["pixel_size"] = ecotaxa.spec(
+            f["pixel_size"] = spec(
                 c,
                 f"uvp5_configuration_data.txt pixel, {'mm' if mm else 'µm'} per pixel: {', '.join(vals)}",
                 unit="mm" if mm else "um",
                 confidence=0.85,
             )
-    c = ecotaxa.col(rows, "hdr:stationid")
+    c = col(rows, "hdr:stationid")
     if c and "station_id" not in f:
-        f["station_id"] = ecotaxa.spec(c, f"UVP5 header stationid: {sv(c)}", confidence=0.8)
-    c = ecotaxa.col(rows, "hdr:profileid")
+        f["station_id"] = spec(c, f"UVP5 header stationid: {sv(c)}", confidence=0.8)
+    c = col(rows, "hdr:profileid")
     if c and "sample_id" not in f:
-        f["sample_id"] = ecotaxa.spec(c, f"UVP5 header profileid: {sv(c)}", confidence=0.8)
-    c = ecotaxa.col(rows, "hdr:volimage", "acq_volimage")
+        f["sample_id"] = spec(c, f"UVP5 header profileid: {sv(c)}", confidence=0.8)
+    c = col(rows, "hdr:volimage", "acq_volimage")
     if c:
-        f["volume_sampled"] = ecotaxa.spec(
-            c, f"volume of one image, litres: {sv(c)}", confidence=0.7
-        )
+        f["volume_sampled"] = spec(c, f"volume of one image, litres: {sv(c)}", confidence=0.7)
     f["timezone"] = {
         "constant": "UTC",
         "confidence": 0.8,

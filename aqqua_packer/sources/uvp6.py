@@ -20,8 +20,11 @@ from pathlib import Path
 
 from ..problems import Problem, UserError
 from ..progress import Task
-from . import ecotaxa
 from .base import TABLE_COL, Detection, Scan
+from .ecotaxa_table import TSV_NAME, build_scan, find_tsvs, first_values
+from .listing import Entry, list_tree, shallow
+from .reader import add_header_columns, deep_detection, depth_of, finish_scan
+from .suggested import col, samples, spec
 from .tables import decode_text
 
 KIND = "uvp6"
@@ -29,8 +32,8 @@ IMAGES_ZIP = re.compile(r"^(?P<sample>.+)_Images\.zip$", re.I)
 PARTICLE_ZIP = re.compile(r"^(?P<sample>.+)_Particule\.zip$", re.I)
 
 
-def _is_uvp6_table(entry: ecotaxa.Entry) -> bool:
-    v = ecotaxa.first_values(entry, ("acq_instrument", "process_software"))
+def _is_uvp6_table(entry: Entry) -> bool:
+    v = first_values(entry, ("acq_instrument", "process_software"))
     return v.get("acq_instrument", "").lower().startswith("uvp6") or v.get(
         "process_software", ""
     ).lower().startswith("uvp app")
@@ -42,10 +45,10 @@ def detect(path: Path) -> Detection:
         if PARTICLE_ZIP.match(path.name):
             return Detection(0.8, f"{path.name} is a UVP6 particle zip (metadata.ini, no images)")
         if IMAGES_ZIP.match(path.name):
-            tsvs = ecotaxa.find_tsvs(path)
+            tsvs = find_tsvs(path)
             if tsvs:
                 return Detection(0.9, f"{path.name} is a UVPapp images zip with {tsvs[0].name}")
-        tsvs = ecotaxa.find_tsvs(path)
+        tsvs = find_tsvs(path)
         if tsvs and _is_uvp6_table(tsvs[0]):
             return Detection(0.85, f"{tsvs[0].name} was written by UVPapp (acq_instrument uvp6)")
         return Detection(0.0, "not a UVP6 images or particle zip")
@@ -60,12 +63,12 @@ def detect(path: Path) -> Detection:
             + (f" and {len(own) - 1} more" if len(own) > 1 else ""),
         )
     if zips:
-        return ecotaxa.deep_detection(str(zips[0].relative_to(path)), "the UVPapp sample zip")
-    tsvs = [t for t in ecotaxa.find_tsvs(path) if _is_uvp6_table(t)]
-    if tsvs and ecotaxa.depth_of(path, tsvs[0]) == 0:
+        return deep_detection(str(zips[0].relative_to(path)), "the UVPapp sample zip")
+    tsvs = [t for t in find_tsvs(path) if _is_uvp6_table(t)]
+    if tsvs and depth_of(path, tsvs[0]) == 0:
         return Detection(0.85, f"{tsvs[0].name} was written by UVPapp (acq_instrument uvp6)")
     if tsvs:
-        return ecotaxa.deep_detection(tsvs[0].name, "the UVPapp table")
+        return deep_detection(tsvs[0].name, "the UVPapp table")
     return Detection(0.0, "no UVPapp *_Images.zip or *_Particule.zip")
 
 
@@ -79,7 +82,7 @@ def _sample_zips(root: Path) -> list[Path]:
     """``*_Images.zip`` / ``*_Particule.zip`` near the top of the folder (e.g. ``ecodata/<sample>/``)."""
     return sorted(
         Path(n.path)
-        for n in ecotaxa.shallow(root)
+        for n in shallow(root)
         if not n.is_dir
         and (
             IMAGES_ZIP.match(n.rel.rsplit("/", 1)[-1])
@@ -90,12 +93,27 @@ def _sample_zips(root: Path) -> list[Path]:
 
 def read_metadata_ini(zip_path: Path) -> tuple[dict[str, dict[str, str]], str]:
     """The sections of ``metadata.ini`` inside a particle zip, and where it was read from."""
-    tree = ecotaxa.list_tree(zip_path, _quiet())
+    tree = list_tree(zip_path, _quiet())
     ini = [e for e in tree.entries.values() if e.basename.lower() == "metadata.ini"]
     if not ini:
         raise UserError(f"{zip_path}: no metadata.ini inside this particle zip")
     e = ini[0]
-    return ecotaxa.read_ini_text(decode_text(e.read(), e.display), e.display), e.display
+    return read_ini_text(decode_text(e.read(), e.display), e.display), e.display
+
+
+def read_ini_text(text: str, where: str) -> dict[str, dict[str, str]]:
+    """An INI file as {section: {key: value}}, keys as written; tolerant of duplicates."""
+    import configparser
+
+    cp = configparser.ConfigParser(interpolation=None, strict=False, allow_no_value=True)
+    cp.optionxform = str  # type: ignore[assignment, method-assign]
+    try:
+        cp.read_string(text, source=where)
+    except configparser.Error as exc:
+        raise UserError(
+            f"{where}: not a readable settings file ({str(exc).splitlines()[0]})"
+        ) from None
+    return {s: {k: (v or "").strip() for k, v in cp.items(s)} for s in cp.sections()}
 
 
 def _quiet() -> Task:
@@ -129,28 +147,28 @@ def _particle_zip_for(table: str, root: Path) -> Path | None:
 def scan(path: Path, task: Task) -> list[Scan]:
     path = Path(path)
     if path.is_file() and PARTICLE_ZIP.match(path.name):
-        return [_particle_only(path)]
+        return finish_scan(task, _particle_only(path), "a particle zip: no images")
     tree = tsvs = None
     if path.is_file() and path.suffix.lower() == ".zip":
-        tree = ecotaxa.list_tree(path, task)
+        tree = list_tree(path, task)
     elif path.is_dir():
         # Only UVP6 tables: other instruments' tables in the folder are left to their readers.
-        tree = ecotaxa.list_tree(path, task)
+        tree = list_tree(path, task)
         tsvs = sorted(
             (
                 e
-                for e in tree.select(ecotaxa.TSV_NAME)
+                for e in tree.select(TSV_NAME)
                 if any(IMAGES_ZIP.match(p) for p in e.name.split("/")) or _is_uvp6_table(e)
             ),
             key=lambda e: e.name,
         )
-    s = ecotaxa.build_scan(path, task, kind=KIND, tree=tree, tsvs=tsvs)
+    s = build_scan(path, task, kind=KIND, tree=tree, tsvs=tsvs)
     s.sensor = s.sensor or "UVP6"
     if s.sensor.lower() == "uvp6":
         s.sensor = "UVP6"
-    sn = ecotaxa.col(s.rows, "acq_sn")
+    sn = col(s.rows, "acq_sn")
     if sn:
-        s.sensor = f"UVP6 {ecotaxa.samples(s.rows, sn, 1)[0]}"
+        s.sensor = f"UVP6 {samples(s.rows, sn, 1)[0]}"
     # Each table's sample: the images zip it sits in; its metadata.ini is in the particle zip.
     have_header = False
     for tbl in s.tables:
@@ -164,7 +182,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
                 Problem("bad_file", str(exc).split(": ", 1)[-1], file=str(pz), severity="warning")
             )
             continue
-        s.rows = ecotaxa.add_header_columns(s.rows, header_values(sections), table=tbl)
+        s.rows = add_header_columns(s.rows, header_values(sections), table=tbl)
         have_header = True
     # UVPapp's compute_vignette.txt beside the table: how EcoTaxa is to draw the vignettes.
     for tbl in s.tables if tree is not None else []:
@@ -172,7 +190,7 @@ def scan(path: Path, task: Task) -> list[Scan]:
         if cv is None:
             continue
         try:
-            sections = ecotaxa.read_ini_text(decode_text(cv.read(), cv.display), cv.display)
+            sections = read_ini_text(decode_text(cv.read(), cv.display), cv.display)
         except UserError as exc:
             s.problems.append(
                 Problem(
@@ -180,12 +198,10 @@ def scan(path: Path, task: Task) -> list[Scan]:
                 )
             )
             continue
-        s.rows = ecotaxa.add_header_columns(
-            s.rows, header_values(sections), prefix="vignette:", table=tbl
-        )
+        s.rows = add_header_columns(s.rows, header_values(sections), prefix="vignette:", table=tbl)
     _suggest(s, have_header)
     s.label = f"UVP6 {s.label}"
-    return [s]
+    return finish_scan(task, s)
 
 
 def _suggest(s: Scan, have_header: bool) -> None:
@@ -212,22 +228,22 @@ def _suggest(s: Scan, have_header: bool) -> None:
                 "metadata.ini [HW_CONF] Pixel_Size, µm",
             ),
         ):
-            c = ecotaxa.col(rows, key)
+            c = col(rows, key)
             if c and field not in f:
-                f[field] = ecotaxa.spec(c, f"{why}: {', '.join(ecotaxa.samples(rows, c))}", **kw)
-        c = ecotaxa.col(rows, "hdr:sampledatetime")
+                f[field] = spec(c, f"{why}: {', '.join(samples(rows, c))}", **kw)
+        c = col(rows, "hdr:sampledatetime")
         if c and "date" not in f:
-            f["datetime"] = ecotaxa.spec(
+            f["datetime"] = spec(
                 c,
-                f"metadata.ini sampledatetime (start of the profile): {', '.join(ecotaxa.samples(rows, c))}",
+                f"metadata.ini sampledatetime (start of the profile): {', '.join(samples(rows, c))}",
                 format="%Y%m%d-%H%M%S",
                 confidence=0.6,
             )
-    c = ecotaxa.col(rows, "acq_volimage")
+    c = col(rows, "acq_volimage")
     if c:
-        f["volume_sampled"] = ecotaxa.spec(
+        f["volume_sampled"] = spec(
             c,
-            f"UVP6 acq_volimage, litres per image: {', '.join(ecotaxa.samples(rows, c))}",
+            f"UVP6 acq_volimage, litres per image: {', '.join(samples(rows, c))}",
             confidence=0.8,
         )
     if "date" in f or "datetime" in f:
@@ -248,7 +264,7 @@ def _particle_only(path: Path) -> Scan:
     import pandas as pd
 
     hdr = header_values(sections)
-    s.rows = ecotaxa.add_header_columns(
+    s.rows = add_header_columns(
         pd.DataFrame({TABLE_COL: [where.split(" › ", 1)[-1]], "__row__": [1]}), hdr
     )
     m = PARTICLE_ZIP.match(path.name)

@@ -39,13 +39,17 @@ import pandas as pd
 
 from ..problems import Problem, UserError
 from ..progress import Task
-from . import ecotaxa
+from . import zooprocess
 from .base import ROW_COL, TABLE_COL, Detection, Scan, SetAside
+from .ecotaxa_suggest import suggest
+from .ecotaxa_table import TSV_NAME, build_scan, find_tsvs, first_values, join_tables
+from .listing import Entry, Tree, list_tree, shallow_files
 from .pixels import IMAGE_SUFFIXES
+from .reader import add_header_columns, deep_detection, depth_of, finish_scan, tidy_rows
+from .suggested import col, samples, spec, suggest_columns
 from .tables import decode_text, read_text_table
 
 KIND = "zooscan"
-PID_NAME = re.compile(r"_dat\d*\.pid$", re.I)
 VIS_ZIP = re.compile(r"_vis\d*\.zip$", re.I)
 
 
@@ -60,13 +64,13 @@ def _has_pid(path: Path) -> bool:
     """A ``.pid`` in the folder or one level down: a scan's ``work/<scan>/`` folder, or a
     ``work/`` folder holding several scans (what people copy off the scanning PC)."""
     return any(
-        n.rel.count("/") <= 1 and PID_NAME.search(n.rel)
-        for n in ecotaxa.shallow_files(path, (".pid",))
+        n.rel.count("/") <= 1 and zooprocess.PID_NAME.search(n.rel)
+        for n in shallow_files(path, (".pid",))
     )
 
 
-def _zooprocess_table(entry: ecotaxa.Entry) -> str:
-    v = ecotaxa.first_values(entry, ("process_software", "acq_instrument"))
+def _zooprocess_table(entry: Entry) -> str:
+    v = first_values(entry, ("process_software", "acq_instrument"))
     sw = v.get("process_software", "")
     if sw.lower().startswith("zooprocess") or "zooscan" in v.get("acq_instrument", "").lower():
         return sw or v.get("acq_instrument", "")
@@ -102,9 +106,9 @@ def detect(path: Path) -> Detection:
             )
         if (path / "_work").is_dir() or _has_pid(path):
             return Detection(0.85, f"{path.name} holds ZooProcess work folders or .pid files")
-    tsvs = [t for t in ecotaxa.find_tsvs(path) if _zooprocess_table(t)]
-    if tsvs and ecotaxa.depth_of(path, tsvs[0]) > 0:
-        return ecotaxa.deep_detection(tsvs[0].name, "the ZooProcess EcoTaxa table")
+    tsvs = [t for t in find_tsvs(path) if _zooprocess_table(t)]
+    if tsvs and depth_of(path, tsvs[0]) > 0:
+        return deep_detection(tsvs[0].name, "the ZooProcess EcoTaxa table")
     if tsvs:
         sw = _zooprocess_table(tsvs[0])
         if sw:
@@ -115,55 +119,7 @@ def detect(path: Path) -> Detection:
 
 
 # --- ZooProcess files --------------------------------------------------------------------------
-def read_pid_text(text: str, where: str, table_name: str) -> tuple[dict[str, str], pd.DataFrame]:
-    """A ``.pid``: INI-like ``key= value`` sections, then ``[Data]`` with a ';' table."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    settings: dict[str, str] = {}
-    data_at = None
-    for i, line in enumerate(lines):
-        s = line.strip()
-        if s.lower() == "[data]":
-            data_at = i + 1
-            break
-        if s.startswith("[") and s.endswith("]"):
-            continue  # section names: pid_section() reads one section on its own
-        if "=" in s:
-            k, _, v = s.partition("=")
-            settings.setdefault(k.strip(), v.strip())
-    if data_at is None:
-        raise UserError(
-            f"{where}: no [Data] section: not a ZooProcess .pid file, or it was cut short"
-        )
-    table = "\n".join(lines[data_at:])
-    if not table.strip():
-        return settings, pd.DataFrame()
-    rows = read_text_table(table, where, delimiter=";")
-    rows.columns = [c.lstrip("!") if c.startswith("!") else c for c in rows.columns]
-    rows[ROW_COL] = rows[ROW_COL] + data_at  # line numbers in the whole file
-    rows[TABLE_COL] = table_name
-    return settings, rows
-
-
-def pid_section(text: str, section: str) -> dict[str, str]:
-    """One section of a ``.pid`` as {lower-case key: value}; ``[Sample]`` holds the sample header
-    ZooProcess copied from ``Zooscan_meta`` when the scan was processed (same names, lower-cased
-    as in ``zooscan_sample_header_table.csv``)."""
-    out: dict[str, str] = {}
-    inside = False
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        s = line.strip()
-        if s.startswith("[") and s.endswith("]"):
-            if inside or s.lower() == "[data]":
-                break
-            inside = s[1:-1].strip().lower() == section.lower()
-            continue
-        if inside and "=" in s:
-            k, _, v = s.partition("=")
-            out.setdefault(k.strip().lower(), v.strip())
-    return out
-
-
-def read_header_table(entry: ecotaxa.Entry) -> pd.DataFrame:
+def read_header_table(entry: Entry) -> pd.DataFrame:
     return read_text_table(decode_text(entry.read(), entry.display), entry.display, suffix=".csv")
 
 
@@ -173,22 +129,22 @@ def scan(path: Path, task: Task) -> list[Scan]:
     if _zip_project(path) or (
         path.is_dir() and (_find_meta(path) or (path / "_work").is_dir() or _has_pid(path))
     ):
-        return [_project(path, task)]
+        return _project(path, task)
     tree = tsvs = None
     if path.is_dir():
         # Only ZooProcess's tables: other instruments' tables are left to their readers.
-        tree = ecotaxa.list_tree(path, task)
+        tree = list_tree(path, task)
         tsvs = sorted(
-            (e for e in tree.select(ecotaxa.TSV_NAME) if _zooprocess_table(e)), key=lambda e: e.name
+            (e for e in tree.select(TSV_NAME) if _zooprocess_table(e)), key=lambda e: e.name
         )
-    s = ecotaxa.build_scan(path, task, kind=KIND, tree=tree, tsvs=tsvs)
+    s = build_scan(path, task, kind=KIND, tree=tree, tsvs=tsvs)
     _finish(s, export=True)
-    return [s]
+    return finish_scan(task, s)
 
 
-def _project(path: Path, task: Task) -> Scan:
+def _project(path: Path, task: Task) -> list[Scan]:
     task.start("scan", None, unit="files", message=f"Reading the ZooProcess project {path}")
-    tree = ecotaxa.list_tree(path, task, skip=("Zooscan_back", "Zooscan_results", "Zooscan_check"))
+    tree = list_tree(path, task, skip=("Zooscan_back", "Zooscan_results", "Zooscan_check"))
     problems = list(tree.problems)
     work_dirs = sorted(_work_dirs(tree))
     if not work_dirs:
@@ -199,29 +155,31 @@ def _project(path: Path, task: Task) -> Scan:
                 file=str(path),
             )
         )
-    tsvs: list[ecotaxa.Entry] = []
+    tsvs: list[Entry] = []
     units: list[_Unit] = []
     pid_images = []
     for d in work_dirs:
         in_dir = [e for e in tree.entries.values() if posixpath.dirname(e.name) == d]
-        t = [e for e in in_dir if ecotaxa.TSV_NAME.match(e.basename)]
-        pids: dict[str, tuple[ecotaxa.Entry, dict[str, str], dict[str, str], pd.DataFrame]] = {}
-        for p in sorted((e for e in in_dir if PID_NAME.search(e.basename)), key=lambda e: e.name):
-            scan_id = PID_NAME.sub("", p.basename)
+        t = [e for e in in_dir if TSV_NAME.match(e.basename)]
+        pids: dict[str, tuple[Entry, dict[str, str], dict[str, str], pd.DataFrame]] = {}
+        for p in sorted(
+            (e for e in in_dir if zooprocess.PID_NAME.search(e.basename)), key=lambda e: e.name
+        ):
+            scan_id = zooprocess.PID_NAME.sub("", p.basename)
             if scan_id.lower() in pids:
                 continue  # one .pid per scan (a second is a copy ZooProcess kept)
             try:
                 text = decode_text(p.read(), p.display)
-                settings, prow = read_pid_text(text, p.display, p.name)
+                settings, prow = zooprocess.read_pid_text(text, p.display, p.name)
             except UserError as exc:
                 problems.append(Problem("bad_file", str(exc).split(": ", 1)[-1], file=p.display))
                 continue
-            pids[scan_id.lower()] = (p, settings, pid_section(text, "Sample"), prow)
+            pids[scan_id.lower()] = (p, settings, zooprocess.pid_section(text, "Sample"), prow)
         if t:
             tsvs += t
             first = next(iter(pids.values()), None)
             scan_id = posixpath.basename(d) or (
-                PID_NAME.sub("", first[0].basename) if first else ""
+                zooprocess.PID_NAME.sub("", first[0].basename) if first else ""
             )
             units.append(
                 _Unit(
@@ -234,16 +192,17 @@ def _project(path: Path, task: Task) -> Scan:
             )
             continue
         for p, settings, sample, prow in pids.values():
-            units.append(_Unit(d, PID_NAME.sub("", p.basename), {p.name}, settings, sample))
+            units.append(
+                _Unit(d, zooprocess.PID_NAME.sub("", p.basename), {p.name}, settings, sample)
+            )
             pid_images.append((d, p, prow))
-    built = ecotaxa.join_tables(tree, tsvs, task)
+    built = join_tables(tree, tsvs, task)
     problems += built.problems
     rows = built.rows
     images = list(built.images)
     used = set(built.used)
     # Scans without an EcoTaxa table: rows from the .pid, vignettes <Label>_<Item>.jpg.
     for d, p, prow in pid_images:
-        offset = len(rows)
         prow = prow.reset_index(drop=True)
         if "Label" in prow.columns and "Item" in prow.columns:
             # EcoTaxa's object_id for a ZooProcess object is its vignette name, <Label>_<Item>.
@@ -252,26 +211,12 @@ def _project(path: Path, task: Task) -> Scan:
                 "zooprocess:object_id",
                 prow["Label"].str.strip() + "_" + prow["Item"].str.strip(),
             )
-        rows = pd.concat([rows, prow], ignore_index=True, sort=False) if not rows.empty else prow
-        by_stem = {
-            posixpath.splitext(e.basename)[0].lower(): e
-            for e in tree.entries.values()
-            if posixpath.dirname(e.name) == d and e.suffix in IMAGE_SUFFIXES
-        }
-        ecotaxa.link_pid_objects(
-            prow,
-            by_stem,
-            prefix=None,
-            display=p.display,
-            offset=offset,
-            images=images,
-            used=used,
-            problems=problems,
+        in_dir = (e for e in tree.entries.values() if posixpath.dirname(e.name) == d)
+        rows = zooprocess.add_pid_objects(
+            rows, prow, in_dir, pid=p, prefix=None, images=images, used=used, problems=problems
         )
     if not rows.empty:
-        data_cols = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
-        rows[data_cols] = rows[data_cols].fillna("")
-        rows = rows[[*data_cols, TABLE_COL, ROW_COL]]
+        rows = tidy_rows(rows)
     # Header tables and .pid settings, joined by the scan each table belongs to.
     samples_hdr, scans_hdr = _headers(tree, problems)
     meta = _find_meta(path) if path.is_dir() else None
@@ -301,9 +246,9 @@ def _project(path: Path, task: Task) -> Scan:
                     )
                 )
         for t in tables:
-            rows = ecotaxa.add_header_columns(rows, sample_row or {}, prefix="hdr:", table=t)
-            rows = ecotaxa.add_header_columns(rows, scan_row, prefix="scanhdr:", table=t)
-            rows = ecotaxa.add_header_columns(rows, u.settings, prefix="pid:", table=t)
+            rows = add_header_columns(rows, sample_row or {}, prefix="hdr:", table=t)
+            rows = add_header_columns(rows, scan_row, prefix="scanhdr:", table=t)
+            rows = add_header_columns(rows, u.settings, prefix="pid:", table=t)
         if tables and not sample_row:
             problems.append(
                 Problem(
@@ -315,25 +260,19 @@ def _project(path: Path, task: Task) -> Scan:
                 )
             )
     set_aside = _aside(tree, used, images, set(work_dirs))
-    task.finish(f"{len(images)} vignettes, {len(rows)} rows")
+    name = path.stem if path.is_file() else path.name
     s = Scan(
-        kind=KIND,
-        root=path,
-        images=images,
-        rows=rows,
-        problems=problems,
-        set_aside=set_aside,
-        label=f"ZooScan {path.stem if path.is_file() else path.name}",
+        KIND, path, images, rows, problems=problems, set_aside=set_aside, label=f"ZooScan {name}"
     )
-    s.suggested = ecotaxa.suggest(rows)
+    s.suggested = suggest(rows)
     if pid_images:
         # Some scans have only a .pid: take every field from the headers, which all rows share
         # (ZooProcess computed the EcoTaxa table's object_lat/lon/date from the same headers).
         f = s.suggested["fields"]
-        for name in (*ecotaxa.PID_HEADER_FIELDS, "timezone"):
+        for name in (*zooprocess.PID_HEADER_FIELDS, "timezone"):
             f.pop(name, None)
     _finish(s, export=False)
-    return s
+    return finish_scan(task, s, f"{len(images)} vignettes, {len(rows)} rows")
 
 
 @dataclass
@@ -347,13 +286,13 @@ class _Unit:
     sample: dict[str, str]
 
 
-def _work_dirs(tree: ecotaxa.Tree) -> set[str]:
+def _work_dirs(tree: Tree) -> set[str]:
     """Every ``…/_work/<scan>`` folder that holds a file, and every folder holding a ``.pid``
     (a scan's ``work/<scan>/`` folder given alone, or a ``work/`` folder of several scans)."""
     out = set()
     for name in tree.entries:
         parts = name.split("/")
-        if PID_NAME.search(parts[-1]):
+        if zooprocess.PID_NAME.search(parts[-1]):
             out.add("/".join(parts[:-1]))
         for i, part in enumerate(parts[:-2]):
             if part.lower() == "_work":
@@ -363,7 +302,7 @@ def _work_dirs(tree: ecotaxa.Tree) -> set[str]:
 
 
 def _sample_of(rows: pd.DataFrame, tables: list[str]) -> str:
-    c = ecotaxa.col(rows, "sample_id", "SampleId")
+    c = col(rows, "sample_id", "SampleId")
     if not c or not tables:
         return ""
     vals = rows.loc[rows[TABLE_COL].isin(tables), c].astype(str)
@@ -382,7 +321,7 @@ def _longest_prefix(table: dict[str, dict[str, str]], scan_id: str) -> dict[str,
     return best[1] if best else None
 
 
-def _headers(tree: ecotaxa.Tree, problems: list[Problem]) -> tuple[dict, dict]:
+def _headers(tree: Tree, problems: list[Problem]) -> tuple[dict, dict]:
     samples: dict[str, dict[str, str]] = {}
     scans: dict[str, dict[str, str]] = {}
     for e in tree.entries.values():
@@ -409,7 +348,7 @@ def _headers(tree: ecotaxa.Tree, problems: list[Problem]) -> tuple[dict, dict]:
     return samples, scans
 
 
-def _aside(tree: ecotaxa.Tree, used: set[str], images, work_dirs: set[str]) -> list[SetAside]:
+def _aside(tree: Tree, used: set[str], images, work_dirs: set[str]) -> list[SetAside]:
     packed_by_base = {im.name.rsplit("/", 1)[-1].lower(): im.name for im in images}
     out = []
     for e in tree.entries.values():
@@ -442,6 +381,42 @@ def _aside(tree: ecotaxa.Tree, used: set[str], images, work_dirs: set[str]) -> l
     return out
 
 
+# What the ZooProcess headers and the .pid give where the table is silent, in the order suggested:
+# (field, column(s), what the column holds, spec keywords).  See docs/instruments.md, "ZooScan".
+_HDR = "ZooProcess sample header"
+DEPTH_RANGE = [
+    (
+        f"depth_{m}",
+        f"hdr:z{m}",
+        f"{_HDR} z{m}, metres (99999 = not measured)",
+        {"unit": "m", "confidence": 0.8},
+    )
+    for m in ("min", "max")
+]
+HEADER_FIELDS = [
+    (
+        "pixel_size",
+        ("pid:Resolution", "pid:resolution"),
+        "the scan resolution in the .pid, dots per inch (2400 dpi = 10.58 µm)",
+        {"unit": "dpi", "confidence": 0.9},
+    ),
+    (
+        "object_id",
+        "zooprocess:object_id",
+        "the vignette name <Label>_<Item> of the .pid row",
+        {"confidence": 0.8},
+    ),
+    (
+        "volume_sampled",
+        "hdr:vol",
+        f"{_HDR} vol: the volume the net filtered, m³ (of which the scan is the fraction 1/fracnb)",
+        {"unit": "m3", "confidence": 0.6},
+    ),
+    ("station_id", "hdr:stationid", f"{_HDR} stationid", {"confidence": 0.8}),
+    ("sample_id", "hdr:sampleid", f"{_HDR} sampleid", {"confidence": 0.8}),
+]
+
+
 def _finish(s: Scan, *, export: bool) -> None:
     """Dress a scan as ZooScan: sensor, and the ZooProcess header fields where the table is silent."""
     s.kind = KIND
@@ -452,7 +427,7 @@ def _finish(s: Scan, *, export: bool) -> None:
     f = s.suggested.setdefault("fields", {})
     if rows.empty:
         return
-    ecotaxa.suggest_pid_header(
+    zooprocess.suggest_pid_header(
         rows,
         f,
         latitude="ZooProcess sample header latitude, DD.MM (degrees.minutes)",
@@ -461,64 +436,18 @@ def _finish(s: Scan, *, export: bool) -> None:
         lon_confidence=0.7,
         negate_longitude=True,
     )
-    sample_values = lambda c: ", ".join(ecotaxa.samples(rows, c))  # noqa: E731
-    c = ecotaxa.col(rows, "hdr:date")
+    sample_values = lambda c: ", ".join(samples(rows, c))  # noqa: E731
+    c = col(rows, "hdr:date")
     if c and "date" not in f and "datetime" not in f:
-        f["datetime"] = ecotaxa.spec(
+        f["datetime"] = spec(
             c,
             f"ZooProcess sample header date, YYYYMMDD-HHMM: {sample_values(c)}",
             format="%Y%m%d-%H%M",
             confidence=0.8,
         )
-    for field, name in (("depth_min", "hdr:zmin"), ("depth_max", "hdr:zmax")):
-        c = ecotaxa.col(rows, name)
-        if c and field not in f:
-            f[field] = ecotaxa.spec(
-                c,
-                f"ZooProcess sample header {name[4:]}, metres (99999 = not measured): {sample_values(c)}",
-                unit="m",
-                confidence=0.8,
-            )
-    if all(ecotaxa.col(rows, c) for c in ("Min", "Max", "Mean")):
-        # A .pid [Data] table: Min/Max/Mean are the object's grey levels (0-255), never depths.
-        for field in ("depth", "depth_min", "depth_max"):
-            f.setdefault(field, None)
-    if "pixel_size" not in f:
-        c = ecotaxa.col(rows, "pid:Resolution", "pid:resolution")
-        if c:
-            f["pixel_size"] = ecotaxa.spec(
-                c,
-                f"the scan resolution in the .pid, dots per inch (2400 dpi = 10.58 µm): {sample_values(c)}",
-                unit="dpi",
-                confidence=0.9,
-            )
-    c = ecotaxa.col(rows, "zooprocess:object_id")
-    if c and "object_id" not in f:
-        f["object_id"] = ecotaxa.spec(
-            c,
-            f"the vignette name <Label>_<Item> of the .pid row: {sample_values(c)}",
-            confidence=0.8,
-        )
-    c = ecotaxa.col(rows, "hdr:vol")
-    if c and "volume_sampled" not in f:
-        f["volume_sampled"] = ecotaxa.spec(
-            c,
-            f"ZooProcess sample header vol: the volume the net filtered, m³ (of which the scan is "
-            f"the fraction 1/fracnb): {sample_values(c)}",
-            unit="m3",
-            confidence=0.6,
-        )
-    c = ecotaxa.col(rows, "hdr:stationid")
-    if c and "station_id" not in f:
-        f["station_id"] = ecotaxa.spec(
-            c, f"ZooProcess sample header stationid: {sample_values(c)}", confidence=0.8
-        )
-    if "sample_id" not in f:
-        c = ecotaxa.col(rows, "hdr:sampleid")
-        if c:
-            f["sample_id"] = ecotaxa.spec(
-                c, f"ZooProcess sample header sampleid: {sample_values(c)}", confidence=0.8
-            )
+    suggest_columns(rows, f, DEPTH_RANGE)
+    zooprocess.no_depth_from_grey_levels(rows, f)
+    suggest_columns(rows, f, HEADER_FIELDS)
     if ("date" in f or "datetime" in f) and "timezone" not in f:
         f["timezone"] = {
             "constant": "UTC",

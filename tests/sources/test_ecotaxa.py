@@ -23,7 +23,7 @@ from aqqua_packer.mapping.apply import apply_mapping
 from aqqua_packer.mapping.model import Mapping
 from aqqua_packer.problems import UserError
 from aqqua_packer.progress import Task, null_task
-from aqqua_packer.sources import ecotaxa
+from aqqua_packer.sources import ecotaxa, ecotaxa_table, listing
 from aqqua_packer.sources.base import ROW_COL, TABLE_COL
 from aqqua_packer.sources.pixels import load_image
 from aqqua_packer.sources.registry import scan_path
@@ -335,7 +335,7 @@ def test_unreadable_table_in_a_zip_names_the_zip_and_member(tmp_path):
     s = scan(z)
     assert any(p.kind == "bad_file" and p.file == str(z) for p in s.problems)
     with pytest.raises(UserError):
-        ecotaxa.read_tsv_text("", "x.tsv", "x.tsv")
+        ecotaxa_table.read_tsv_text("", "x.tsv", "x.tsv")
 
 
 def test_a_single_tsv_file_reads_the_images_beside_it(tmp_path):
@@ -352,7 +352,7 @@ def test_a_single_tsv_file_reads_the_images_beside_it(tmp_path):
 def test_a_zip_member_name_that_is_not_refused_stays_inside_any_target(parts):
     """Whatever a zip calls a member, a name the reader accepts can never leave a target folder."""
     name = "/".join(parts)
-    if ecotaxa.unsafe_member_name(name):
+    if listing.unsafe_member_name(name):
         return
     target = Path("/target/dir")
     joined = Path(os.path.normpath(target / name.replace("\\", "/")))

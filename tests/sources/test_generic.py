@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from aqqua_packer.progress import ProgressEvent, Task, null_task
-from aqqua_packer.sources import generic
+from aqqua_packer.sources import generic, image_folder
 from aqqua_packer.sources.pixels import load_image
 
 
@@ -74,7 +74,7 @@ def test_the_walk_reports_progress_in_files(tmp_path):
     for i in range(1100):
         (tmp_path / f"{i}.txt").write_text("")
     events: list[ProgressEvent] = []
-    generic.collect(tmp_path, Task(on_event=events.append, min_interval=0))
+    image_folder.collect(tmp_path, Task(on_event=events.append, min_interval=0))
     assert events[-1].done == 1100 and events[-1].unit == "files"
 
 
@@ -97,7 +97,7 @@ def test_the_image_column_is_the_one_naming_most_images_by_path_name_or_stem():
     import pandas as pd
 
     from aqqua_packer.sources.base import ImageList, ImageRef
-    from aqqua_packer.sources.generic import suggest_image_column
+    from aqqua_packer.sources.image_folder import suggest_image_column
 
     images = ImageList(
         ImageRef(f"Day1/IMG_{i}.png", f"/data/Day1/IMG_{i}.png", size=1) for i in range(6)

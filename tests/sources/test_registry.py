@@ -120,20 +120,20 @@ def test_the_shared_fixtures_folder_splits_into_one_part_per_instrument(shared_f
 def test_folder_listings_cached_for_detection_are_dropped_once_the_scan_is_done(tmp_path):
     """detect() may share a cached listing between readers; a 100,000-file listing must not stay
     in memory through the pack that follows."""
-    from aqqua_packer.sources import ecotaxa
+    from aqqua_packer.sources import listing
     from aqqua_packer.sources.registry import scan_paths
 
     (tmp_path / "a.png").write_bytes(b"")
-    ecotaxa.shallow(tmp_path)
-    assert ecotaxa._shallow.cache_info().currsize >= 1
+    listing.shallow(tmp_path)
+    assert listing._shallow.cache_info().currsize >= 1
     scan_paths([tmp_path])
-    assert ecotaxa._shallow.cache_info().currsize == 0
+    assert listing._shallow.cache_info().currsize == 0
 
 
 def test_the_detection_listing_keeps_folders_and_other_files_not_images(tmp_path):
     """Every reader's detect() asks for the listing near the top; images are never what it looks
     for, so they are not kept (100,000 of them held 17 MB per cached listing)."""
-    from aqqua_packer.sources import ecotaxa
+    from aqqua_packer.sources import listing
 
     for i in range(50):
         (tmp_path / f"img_{i:03d}.PNG").write_bytes(b"")
@@ -142,8 +142,8 @@ def test_the_detection_listing_keeps_folders_and_other_files_not_images(tmp_path
     (tmp_path / "cast1").mkdir()
     (tmp_path / "cast1" / "cast1.pid").write_text("[Image]\n", encoding="utf-8")
     (tmp_path / "cast1" / "a.tif").write_bytes(b"")
-    ecotaxa.forget_listings()
-    listed = sorted(n.rel for n in ecotaxa.shallow(tmp_path))
+    listing.forget_listings()
+    listed = sorted(n.rel for n in listing.shallow(tmp_path))
     assert listed == ["cast1", "cast1/cast1.pid", "ecotaxa_x.tsv"]
-    assert [n.rel for n in ecotaxa.shallow_files(tmp_path, (".tsv",))] == ["ecotaxa_x.tsv"]
-    ecotaxa.forget_listings()
+    assert [n.rel for n in listing.shallow_files(tmp_path, (".tsv",))] == ["ecotaxa_x.tsv"]
+    listing.forget_listings()
