@@ -226,7 +226,8 @@ def _cannot_create(exc: OSError, out: Path) -> UserError | None:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return UserError(f"{out}: you may not write in {anc}. {choose}")
     if exc.errno == errno.EROFS:
-        return UserError(f"{out}: {anc} is on a disk that is read-only. {choose}")
+        # a disk problem, as a full disk is (exit 4), not a mistyped command (2)
+        return UserError(f"{out}: {anc} is on a disk that is read-only. {choose}", exit_code=4)
     if exc.errno == errno.ENOENT:
         return UserError(f"{out}: {anc} does not allow new folders (a system folder). {choose}")
     return UserError(f"{out}: cannot make the package folder ({exc.strerror or exc}). {choose}")
