@@ -318,3 +318,11 @@ def archive(package: Path, out: Path, *, part_size: int | None = None, task: Tas
     from .transfer.archive import archive as write_parts
 
     return write_parts(Path(package), Path(out), part_size or LINK_PART, task or null_task())
+
+
+def mp_context():
+    """How child processes start, for the GUI's: the package workers' own context
+    (package.pool.mp_context), so there is one rule for both."""
+    from .package.pool import mp_context as context
+
+    return context()

@@ -71,3 +71,54 @@ def _scratch_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("AQQUA_PACKER_HOME", str(home))
     yield home
+
+
+# --- every package a test writes has an iFDO image-set header ----------------------------------
+def ifdo_header_problems(root: Path) -> list[str]:
+    """Every image-set.toml the packer wrote below ``root`` whose ``[meta]`` the ``ifdo`` package's
+    ImageSetHeader (the iFDO schema of a header) refuses, with why.  Files the packer did not
+    write (the transfer tests' stand-ins of random bytes) have no ``[aqqua] packer`` and are left."""
+    import tomllib
+
+    from ifdo import ImageSetHeader
+    from pydantic import ValidationError
+
+    problems = []
+    for folder, _dirs, files in os.walk(root):
+        if "image-set.toml" not in files:
+            continue
+        path = Path(folder) / "image-set.toml"
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if not str(doc.get("aqqua", {}).get("packer", "")).startswith("aqqua-packer "):
+            continue
+        try:
+            ImageSetHeader.model_validate(doc.get("meta", {}), strict=True)
+        except ValidationError as exc:
+            problems.append(f"{path}: {exc}")
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def _packages_have_ifdo_headers(request):
+    """After each test that has a tmp_path: every package it wrote there validates with ifdo."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is not None and (problems := ifdo_header_problems(root)):
+        pytest.fail("image-set.toml is not a valid iFDO header:\n" + "\n".join(problems))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_packages_have_ifdo_headers(tmp_path_factory):
+    """At the end: the packages module- and session-wide fixtures wrote (tmp_path_factory) too."""
+    yield
+    if problems := ifdo_header_problems(tmp_path_factory.getbasetemp()):
+        pytest.fail("image-set.toml is not a valid iFDO header:\n" + "\n".join(problems))
+
+
+@pytest.fixture
+def ifdo_header_check():
+    """The check above, for the tests that show it refuses a header iFDO does not allow."""
+    return ifdo_header_problems

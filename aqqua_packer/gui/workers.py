@@ -203,16 +203,6 @@ def _child_main(fn, args: tuple, queue, cancel_event) -> None:
             queue.put(("error", f"cannot return the result ({exc})"))
 
 
-def _mp_context():
-    import multiprocessing as mp
-
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["aqqua_packer.package.worker"])
-        return ctx
-    return mp.get_context("spawn")
-
-
 class ProcessWorker(Worker):
     """Like ``Worker``, but ``fn(*args, task=...)`` runs in a child process.
 
@@ -236,7 +226,9 @@ class ProcessWorker(Worker):
         self._reader: threading.Thread | None = None
 
     def start(self) -> ProcessWorker:
-        ctx = _mp_context()
+        from ..workflow import mp_context  # the package workers' rule (package/pool.py)
+
+        ctx = mp_context()
         self._queue = ctx.Queue()
         self._cancel_event = ctx.Event()
         self._proc = ctx.Process(

@@ -204,6 +204,9 @@ def read_manifest(folder: Path) -> dict[str, str]:
 
 
 # --- image-set.toml -----------------------------------------------------------------------------
+_TOML_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -212,13 +215,7 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, float):
         return repr(v)
     if isinstance(v, str):
-        esc = (
-            v.replace("\\", "\\\\")
-            .replace('"', '\\"')
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            .replace("\t", "\\t")
-        )
+        esc = v.translate(_TOML_ESCAPES)
         esc = "".join(c if ord(c) >= 0x20 and ord(c) != 0x7F else f"\\u{ord(c):04x}" for c in esc)
         return f'"{esc}"'
     if isinstance(v, dict):

@@ -31,16 +31,10 @@ class VerifyResult:
     bytes_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
 
-    def fail(
-        self,
-        kind: str,
-        message: str,
-        file: str | None = None,
-        row: int | None = None,
-        field_: str | None = None,
-    ) -> None:
+    def fail(self, kind: str, message: str, **where: Any) -> None:
+        """Record a problem; ``where`` is the Problem's file, row and field."""
         self.ok = False
-        self.problems.append(Problem(kind, message, file=file, row=row, field=field_))
+        self.problems.append(Problem(kind, message, **where))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -130,7 +124,7 @@ def _check_shard(shard, res: VerifyResult, seen: set[str], task: Task) -> None:
                     "missing_column",
                     f"column {col} is missing",
                     file=shard.meta_path.name,
-                    field_=col,
+                    field=col,
                 )
             elif meta[col].isna().any():
                 n = int(meta[col].isna().sum())
@@ -138,7 +132,7 @@ def _check_shard(shard, res: VerifyResult, seen: set[str], task: Task) -> None:
                     "missing_value",
                     f"{n} rows have no {col}",
                     file=shard.meta_path.name,
-                    field_=col,
+                    field=col,
                 )
         if meta["image-uuid"].duplicated().any():
             res.fail(

@@ -84,7 +84,7 @@ def test_the_shard_index_gives_back_every_uuid_and_sha256_as_text():
     import hashlib
     import uuid
 
-    from aqqua_packer.package.write import _Index
+    from aqqua_packer.package.shard import ShardIndex as _Index
 
     idx = _Index()
     want = []
@@ -134,7 +134,7 @@ def test_the_shard_index_gives_back_parts_of_its_uuids_and_hashes():
     import hashlib
     import uuid
 
-    from aqqua_packer.package.write import _Index
+    from aqqua_packer.package.shard import ShardIndex as _Index
 
     idx = _Index()
     for p in range(10):
@@ -148,7 +148,7 @@ def test_the_shard_index_gives_back_parts_of_its_uuids_and_hashes():
 def test_duplicate_pixels_are_counted_across_merges_and_resumes():
     """The counts behind numbered uuids of identical images: right whether the earlier copies are
     in the recent dictionary, in the merged sorted block, or were loaded from closed shards."""
-    from aqqua_packer.package.write import _ShaCounts
+    from aqqua_packer.package.shard import ShaCounts as _ShaCounts
 
     seen = _ShaCounts()
     seen.MERGE = 3  # merge often
@@ -163,7 +163,7 @@ def test_the_shard_index_on_disk_reads_committed_and_pending_records_alike(tmp_p
     import hashlib
     import uuid
 
-    from aqqua_packer.package.write import _Index
+    from aqqua_packer.package.shard import ShardIndex as _Index
 
     idx = _Index(tmp_path / "shard.index")
     idx._READ = 7  # read in small parts

@@ -11,7 +11,7 @@ import types
 from pkgtools import MAPS, ROOT, cli, plankton_dataset
 
 from aqqua_packer import open_package
-from aqqua_packer.package.write import _main_is_guarded
+from aqqua_packer.package.pool import main_is_guarded as _main_is_guarded
 
 
 def test_a_script_without_a_main_guard_can_call_pack_with_several_workers(tmp_path):
