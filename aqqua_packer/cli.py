@@ -9,14 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 import traceback
 from pathlib import Path
 
 from . import __version__
-from .cli_words import describe_commands, identity
+from .cli_words import describe_commands
 from .problems import UserError
 from .progress import Cancelled, ProgressEvent, Task, format_bytes
 
@@ -215,237 +214,9 @@ def _size(text: str) -> int:
     return n
 
 
-def cmd_pack(args: argparse.Namespace) -> int:
-    """Write (or continue) a package; print where it is and what is in it."""
-    from .package.dataset import DatasetInfo
-    from .package.write import PackOptions, start_workers_early
-    from .workflow import check, pack
-
-    who = identity(args)
-    dataset = DatasetInfo(
-        name=args.name or "",
-        contributor=who["contributor"],
-        email=who["email"],
-        institution=who["institution"],
-        coauthors=list(args.coauthor or who["coauthors"]),
-        licence=who["licence"],
-        sensor=args.sensor or "",
-        sensor_family=args.sensor_family or "",
-        description=args.description or "",
-    )
-    options = PackOptions(
-        workers=args.workers,
-        skip_incomplete=args.skip_incomplete,
-        shard_bytes=args.shard_size,
-        compression=args.compression,
-    )
-    if args.commit_every:
-        options.commit_every = args.commit_every
-    request, task = _request(args), make_task(args)
-    if options.workers != 1:
-        start_workers_early()  # as workflow.pack does: their start-up overlaps the check
-    mapped = check(request, task, open_images=False)  # packing decodes every image anyway
-    if any(p.kind == "needs_timezone" for p in mapped.problems):  # said, not silently assumed
-        print(
-            "aqqua-packer: warning: the times are local and no time zone was given, so they are "
-            "taken as UTC; add --set timezone=… (UTC, +02:00, Europe/Paris) if that is wrong.",
-            file=sys.stderr,
-        )
-    result = pack(request, args.out, options=options, dataset=dataset, task=task, mapped=mapped)
-    if args.json:
-        print(json.dumps(result.to_dict()))
-        return 0
-    if result.already_complete:
-        print(f"{result.path} is already complete: {result.images} images. Nothing to do.")
-        return 0
-    verb = "Finished" if result.resumed else "Packed"
-    parts = f" (in {len(result.shards)} parts)" if len(result.shards) > 1 else ""
-    print(f"{verb}: {result.images} images{parts}, {result.bytes / 1e6:.1f} MB, in {result.path}")
-    if result.skipped:
-        print(f"Skipped {result.skipped} images; the list is in {result.skipped_file}")
-    return 0
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Exit 0 when the package is sound, 1 when any check fails."""
-    from .package.verify import verify_package
-
-    task = make_task(args) if not args.json else Task()
-    res = verify_package(args.package, task)
-    print(json.dumps(res.to_dict()) if args.json else res.summary())
-    return 0 if res.ok else 1
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    from .package.info import info_text, package_info
-
-    info = package_info(args.package)
-    print(json.dumps(info) if args.json else info_text(info))
-    return 0
-
-
-def _password_provider(args: argparse.Namespace, target, used: dict):
-    """AQQUA_PASSWORD, else the keyring, else ask (only on a terminal); ``used`` says which gave it."""
-    from .transfer import secrets
-
-    def provide() -> str | None:
-        env = os.environ.get("AQQUA_PASSWORD")
-        if env:
-            used["from"] = "env"
-            return env
-        if args.password_from_env:
-            return None
-        if not args.no_keyring:
-            stored = secrets.get_password(target)
-            if stored:
-                used["from"] = "keyring"
-                return stored
-        if args.unattended_for or not sys.stdin.isatty():
-            return None
-        import getpass
-
-        password = getpass.getpass(f"Password for {target.user}@{target.host}: ")
-        used["from"] = "prompt"
-        if password and not args.no_keyring:
-            answer = (
-                input("Keep it in this computer's keyring so you are not asked again? [y/N] ")
-                .strip()
-                .lower()
-            )
-            if answer in ("y", "yes") and not secrets.set_password(target, password):
-                print(
-                    "aqqua-packer: no keyring is available here; the password was not kept.",
-                    file=sys.stderr,
-                )
-        return password
-
-    return provide
-
-
-def _confirm_host_key(args: argparse.Namespace):
-    if args.accept_new_host_key or args.unattended_for or not sys.stdin.isatty():
-        return None
-
-    def confirm(info) -> bool:
-        print(
-            f"The server {info.host}:{info.port} is new to this computer.\n"
-            f"  Its {info.key_type} key fingerprint is {info.fingerprint}\n"
-            "  Compare it with the one AqQua gave you.",
-            file=sys.stderr,
-        )
-        return input("Is it the same? Trust this server from now on? [y/N] ").strip().lower() in (
-            "y",
-            "yes",
-        )
-
-    return confirm
-
-
-def _target_options(args: argparse.Namespace, target):
-    """The target kind's own settings (its ``TargetKind.options``) from the options given."""
-    import dataclasses
-
-    from .transfer import kind_for
-
-    kind = kind_for(target.scheme)
-    if kind.options is None:
-        return None
-    given = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(kind.options)
-        if getattr(args, f.name, None) is not None
-    }
-    return kind.options(**given)
-
-
-def cmd_send(args: argparse.Namespace) -> int:
-    from .transfer import (
-        AuthenticationFailed,
-        SendOptions,
-        parse_duration,
-        parse_rate,
-        parse_target,
-    )
-    from .workflow import send
-
-    target = parse_target(args.target)
-    used: dict[str, str] = {}
-    options = SendOptions(
-        bwlimit=parse_rate(args.bwlimit),
-        retries=args.retries,
-        identity=args.identity,
-        known_hosts=args.known_hosts,
-        password_provider=_password_provider(args, target, used),
-        accept_new_host_key=args.accept_new_host_key,
-        confirm_host_key=_confirm_host_key(args),
-        unattended_for=parse_duration(args.unattended_for),
-        timeout=args.timeout,
-        verify=args.verify,
-        ftps_ca=args.ftps_ca,
-        on_warning=lambda m: print(f"aqqua-packer: warning: {m}", file=sys.stderr),
-        globus_share=args.globus_share,
-        globus_source_endpoint=args.globus_endpoint,
-        target_options=_target_options(args, target),
-    )
-    try:
-        result = send(args.package, args.target, options=options, task=make_task(args))
-    except AuthenticationFailed:
-        if used.get("from") == "keyring":  # a stale kept password: forget it so the next run asks
-            from .transfer import secrets
-
-            secrets.forget_password(target)
-        raise
-    arrived = sum(1 for f in result.files if f.state == "arrived")
-    for note in result.notes:
-        print(f"aqqua-packer: {note}", file=sys.stderr)
-    if args.json_progress:
-        print(
-            json.dumps(
-                {
-                    "complete": result.complete,
-                    "handed_off": result.handed_off,
-                    "stopped": result.stopped,
-                    "files": [f.__dict__ for f in result.files],
-                    "bytes_sent": result.bytes_sent,
-                    "interruptions": result.interruptions,
-                    "journal": str(result.journal),
-                    "exit_code": result.exit_code,
-                }
-            )
-        )
-    elif result.complete:
-        how = sorted({f.verified_by for f in result.files})
-        print(
-            f"All {arrived} files of {result.package.name} arrived at {result.target} and were verified ({', '.join(how)})."
-        )
-    elif result.handed_off:
-        print(f"{result.package.name} is ready for Globus; see the steps above.")
-    else:
-        print(
-            f"{arrived} of {len(result.files)} files arrived; stopped: {result.stopped}. "
-            "Run the same command again to continue (nothing that arrived will be sent again)."
-        )
-    return result.exit_code
-
-
-def need_a_screen(command: str) -> None:
-    """Qt aborts (exit 134, "Reinstalling the application may fix this problem") when Linux has
-    no screen; say so in one line before Qt is started."""
-    if (
-        sys.platform.startswith("linux")
-        and not os.environ.get("DISPLAY")
-        and not os.environ.get("WAYLAND_DISPLAY")
-        and not os.environ.get("QT_QPA_PLATFORM")
-    ):
-        raise UserError(
-            f"`aqqua-packer {command}` needs a screen, and this session has none (no DISPLAY or "
-            "WAYLAND_DISPLAY: logged in over ssh?). Start it on the computer's desktop, or use "
-            "the commands without a window: aqqua-packer check, pack, send (see aqqua-packer --help).",
-            exit_code=2,
-        )
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui.screen import need_a_screen  # no Qt: it says so before Qt is started
+
     need_a_screen("gui")
     from .gui.app import main as gui_main  # Qt is imported only here, never by the CLI itself
 
@@ -453,6 +224,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from .gui.screen import need_a_screen
+
     need_a_screen("demo")
     from .gui.app import main as gui_main
 
@@ -501,163 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     sp.set_defaults(func=cmd_check)
 
-    sp = sub.add_parser("pack", help="write a package in the AqQua Data Format (resumable)")
-    _add_source_args(sp)
-    sp.add_argument(
-        "--out", type=Path, required=True, metavar="DIR", help="the package folder to write"
-    )
-    sp.add_argument(
-        "--workers", type=int, default=0, metavar="N", help="processes to use (default: every core)"
-    )
-    sp.add_argument(
-        "--skip-incomplete",
-        action="store_true",
-        help="pack the ready images; list the skipped ones",
-    )
-    sp.add_argument("--json-progress", action="store_true", help="progress as JSON lines on stderr")
-    sp.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    sp.add_argument(
-        "--shard-size",
-        type=_size,
-        default=2 * 2**30,
-        metavar="SIZE",
-        help="close a shard at this size (default 2G; fits FAT32)",
-    )
-    sp.add_argument(
-        "--compression",
-        choices=("fast", "balanced", "small"),
-        default="balanced",
-        help="lossless in every case: 'fast' packs quickest, 'small' makes the smallest package "
-        "(slower), 'balanced' (default) is nearly as small as 'small' and nearly as fast as 'fast'",
-    )
-    g = sp.add_argument_group("about the dataset (written to image-set.toml)")
-    g.add_argument("--name", help="dataset name (also names the files)")
-    g.add_argument("--contributor", help="your name")
-    g.add_argument("--email", help="your e-mail address")
-    g.add_argument("--institution", help="your institution")
-    g.add_argument(
-        "--coauthor", action="append", metavar="NAME", help="a co-author (repeat for more)"
-    )
-    g.add_argument(
-        "--licence",
-        "--license",
-        default=None,
-        choices=["CC-BY-4.0", "CC0-1.0"],
-        help="licence of the images (default: the one the wizard remembered, else CC-BY-4.0)",
-    )
-    g.add_argument("--sensor", help="instrument, e.g. UVP6, IFCB013")
-    g.add_argument("--sensor-family", help="e.g. UVP, IFCB, FlowCam, ZooScan, microscope")
-    g.add_argument("--description", help="a sentence about the dataset")
-    sp.add_argument(
-        "--commit-every", type=int, default=0, help=argparse.SUPPRESS
-    )  # tests: many small commits
-    sp.set_defaults(func=cmd_pack)
+    from .cli_pack import add_commands as add_pack_commands
 
-    sp = sub.add_parser(
-        "verify", help="check a package: checksums, every image decodes, rows and keys agree"
-    )
-    sp.add_argument("package", type=Path, metavar="DIR", help="the package folder that pack wrote")
-    sp.add_argument("--json", action="store_true")
-    sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    sp.set_defaults(func=cmd_verify)
+    add_pack_commands(sub)
 
-    sp = sub.add_parser(
-        "info", help="what a package holds: counts, bytes, fields, time and space covered"
-    )
-    sp.add_argument("package", type=Path, metavar="DIR", help="the package folder that pack wrote")
-    sp.add_argument("--json", action="store_true")
-    sp.set_defaults(func=cmd_info)
+    from .cli_send import add_command as add_send_command
 
-    sp = sub.add_parser(
-        "send",
-        help="upload a package (SFTP, FTP(S), WebDAV, Nextcloud, any rclone remote) or copy it to a drive; resumable",
-    )
-    sp.add_argument(
-        "package", type=Path, metavar="PACKAGE", help="the package folder that pack wrote"
-    )
-    sp.add_argument(
-        "target",
-        metavar="TARGET",
-        help="sftp://user@host[:port]/path, ftp://…, ftps://…, davs://…, nextcloud://…, "
-        "rclone:REMOTE:path, globus://… or a local folder",
-    )
-    sp.add_argument("--bwlimit", metavar="RATE", help="bytes per second, with K, M or G (500K, 8M)")
-    sp.add_argument("--retries", type=int, default=10, metavar="N")
-    sp.add_argument("--identity", type=Path, metavar="KEY", help="SSH private key file")
-    sp.add_argument(
-        "--known-hosts",
-        type=Path,
-        metavar="FILE",
-        help="known_hosts file to verify the server against",
-    )
-    sp.add_argument("--json-progress", action="store_true")
-    sp.add_argument(
-        "--unattended-for",
-        metavar="DURATION",
-        help="for cron: stop cleanly after 6h, 90m, …; exit 75 = run again",
-    )
-    sp.add_argument(
-        "--accept-new-host-key",
-        action="store_true",
-        help="trust a server seen for the first time (check its fingerprint!)",
-    )
-    sp.add_argument(
-        "--password-from-env",
-        action="store_true",
-        help="take the password from AQQUA_PASSWORD only; never ask",
-    )
-    sp.add_argument(
-        "--no-keyring",
-        action="store_true",
-        help="neither read nor keep the password in the keyring",
-    )
-    sp.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        metavar="S",
-        help="seconds without progress before a connection counts as dead",
-    )
-    sp.add_argument(
-        "--ftps-ca", type=Path, metavar="FILE", help="a certificate to trust for ftps://"
-    )
-    sp.add_argument(
-        "--ca-file",
-        type=Path,
-        metavar="FILE",
-        help="davs://, nextcloud://: a CA or certificate to trust (a server with its own certificate)",
-    )
-    sp.add_argument(
-        "--chunk-size",
-        type=_size,
-        metavar="SIZE",
-        help="nextcloud://: bytes per chunk of a large file (5M to 5G; default 10M)",
-    )
-    sp.add_argument(
-        "--rclone-config",
-        type=Path,
-        metavar="FILE",
-        help="rclone:REMOTE:path: the rclone config file (default: rclone's own)",
-    )
-    sp.add_argument(
-        "--verify",
-        choices=["auto", "size"],
-        default="auto",
-        help="auto: sha256 at the server where possible, else ranges read back",
-    )
-    sp.add_argument(
-        "--globus-share",
-        type=Path,
-        metavar="DIR",
-        help="globus://: the folder Globus Connect Personal shares",
-    )
-    sp.add_argument(
-        "--globus-endpoint",
-        metavar="ID",
-        help="globus://: your own Globus Connect Personal endpoint id",
-    )
-    sp.set_defaults(func=cmd_send)
+    add_send_command(sub)
 
     from .cli_ecotaxa import add_commands as add_ecotaxa_commands
 

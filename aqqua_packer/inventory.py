@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .mapping.apply import OK, REQUIRED_FIELDS
+from .fields import REQUIRED_FIELDS
+from .mapping.apply import OK
 from .problems import UserError
 from .progress import Cancelled, Task, null_task
 from .report import build_report

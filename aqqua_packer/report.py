@@ -14,14 +14,14 @@ import os
 import re
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .fields import BY_NAME
-from .mapping.apply import OK, REQUIRED_FIELDS, Mapped
+from .fields import BY_NAME, REQUIRED_FIELDS
+from .mapping.apply import OK, Mapped
 from .mapping.model import FieldSpec, Mapping
 from .mapping.plausibility import LEVEL as PLAUSIBILITY_LEVEL
 from .mapping.plausibility import RULES as PLAUSIBILITY_RULES
@@ -70,18 +70,9 @@ class FieldReport:
     reasons: dict[str, int] = field(default_factory=dict)  # problem kind -> images
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.name,
-            "label": self.label,
-            "required": self.required,
-            "source": self.source,
-            "origin": self.origin,
-            "confidence": self.confidence,
-            "ready": self.ready,
-            "missing": self.missing,
-            "invalid": self.invalid,
-            "reasons": dict(self.reasons),
-        }
+        d = {"field": self.name, **asdict(self)}  # every attribute, in order, "name" as "field"
+        del d["name"]
+        return d
 
 
 @dataclass

@@ -44,3 +44,20 @@ def test_ruff_finds_nothing_to_fix():
         cwd=__file__.rsplit("/tests/", 1)[0],
     )
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_name_the_gui_reaches_through_workflow_exists():
+    from aqqua_packer import workflow
+
+    for name in workflow._DOOR:
+        assert getattr(workflow, name) is not None, name
+
+
+def test_starting_the_cli_loads_neither_the_writer_nor_the_transfer_engine_nor_ecotaxa():
+    code = (
+        "import sys, aqqua_packer.workflow;"
+        "loaded = [m for m in sys.modules if m.startswith(('aqqua_packer.package.write',"
+        " 'aqqua_packer.transfer.engine', 'aqqua_packer.ecotaxa'))];"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

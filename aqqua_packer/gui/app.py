@@ -29,8 +29,8 @@ def _excepthook(exc_type, exc, tb) -> None:
 
 def main(argv: list[str] | None = None, *, demo: bool = False) -> int:
     """Open the main window (on the sample data with ``demo``) and run until it is closed."""
-    from ..cli import need_a_screen
     from ..problems import UserError
+    from .screen import need_a_screen
 
     if (
         "PySide6.QtWidgets" not in sys.modules

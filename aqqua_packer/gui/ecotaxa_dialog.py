@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..ecotaxa.client import ACCESS, AQQUA_EMAIL, DEFAULT_SERVER, person, right_of
+from ..workflow import ACCESS, AQQUA_EMAIL, DEFAULT_SERVER, person, right_of
 from .widgets.progress import ProgressPanel
 from .workers import Worker
 
@@ -195,9 +195,9 @@ class EcoTaxaDialog(QDialog):
         self.password.clear()
 
         def work(task):
-            from ..ecotaxa.client import NotFound, SessionExpired
-            from ..ecotaxa.login import connect
             from ..problems import UserError
+            from ..workflow import NotFound, SessionExpired
+            from ..workflow import ecotaxa_connect as connect
 
             task.status("Logging in to EcoTaxa")
             try:
@@ -259,7 +259,7 @@ class EcoTaxaDialog(QDialog):
         client, viewer = self.client, self.viewer
 
         def work(task):
-            from ..ecotaxa.share import change_viewer
+            from ..workflow import change_viewer
 
             return change_viewer(client, ids, viewer, grant=grant, dry_run=True, task=task)
 
@@ -290,7 +290,7 @@ class EcoTaxaDialog(QDialog):
         client, viewer = self.client, self.viewer
 
         def work(task):
-            from ..ecotaxa.share import RunStopped, change_viewer
+            from ..workflow import RunStopped, change_viewer
 
             try:
                 return change_viewer(client, ids, viewer, grant=grant, task=task)
@@ -347,7 +347,7 @@ class EcoTaxaDialog(QDialog):
         client, poll = self.client, self.poll_seconds
 
         def work(task):
-            from ..ecotaxa.export import export_project
+            from ..workflow import export_project
 
             return [
                 (

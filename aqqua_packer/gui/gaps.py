@@ -10,8 +10,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..fields import BY_NAME
-from ..mapping import Mapped
+from ..fields import BY_NAME, REQUIRED_FIELDS, sources_of
+from ..workflow import Mapped
 
 MISSING_KINDS = {"missing", "sentinel"}
 
@@ -43,7 +43,7 @@ def needs_timezone(mapped: Mapped | None) -> bool:
 def to_confirm(mapped: Mapped | None) -> bool:
     """True when some images are held back by unusual (suspicious) values that a person may
     confirm on the Preview page: the Map page must then let the user go on to it."""
-    from ..mapping.plausibility import SUSPICIOUS_KINDS
+    from ..workflow import SUSPICIOUS_KINDS
 
     return mapped is not None and any(
         p.kind in SUSPICIOUS_KINDS and p.severity == "error" for p in mapped.problems
@@ -119,7 +119,7 @@ def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:
         elif p.kind not in ("missing_column",):
             invalid[p.field] += 1
     out: dict[str, FieldCounts] = {}
-    names = [f.name for f in BY_NAME.values() if f.required] + list(mapped.mapping.fields)
+    names = [*REQUIRED_FIELDS, *mapped.mapping.fields]
     for name in dict.fromkeys(names):
         f = BY_NAME.get(name)
         if f is None or f.kind == "setting":
@@ -140,7 +140,7 @@ def field_counts(mapped: Mapped) -> dict[str, FieldCounts]:
         else:
             ready = 0
         if name == "altitude" and "altitude" not in mapped.mapping.fields:
-            bad = min(n, sum(invalid[d] for d in ("depth", "depth_min", "depth_max")))
+            bad = min(n, sum(invalid[d] for d in sources_of("altitude")[1:]))
         bad = min(bad, n - ready)
         out[name] = FieldCounts(ready, max(0, n - ready - bad), bad)
     return out

@@ -11,13 +11,9 @@ from .. import workflow
 def pack_job(request, out: Path, ready_only: bool, dataset, *, task):
     """In the pack process: scan, check and pack again from the request (cheaper than shipping
     every row across) — exactly what ``aqqua-packer pack`` does with the same request."""
-    from ..package.write import PackOptions
-
-    options = PackOptions(skip_incomplete=ready_only)
+    options = workflow.PackOptions(skip_incomplete=ready_only)
     return workflow.pack(request, out, options=options, dataset=dataset, task=task)
 
 
 def verify_job(out: Path, *, task):
-    from ..package.verify import verify_package
-
-    return verify_package(out, task=task)
+    return workflow.verify(out, task=task)

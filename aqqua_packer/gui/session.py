@@ -9,11 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..mapping import FieldSpec, Mapped, Mapping
-from ..package.dataset import DatasetInfo
 from ..problems import UserError
-from ..sources.base import Scan
-from ..workflow import Request, check
+from ..workflow import DatasetInfo, FieldSpec, Mapped, Mapping, Request, Scan, check
 from .project import Project, Settings
 from .workers import Worker
 

@@ -90,9 +90,8 @@ def _pack_and_verify(tmp: Path) -> None:
         raise RuntimeError(f"the bundled sample data is missing: {sample}")
     n_images = sum(1 for p in (sample / "images").iterdir() if p.is_file())
     _say(f"sample data: {n_images} images in {sample}")
-    from ..package.write import PackOptions
     from ..progress import Task
-    from ..workflow import Request, pack
+    from ..workflow import PackOptions, Request, pack, verify
 
     out = tmp / "package"
     t0 = time.monotonic()
@@ -110,9 +109,7 @@ def _pack_and_verify(tmp: Path) -> None:
         raise RuntimeError(
             f"packed {result.images} and skipped {result.skipped} of {n_images} images"
         )
-    from ..package.verify import verify_package
-
-    report = verify_package(out)
+    report = verify(out)
     if not report.ok:
         raise RuntimeError(f"verify found problems in the packed sample data: {report.summary()}")
     _say(f"verify: {report.summary()}")

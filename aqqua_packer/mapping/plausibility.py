@@ -207,16 +207,21 @@ def before_instrument(ctx: Context) -> list[Hit]:
     for inst, first in FIRST_USE.items():
         bad = ok & (ctx.instrument == inst) & (days < _day(first))
         if bad.any():
-            idx = np.flatnonzero(bad)
             hits.append(
-                Hit(
-                    idx,
-                    [_iso_day(days[i]) for i in idx],
+                _on_days(
+                    bad,
+                    days,
                     f"before the first {inst} took images ({first.year}): an unset instrument clock "
                     "or a wrong date format?",
                 )
             )
     return hits
+
+
+def _on_days(bad: np.ndarray, days: np.ndarray, message: str) -> Hit:
+    """The items ``bad`` flags, each shown by its date."""
+    idx = np.flatnonzero(bad)
+    return Hit(idx, [_iso_day(days[i]) for i in idx], message)
 
 
 def default_date(ctx: Context) -> list[Hit]:
@@ -227,21 +232,19 @@ def default_date(ctx: Context) -> list[Hit]:
     ps = ok & (ctx.instrument == "planktoscope") & (days >= _day(lo)) & (days <= _day(hi))
     hits = []
     if bad.any():
-        idx = np.flatnonzero(bad)
         hits.append(
-            Hit(
-                idx,
-                [_iso_day(days[i]) for i in idx],
+            _on_days(
+                bad,
+                days,
                 "the date an unset clock falls back to (1970-01-01, 1980-01-06, 2000-01-01, "
                 "1904-01-01): check the instrument clock",
             )
         )
     if ps.any():
-        idx = np.flatnonzero(ps)
         hits.append(
-            Hit(
-                idx,
-                [_iso_day(days[i]) for i in idx],
+            _on_days(
+                ps,
+                days,
                 "a PlanktoScope clock without network time starts at 2019-02-14: the date the "
                 "operator entered (or the real one) is needed",
             )
@@ -463,44 +466,20 @@ def _iso_time(ns: int) -> str:
     return str(np.datetime64(ns, "ns").astype("M8[s]")).replace("T", " ")
 
 
+# fmt: off
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "swapped_position",
-        IMPOSSIBLE,
-        "latitude",
-        "latitude and longitude swapped",
-        swapped_position,
-    ),
+    Rule("swapped_position", IMPOSSIBLE, "latitude", "latitude and longitude swapped", swapped_position),
     Rule("factory_default", IMPOSSIBLE, "latitude", "instrument factory default", factory_default),
     Rule("on_land", IMPOSSIBLE, "latitude", "position on land", on_land),
-    Rule(
-        "before_instrument",
-        SUSPICIOUS,
-        "datetime",
-        "before the instrument existed",
-        before_instrument,
-    ),
+    Rule("before_instrument", SUSPICIOUS, "datetime", "before the instrument existed", before_instrument),
     Rule("default_date", SUSPICIOUS, "datetime", "an unset clock's date", default_date),
-    Rule(
-        "unusual_pixel_size",
-        SUSPICIOUS,
-        "pixel_size",
-        "unusual for the instrument",
-        unusual_pixel_size,
-    ),
-    Rule(
-        "unusual_volume", SUSPICIOUS, "volume_sampled", "unusual for the instrument", unusual_volume
-    ),
+    Rule("unusual_pixel_size", SUSPICIOUS, "pixel_size", "unusual for the instrument", unusual_pixel_size),
+    Rule("unusual_volume", SUSPICIOUS, "volume_sampled", "unusual for the instrument", unusual_volume),
     Rule("ship_speed", SUSPICIOUS, "latitude", "faster than a ship", ship_speed),
     Rule("same_timestamp", SUSPICIOUS, "datetime", "many images at one instant", same_timestamp),
-    Rule(
-        "sources_disagree",
-        SUSPICIOUS,
-        "datetime",
-        "the file name says another date",
-        sources_disagree,
-    ),
+    Rule("sources_disagree", SUSPICIOUS, "datetime", "the file name says another date", sources_disagree),
 )
+# fmt: on
 BY_KIND = {r.kind: r for r in RULES}
 LEVEL = {r.kind: r.level for r in RULES}
 SUSPICIOUS_KINDS = tuple(r.kind for r in RULES if r.level == SUSPICIOUS)

@@ -208,6 +208,11 @@ MIN_CONFIDENCE = 0.5
 SAMPLE_SIZE = 200
 
 
+_UMLAUTS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue", "ß": "ss"}
+)
+
+
 @functools.lru_cache(maxsize=1024)
 def _letters(s: str) -> Counter:
     return Counter(s)
@@ -217,15 +222,7 @@ def _letters(s: str) -> Counter:
 def normalise(name: str) -> str:
     """``gpsLatitude [°N]`` → ``gpslatitude``; ``Länge`` → ``laenge``; units in brackets dropped."""
     n = re.sub(r"[\[(][^\])]*[\])]", " ", name)
-    n = (
-        n.replace("ä", "ae")
-        .replace("ö", "oe")
-        .replace("ü", "ue")
-        .replace("Ä", "ae")
-        .replace("Ö", "oe")
-        .replace("Ü", "ue")
-        .replace("ß", "ss")
-    )
+    n = n.translate(_UMLAUTS)
     n = unicodedata.normalize("NFKD", n).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]", "", n.lower())
 

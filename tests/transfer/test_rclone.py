@@ -121,12 +121,12 @@ def test_a_wrong_password_at_the_remote_is_one_clear_line(rclone_env, shards, tm
 
 
 def test_test_connection_makes_the_folder_at_the_remote(rclone_env, tmp_path):
-    from aqqua_packer.gui.connection import test_connection
+    from aqqua_packer.workflow import try_connection
 
-    said = test_connection(f"rclone:here:{tmp_path / 'made' / 'here'}")
+    said = try_connection(f"rclone:here:{tmp_path / 'made' / 'here'}")
     assert (tmp_path / "made" / "here").is_dir() and "can be written" in said
     _, conf = rclone_env
     text = conf.read_text()
     conf.write_text(text[: text.index("pass = ")] + "pass = " + obscure("not-it") + "\n")
     with pytest.raises(UserError, match="refused the login"):
-        test_connection("rclone:dav:in2", SendOptions(target_options=RcloneOptions()))
+        try_connection("rclone:dav:in2", SendOptions(target_options=RcloneOptions()))

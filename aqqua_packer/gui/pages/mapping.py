@@ -23,10 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...fields import FIELDS, Field
-from ...mapping import FieldSpec, Mapping, load_profile, save_profile
-from ...mapping.apply import REQUIRED_FIELDS, effective_mapping
+from ...fields import FIELDS, REQUIRED_FIELDS, Field, sources_of
 from ...problems import UserError
+from ...workflow import FieldSpec, Mapping, effective_mapping, load_profile, save_profile
 from .. import dialogs
 from ..gaps import TIMEZONE_HINT, field_counts, needs_timezone, suggestion_doubt, to_confirm
 from .base import Page
@@ -428,7 +427,7 @@ class MappingPage(Page):
             row.show_counts(counts.get(name), n, name in m.mapping.fields)
         alt = self.rows["altitude"]
         if "altitude" not in m.mapping.fields and any(
-            d in m.mapping.fields for d in ("depth", "depth_min", "depth_max")
+            d in m.mapping.fields for d in sources_of("altitude")
         ):
             alt.conf.setText("from depth")
             alt.conf.setToolTip(
@@ -500,13 +499,7 @@ class MappingPage(Page):
         f = eff.fields
         missing = []
         for name in REQUIRED_FIELDS:
-            if name == "altitude" and any(
-                x in f for x in ("altitude", "depth", "depth_min", "depth_max")
-            ):
-                continue
-            if name == "datetime" and ("datetime" in f or "date" in f):
-                continue
-            if name not in f:
+            if not any(x in f for x in sources_of(name)):
                 missing.append(self.rows[name].field.label)
         if missing:
             return (

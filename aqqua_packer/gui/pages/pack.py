@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...package.estimate import WHY_LARGER
-from ...package.layout import MANIFEST, STATE_DIR, slug
+from ... import workflow
+from ...workflow import MANIFEST, WHY_LARGER, slug
 from .. import dialogs
 from ..gaps import for_the_window
 from ..jobs import pack_job, verify_job
@@ -161,7 +161,7 @@ class PackPage(Page):
             p.pack_state, p.pack_verified = "", False
             self.progress.set_text(f"The package is no longer in {folder}; pack it again.")
             return
-        from ...package.write import package_bytes
+        from ...workflow import package_bytes
 
         self.progress.bar.setValue(self.progress.bar.maximum())
         checked = (
@@ -223,7 +223,7 @@ class PackPage(Page):
         if self._estimate_key != key:
             if not self.isVisible():  # encoding a sample is for when the page is shown, not
                 return None  # for every edit on the Map page
-            from ...package.estimate import estimate_package_bytes
+            from ...workflow import estimate_package_bytes
 
             mask = m.ready if ro else np.ones(len(m.items), dtype=bool)
             self._estimate = estimate_package_bytes(
@@ -266,9 +266,10 @@ class PackPage(Page):
         )
         running = self.worker is not None
         state = self.session.project.pack_state
-        existing = Path(self.out.text().strip() or ".") / STATE_DIR
         resumable = state == "interrupted" or (
-            not running and state != "done" and existing.exists()
+            not running
+            and state != "done"
+            and workflow.unfinished_pack(Path(self.out.text().strip() or "."))
         )
         self.start_btn.setText(
             "Resume packing"

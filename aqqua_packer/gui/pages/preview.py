@@ -30,10 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...fields import BY_NAME
-from ...mapping.plausibility import BY_KIND as PLAUSIBILITY_RULES
-from ...mapping.plausibility import IMPOSSIBLE, SUSPICIOUS
 from ...problems import Problem
-from ...report import KIND_WORDS
+from ...workflow import IMPOSSIBLE, KIND_WORDS, PLAUSIBILITY_RULES, SUSPICIOUS
 from .. import dialogs
 from ..gaps import field_counts, needs_timezone
 from ..widgets.charts import PositionsMap, TimeHistogram

@@ -120,26 +120,28 @@ class SendPage(Page):
         )
         self.key = QLineEdit(placeholderText="SSH key file (optional)")
         keyrow, self.key_btn = _with_browse_button(self.key)
-        self.path = QLineEdit(placeholderText="folder on the server (empty: home)")
-        self.path.setToolTip(
-            "The folder on the server to put the package in; empty: your home folder there."
+        self.path = QLineEdit(
+            placeholderText="folder on the server (empty: home)",
+            toolTip="The folder on the server to put the package in; empty: your home folder there.",
         )
         self.endpoint = QLineEdit(placeholderText="AqQua's Globus collection id")
-        self.globus_share = QLineEdit(placeholderText="the folder Globus Connect Personal shares")
-        self.globus_share.setToolTip(
-            "The package is placed (hard-linked where possible) in this folder; Globus then moves it to AqQua."
+        self.globus_share = QLineEdit(
+            placeholderText="the folder Globus Connect Personal shares",
+            toolTip="The package is placed (hard-linked where possible) in this folder; Globus then moves it to AqQua.",
         )
         self.folder = QLineEdit(placeholderText="the drive or folder to copy the package to")
         folderrow, self.folder_btn = _with_browse_button(self.folder)
-        self.bwlimit = QLineEdit(placeholderText="e.g. 500K; empty = as fast as the link allows")
-        self.bwlimit.setToolTip(
-            "Leave bandwidth for the ship's other users: bytes per second with K, M or G."
+        self.bwlimit = QLineEdit(
+            placeholderText="e.g. 500K; empty = as fast as the link allows",
+            toolTip="Leave bandwidth for the ship's other users: bytes per second with K, M or G.",
         )
         self.advice = QLabel("")
         self.advice.setWordWrap(True)
         self.advice.setStyleSheet("color:#1b5e20")
-        self.ca_file = QLineEdit(placeholderText="only for a server with its own certificate")
-        self.ca_file.setToolTip("The CA or certificate file the server's administrator gave you.")
+        self.ca_file = QLineEdit(
+            placeholderText="only for a server with its own certificate",
+            toolTip="The CA or certificate file the server's administrator gave you.",
+        )
         self.remotes = RcloneRemotes()
         self.form.addRow(self.advice)
         self.form.addRow("How", self.kind)
@@ -369,15 +371,13 @@ class SendPage(Page):
 
     # --- options -------------------------------------------------------------------------------
     def _options(self):
-        from ...transfer.base import SendOptions
-        from ...transfer.target import parse_rate
+        from ...workflow import SendOptions, parse_rate
 
         d = self.destination()
         url = target_url(d)
 
         def from_keyring():
-            from ...transfer.secrets import get_password
-            from ...transfer.target import parse_target
+            from ...workflow import get_password, parse_target
 
             try:
                 return get_password(parse_target(url))
@@ -393,7 +393,7 @@ class SendPage(Page):
             globus_share=Path(d["globus_share"]) if d.get("globus_share") else None,
         )
         if d["kind"] in DAV_PORTS:
-            from ...transfer.webdav import DavOptions
+            from ...workflow import DavOptions
 
             opts.target_options = DavOptions(
                 ca_file=Path(d["ca_file"]) if d.get("ca_file") else None
@@ -416,11 +416,10 @@ class SendPage(Page):
     def test_connection(self) -> None:
         if self.worker is not None:
             return
-        from ..connection import test_connection
 
         target, opts = target_url(self.destination()), self._options()
         w = Worker(
-            lambda task: test_connection(target, options=opts, task=task),
+            lambda task: workflow.try_connection(target, options=opts, task=task),
             name="test connection",
             parent=self,
         )
@@ -454,7 +453,7 @@ class SendPage(Page):
             return
         if files is None:
             try:
-                from ...transfer import plan
+                from ...workflow import plan
 
                 files = plan(Path(pkg), target_url(self.destination()) or "/nonexistent").files
                 if self.worker is None and files:
@@ -473,7 +472,7 @@ class SendPage(Page):
             except Exception as exc:  # a package still being written, or no target yet
                 log.info("cannot plan the send of %s: %s", pkg, exc)
                 try:
-                    from ...transfer import read_package
+                    from ...workflow import read_package
 
                     files = [
                         type(
@@ -573,8 +572,7 @@ class SendPage(Page):
 
     def _keep_password(self) -> None:
         if self.remember.isChecked() and self.password.text():
-            from ...transfer.secrets import set_password
-            from ...transfer.target import parse_target
+            from ...workflow import parse_target, set_password
 
             if not set_password(parse_target(target_url(self.destination())), self.password.text()):
                 self.account.appendPlainText(

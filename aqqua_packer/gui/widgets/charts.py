@@ -29,6 +29,18 @@ def world_polygons() -> list[QPolygonF]:
     return [QPolygonF([QPointF(float(x), float(y)) for x, y in poly]) for poly in world_outline()]
 
 
+def draw_land(p: QPainter, scale: float) -> None:
+    """The land and its coast, ``scale`` pixels a degree, on a painter whose origin is at
+    longitude 0, latitude 0 (north up)."""
+    p.scale(scale, -scale)
+    pen = QPen(COAST, 0.8)
+    pen.setCosmetic(True)  # the coast one pixel wide at any scale
+    p.setPen(pen)
+    p.setBrush(LAND)
+    for poly in world_polygons():
+        p.drawPolygon(poly)
+
+
 @lru_cache(maxsize=1)
 def world_outline() -> list[np.ndarray]:
     """Coastline polygons as (N, 2) arrays of lon, lat; [] when the outline file is absent."""
@@ -95,13 +107,7 @@ class PositionsMap(QWidget):
         p.setClipRect(QRectF(ox, oy, w, h))
         p.save()
         p.translate(ox - x0 * s, oy + y1 * s)
-        p.scale(s, -s)
-        pen = QPen(COAST, 0.8)
-        pen.setCosmetic(True)
-        p.setPen(pen)
-        p.setBrush(LAND)
-        for poly in world_polygons():
-            p.drawPolygon(poly)
+        draw_land(p, s)
         p.restore()
         step = 30 if (x1 - x0) > 90 else (10 if (x1 - x0) > 30 else (2 if (x1 - x0) > 6 else 0.5))
         p.setFont(QFont(self.font().family(), 7))

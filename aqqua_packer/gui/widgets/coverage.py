@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .charts import COAST, LAND, OCEAN, world_polygons
+from .charts import OCEAN, draw_land
 
 BOX = QColor(40, 110, 190, 90)
 BOX_EDGE = QColor(20, 80, 160)
@@ -17,17 +17,27 @@ PICKED = QColor(230, 120, 0, 170)
 PICKED_EDGE = QColor(170, 70, 0)
 
 
-class BoxesMap(QWidget):
-    """Equirectangular world map with one rectangle per dataset (a point when all its images were
-    taken at one place; two rectangles when it crosses the antimeridian)."""
+class _DatasetChart(QWidget):
+    """A chart of an inventory's datasets (``rows``), the ``selected`` one in a stronger colour."""
+
+    min_height = 120
+    tip_text = ""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list = []
         self.selected: str | None = None
-        self.setMinimumSize(320, 170)
+        self.setMinimumSize(320, self.min_height)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Where each dataset was sampled; the selected one in orange.")
+        self.setToolTip(self.tip_text)
+
+
+class BoxesMap(_DatasetChart):
+    """Equirectangular world map with one rectangle per dataset (a point when all its images were
+    taken at one place; two rectangles when it crosses the antimeridian)."""
+
+    min_height = 170
+    tip_text = "Where each dataset was sampled; the selected one in orange."
 
     def set_rows(self, rows: list) -> None:
         self.rows = [r for r in rows if r.south is not None and r.west is not None]
@@ -55,13 +65,7 @@ class BoxesMap(QWidget):
         p.fillRect(QRectF(ox, oy, w, h), OCEAN)
         p.save()
         p.translate(ox + 180 * s, oy + 90 * s)
-        p.scale(s, -s)
-        pen = QPen(COAST, 0.8)
-        pen.setCosmetic(True)
-        p.setPen(pen)
-        p.setBrush(LAND)
-        for poly in world_polygons():
-            p.drawPolygon(poly)
+        draw_land(p, s)
         p.restore()
 
         def pt(lon: float, lat: float) -> QPointF:
@@ -88,16 +92,11 @@ class BoxesMap(QWidget):
         p.end()
 
 
-class TimeLine(QWidget):
+class TimeLine(_DatasetChart):
     """One bar per dataset from its first to its last sample, on a common time axis (UTC)."""
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list = []
-        self.selected: str | None = None
-        self.setMinimumSize(320, 120)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("When each dataset was sampled (UTC); the selected one in orange.")
+    min_height = 120
+    tip_text = "When each dataset was sampled (UTC); the selected one in orange."
 
     def set_rows(self, rows: list) -> None:
         self.rows = sorted((r for r in rows if r.first), key=lambda r: (r.first, r.path))

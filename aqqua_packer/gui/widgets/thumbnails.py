@@ -26,8 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView
 
-from ...sources.base import ImageRef
-from ...sources.pixels import load_image
+from ...workflow import ImageRef, load_image
 
 THUMB = 96
 CACHE = 2000
