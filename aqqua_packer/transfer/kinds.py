@@ -107,7 +107,9 @@ def _globus_send(pkg, tgt, options, task):
     return send_globus(pkg, tgt, options, task)
 
 
-def _server(scheme: str):
+def address_of(scheme: str):
+    """The address a form's fields (user, host, port, path) make, for a kind with a server."""
+
     def url(d: dict) -> str:
         user = f"{d['user']}@" if d.get("user") else ""
         port = f":{d['port']}" if d.get("port") else ""
@@ -117,26 +119,20 @@ def _server(scheme: str):
     return url
 
 
-register(
-    TargetKind(
-        ("sftp",),
-        "SFTP (SSH)",
-        _parse_sftp,
-        open_session=_sftp_session,
-        url=_server("sftp"),
-        default_port=22,
+for _schemes, _title, _parse_it, _session, _port in (
+    (("sftp",), "SFTP (SSH)", _parse_sftp, _sftp_session, 22),
+    (("ftps", "ftp"), "FTP or FTPS", _parse_ftp, _ftp_session, 21),
+):
+    register(
+        TargetKind(
+            _schemes,
+            _title,
+            _parse_it,
+            open_session=_session,
+            url=address_of(_schemes[0]),
+            default_port=_port,
+        )
     )
-)
-register(
-    TargetKind(
-        ("ftps", "ftp"),
-        "FTP or FTPS",
-        _parse_ftp,
-        open_session=_ftp_session,
-        url=_server("ftps"),
-        default_port=21,
-    )
-)
 register(
     TargetKind(
         ("folder", "file"),

@@ -38,7 +38,7 @@ from .base import (
     Writer,
     full_or_quota,
 )
-from .kinds import absolute_path, server_url
+from .kinds import absolute_path, address_of, server_url
 from .target import Target, TargetKind, register
 
 DAV = "{DAV:}"
@@ -420,33 +420,18 @@ def _parse(scheme: str, default_port: int):
     return parse
 
 
-def _url(scheme: str):
-    def url(d: dict) -> str:
-        port = f":{d['port']}" if d.get("port") else ""
-        return f"{scheme}://{d.get('user', '')}@{d.get('host', '')}{port}/{str(d.get('path', '')).lstrip('/')}"
-
-    return url
-
-
-register(
-    TargetKind(
-        ("davs", "dav"),
-        "WebDAV",
-        _parse("davs", 443),
-        open_session=DavSession,
-        options=DavOptions,
-        url=_url("davs"),
-        default_port=443,
+for _schemes, _title, _session in (
+    (("davs", "dav"), "WebDAV", DavSession),
+    (("nextcloud",), "Nextcloud", NextcloudSession),
+):
+    register(
+        TargetKind(
+            _schemes,
+            _title,
+            _parse(_schemes[0], 443),
+            open_session=_session,
+            options=DavOptions,
+            url=address_of(_schemes[0]),
+            default_port=443,
+        )
     )
-)
-register(
-    TargetKind(
-        ("nextcloud",),
-        "Nextcloud",
-        _parse("nextcloud", 443),
-        open_session=NextcloudSession,
-        options=DavOptions,
-        url=_url("nextcloud"),
-        default_port=443,
-    )
-)
