@@ -197,7 +197,10 @@ def test_cancel_then_resume_sends_each_byte_about_once(
 
     p = plan(big_package, url)
     assert 20_000_000 < p.bytes_arrived < p.bytes_total
-    assert {f.state for f in p.files} >= {"arrived", "partial"}
+    states = {f.state for f in p.files}
+    # Some files arrived, some did not; whether the one in flight shows as "partial" or still
+    # "pending" depends on whether the cancel came before its first confirmed checkpoint (timing).
+    assert "arrived" in states and states & {"partial", "pending"}, states
     result = send_package(big_package, url, opts)
     assert result.complete
     survived(1)
