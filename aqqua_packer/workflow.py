@@ -320,9 +320,9 @@ def archive(package: Path, out: Path, *, part_size: int | None = None, task: Tas
     return write_parts(Path(package), Path(out), part_size or LINK_PART, task or null_task())
 
 
-def mp_context():
+def mp_context(*, may_fork: bool = True):
     """How child processes start, for the GUI's: the package workers' own context
-    (package.pool.mp_context), so there is one rule for both."""
+    (package.pool.mp_context), so there is one rule for both (the GUI asks for no fork)."""
     from .package.pool import mp_context as context
 
-    return context()
+    return context(may_fork=may_fork)

@@ -228,7 +228,7 @@ class ProcessWorker(Worker):
     def start(self) -> ProcessWorker:
         from ..workflow import mp_context  # the package workers' rule (package/pool.py)
 
-        ctx = mp_context()
+        ctx = mp_context(may_fork=False)  # a forked Qt app reaps the pack's own workers
         self._queue = ctx.Queue()
         self._cancel_event = ctx.Event()
         self._proc = ctx.Process(

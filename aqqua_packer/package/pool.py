@@ -23,8 +23,13 @@ from ..sources.pixels import describe
 from .worker import encode_one, serve_worker
 
 
-def mp_context():
+def mp_context(*, may_fork: bool = True):
     """How worker processes start: the package writer's pool and the GUI's child processes alike.
+
+    ``may_fork=False`` (the GUI): never fork.  A forked copy of a Qt application inherits Qt's
+    SIGCHLD handler, which reaps the pack's own worker processes before multiprocessing can
+    ("ChildProcessError: No child processes"), so a window started from a user's script gets a
+    forkserver too.
 
     A forkserver where there is one (Linux, macOS): workers start from a small process that has
     imported only the worker module (numpy, blosc2; ~60 MB), so their memory does not grow with
@@ -38,7 +43,8 @@ def mp_context():
 
     methods = mp.get_all_start_methods()
     if (
-        "fork" in methods
+        may_fork
+        and "fork" in methods
         and sys.platform.startswith("linux")
         and threading.active_count() == 1
         and not main_is_guarded(sys.modules.get("__main__"))
