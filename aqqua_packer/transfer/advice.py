@@ -25,6 +25,10 @@ class Advice:
 
 
 def _gb(n: int) -> str:
+    if n < GB:  # "0.0 GB" says nothing about a small package
+        from ..progress import format_bytes
+
+        return format_bytes(n)
     return f"{n / GB:.1f} GB" if n < 10 * GB else f"{n / GB:.0f} GB"
 
 
