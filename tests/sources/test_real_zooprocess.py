@@ -127,10 +127,8 @@ def test_99999_depth_is_not_measured_never_a_depth(project):
     assert not m.ready.any()  # altitude unknown: asked of the user, not packed as 99999 m
 
 
-def test_sample_header_table_row_wins_with_the_same_conventions(project):
-    """A scan the Zooscan_meta tables list: sample ..._016_st55_d_n9, scan ..._d2_1_sur_1_1."""
-    sample = "apero2023_tha_bioness_sup2000_016_st55_d_n9"
-    scan_id = f"{sample}_d2_1_sur_1_1"
+def rename_scan(project, scan_id: str) -> None:
+    """The real scan's work folder, .pid and vignettes under another scan id."""
     old = project / "work" / SCAN
     text = (old / PID).read_text("latin-1").replace(SCAN, scan_id)
     new = project / "work" / scan_id
@@ -140,6 +138,13 @@ def test_sample_header_table_row_wins_with_the_same_conventions(project):
     for f in old.iterdir():
         f.unlink()
     old.rmdir()
+
+
+def test_sample_header_table_row_wins_with_the_same_conventions(project):
+    """A scan the Zooscan_meta tables list: sample ..._016_st55_d_n9, scan ..._d2_1_sur_1_1."""
+    sample = "apero2023_tha_bioness_sup2000_016_st55_d_n9"
+    scan_id = f"{sample}_d2_1_sur_1_1"
+    rename_scan(project, scan_id)
     m, c = checked(project)
     assert len(c) == 439 and m.ready.all()
     # table row: 20230702-0810; 51.0973; 18.5277; zmax 19, zmin 0
@@ -174,14 +179,6 @@ def test_a_sample_whose_name_starts_the_scans_name_only_by_chance_is_not_its_hea
     """Zooscan_meta lists ..._st46_d_n1; a scan of ..._st46_d_n10 (not listed) is not its
     sample: its header comes from its own .pid, not from n1's row."""
     scan_id = "apero2023_tha_bioness_sup2000_013_st46_d_n10_d2_1_sur_1_1"
-    old = project / "work" / SCAN
-    text = (old / PID).read_text("latin-1").replace(SCAN, scan_id)
-    new = project / "work" / scan_id
-    new.mkdir()
-    (new / f"{scan_id}_dat1.pid").write_text(text, encoding="latin-1")
-    vignettes_for(new / f"{scan_id}_dat1.pid", new)
-    for f in old.iterdir():
-        f.unlink()
-    old.rmdir()
+    rename_scan(project, scan_id)
     _, c = checked(project)
     assert c["image-latitude"].sub(LAT).abs().max() < 1e-4  # the .pid's, not n1's 47.5076
