@@ -110,6 +110,23 @@ def test_sftp_full_remote_disk_stops_at_once_and_resumes_identical_after_freeing
     assert result.bytes_sent <= 4_000_000 + 1000 - kept  # the rest, not again
 
 
+def _sftp_send(sshd, package, folder, known, *extra: str) -> list[str]:
+    """`aqqua-packer send PACKAGE sftp://…` as a user types it, with the test server's keys."""
+    return [
+        sys.executable,
+        "-m",
+        "aqqua_packer",
+        "send",
+        str(package),
+        sshd.url(str(folder)),
+        "--identity",
+        str(sshd.client_key),
+        "--known-hosts",
+        str(known),
+        *extra,
+    ]
+
+
 def test_sftp_full_disk_from_the_cli_is_one_line_and_exit_4(
     sshd, small_disk, full_package, tmp_path
 ):
@@ -118,18 +135,7 @@ def test_sftp_full_disk_from_the_cli_is_one_line_and_exit_4(
     (small_disk / "someone-elses-upload.bin").write_bytes(b"\0" * (DISK - 2_000_000))
     # statvfs says it fits no longer, so the send refuses before the first byte: same one line
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aqqua_packer",
-            "send",
-            str(full_package),
-            sshd.url(str(small_disk)),
-            "--identity",
-            str(sshd.client_key),
-            "--known-hosts",
-            str(known),
-        ],
+        _sftp_send(sshd, full_package, small_disk, known),
         capture_output=True,
         text=True,
         timeout=60,
@@ -149,21 +155,7 @@ def test_sftp_disk_filling_up_mid_send_from_the_cli_is_one_line_exit_4_and_one_l
     logins_before = (sshd.root / "sshd.log").read_text().count("Accepted publickey")
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aqqua_packer",
-            "send",
-            str(full_package),
-            sshd.url(str(small_disk)),
-            "--identity",
-            str(sshd.client_key),
-            "--known-hosts",
-            str(known),
-            "--json-progress",
-            "--bwlimit",
-            "2M",
-        ],
+        _sftp_send(sshd, full_package, small_disk, known, "--json-progress", "--bwlimit", "2M"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
