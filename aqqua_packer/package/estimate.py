@@ -131,8 +131,6 @@ def estimate_package_bytes(
     chooses others, e.g. every item when packing with "skip incomplete" off is not possible) or a
     list of ``Scan``s (every image they hold).  Within ±25 % of the written package on the
     fixtures and the sample data (tests/package/test_estimate.py)."""
-    from .write import DEFAULT_SHARD_BYTES
-
     task = task or null_task()
     mapped = source if isinstance(source, Mapped) else None
     if mapped is not None:
@@ -161,7 +159,6 @@ def estimate_package_bytes(
             return lists[s][int(j - starts[s])]
 
     n = len(pos)
-    input_bytes = int(sizes[sizes > 0].sum()) if n else 0
     if n == 0:
         return Estimate(0, 0, 0, 0)
     picks = _sample_positions(n, sample)
@@ -177,8 +174,27 @@ def estimate_package_bytes(
             unreadable += 1
         task.advance(1)
     task.finish()
+    return extrapolate(mapped, pos, sizes, encoded, len(picks), unreadable, shard_bytes)
+
+
+def extrapolate(
+    mapped: Mapped | None,
+    pos: np.ndarray,
+    sizes: np.ndarray,
+    encoded: list[tuple],
+    sampled: int,
+    unreadable: int = 0,
+    shard_bytes: int | None = None,
+) -> Estimate:
+    """The package's bytes from images already encoded: ``encoded`` holds (sha256, uuid, frame
+    length, input size, j) for images ``pos[j]`` (the writer passes its first results, so the
+    main process never encodes a sample of its own)."""
+    from .write import DEFAULT_SHARD_BYTES
+
+    n = len(pos)
+    input_bytes = int(sizes[sizes > 0].sum()) if n else 0
     if not encoded:
-        return Estimate(n, 0, input_bytes, len(picks), unreadable)
+        return Estimate(n, 0, input_bytes, sampled, unreadable)
 
     # Images: a ratio to the source's bytes where every sampled image knows its size (sizes
     # vary along a run, and a bigger file is a bigger image), else the sample's mean.
@@ -198,4 +214,4 @@ def estimate_package_bytes(
         per_row, meta_fixed = _PARQUET_PER_IMAGE, _PARQUET_FIXED
     shards = max(1, int(np.ceil(image_bytes / (shard_bytes or DEFAULT_SHARD_BYTES))))
     total = image_bytes + per_row * n + shards * (_SHARD_FIXED + meta_fixed) + _PACKAGE_FIXED
-    return Estimate(n, int(total), input_bytes, len(picks), unreadable)
+    return Estimate(n, int(total), input_bytes, sampled, unreadable)
