@@ -25,7 +25,7 @@ from . import frames
 from .worker import encode_one
 
 DEFAULT_SAMPLE = 24
-_SHARD_FIXED = 8 * 1024  # LMDB meta, root and freed pages of one shard (measured, 512-byte pages)
+_SHARD_FIXED = 8 * 1024  # LMDB meta, root and freed pages of one shard (measured, 256-byte pages)
 _PACKAGE_FIXED = 2 * 1024  # image-set.toml, manifest.sha256
 _PER_IMAGE_LMDB = 80  # index records that stay in the file's free pages (shard.py, OpenShard.add)
 _PARQUET_FIXED = 2 * 16 * 1024  # two Parquet files' schemas and footers, per shard
@@ -78,7 +78,7 @@ class Estimate:
 
 
 def _lmdb_bytes(frame_len: int) -> int:
-    # the writer's shard-size rule: a value over ~240 bytes takes whole 512-byte overflow pages
+    # the writer's shard-size rule: a value over ~100 bytes takes whole 256-byte overflow pages
     from .shard import estimate
 
     return estimate(frame_len) + _PER_IMAGE_LMDB

@@ -182,10 +182,11 @@ def sha256_file(path: Path, bufsize: int = 4 * 2**20) -> str:
 # so each image wastes on average half a page.  LMDB takes an environment's page size from the file
 # (mdb_env_open2: ``me_psize = meta.mm_psize`` when the file exists), not from the machine, so a
 # store created with small pages is read and written with them by every LMDB: the writer creates
-# data.mdb as an empty environment of 512-byte pages (two meta pages, as ``mdb_env_init_meta``
-# writes them) before opening it.  ~280 B wasted an image instead of ~2 KB (4 KiB pages; ~8 KB on
-# a 16 KiB-page Mac).  docs/format.md, "Image store pages"; tests/bench/bench_lmdb.py.
-LMDB_PAGE_SIZE = 512
+# data.mdb as an empty environment of 256-byte pages (two meta pages, as ``mdb_env_init_meta``
+# writes them) before opening it.  ~180 B an image beyond its value, for values from 1 kB to
+# 60 kB, instead of ~2 KB with 4 KiB pages (~8 KB on a 16 KiB-page Mac); 512-byte pages leave
+# ~300 B.  docs/format.md, "Image store pages"; tests/bench/bench_lmdb.py.
+LMDB_PAGE_SIZE = 256
 _LMDB_MAGIC, _LMDB_VERSION, _P_META, _P_INVALID = 0xBEEFC0DE, 1, 0x08, 2**64 - 1
 
 

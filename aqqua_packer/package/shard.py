@@ -231,7 +231,7 @@ class OpenShard:
         txn = self._write_txn()
         k = _key(self.rec.count)
         txn.put(k, frame, db=self.images, append=True)
-        rec = ShardIndex.record(p, uid, sha)  # 56 bytes: fits a node of a 512-byte page
+        rec = ShardIndex.record(p, uid, sha)  # 56 bytes: fits a node of a 256-byte page
         txn.put(k, rec, db=self.index_db, append=True)
         self.held.append_record(rec)
         self.rec.add(p, estimate(len(frame)) + 160, channels)
