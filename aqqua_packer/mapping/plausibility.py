@@ -289,6 +289,22 @@ def ship_speed(ctx: Context) -> list[Hit]:
         ok &= ~ctx.held
     if ok.sum() < 2:
         return []
+    # One point per sample; at one instant the position most images have comes first, so the
+    # odd one out is what gets flagged.  Counted on arrays of numbers: a data frame grouped by the
+    # four columns held ~300 bytes an image at the peak of checking a million.
+    cols = [ctx.scan[ok], ctx.time_ns[ok], ctx.lat[ok], ctx.lon[ok]]
+    sample = _sample_codes(cols)  # numbered as first seen: sample j first appears before j + 1
+    size = np.bincount(sample)
+    pts = np.empty(len(size), dtype=np.int64)  # the first image of each sample, in item order
+    pts[sample[::-1]] = np.arange(len(sample) - 1, -1, -1)
+    del sample
+    sc, t, lat, lon = (c[pts] for c in cols)
+    order = np.lexsort((-size, t, sc))  # stable, as pandas' sort by scan, time, size
+    sc, t, lat, lon = sc[order], t[order], lat[order], lon[order]
+    del cols, pts, order, size
+    leg_fast = _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0]
+    if not leg_fast.any():
+        return []  # the common case, decided without a loop
     df = pd.DataFrame(
         {
             "scan": ctx.scan[ok],
@@ -298,22 +314,10 @@ def ship_speed(ctx: Context) -> list[Hit]:
             "item": np.flatnonzero(ok),
         }
     )
-    # One point per sample; at one instant the position most images have comes first, so the
-    # odd one out is what gets flagged.
-    size = df.groupby(["scan", "t", "lat", "lon"], sort=False)["item"].transform("size")
-    pts = (
-        df.assign(size=-size)
-        .drop_duplicates(["scan", "t", "lat", "lon"])
-        .sort_values(["scan", "t", "size"], kind="stable")
-    )
-    sc, lat, lon, t = (pts[c].to_numpy() for c in ("scan", "lat", "lon", "t"))
-    leg_fast = _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0]
-    if not leg_fast.any():
-        return []  # the common case, decided without a loop
     key = pd.MultiIndex.from_frame(df[["scan", "t", "lat", "lon"]])
     hits = []
     good = 0  # each sample is compared with the last one that was not itself a jump
-    for j in range(1, len(pts)):
+    for j in range(1, len(sc)):
         if sc[j] != sc[good] or (good == j - 1 and not leg_fast[j - 1]):
             good = j  # a new source, or a sound step from a sound sample (known already)
             continue
@@ -334,6 +338,16 @@ def ship_speed(ctx: Context) -> list[Hit]:
             )
         )
     return hits
+
+
+def _sample_codes(cols: list[np.ndarray]) -> np.ndarray:
+    """One number per distinct combination of the columns' values, numbered as first seen (as
+    pandas groups and drops duplicates: each column factorised, then the pairs)."""
+    codes = np.zeros(len(cols[0]), dtype=np.int64)
+    for c in cols:
+        k, uniques = pd.factorize(c)
+        codes, _ = pd.factorize(codes * len(uniques) + k)
+    return codes
 
 
 def _too_fast(lat1, lon1, t1, lat2, lon2, t2):

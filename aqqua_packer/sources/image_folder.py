@@ -191,7 +191,7 @@ def suggest_image_column(rows: pd.DataFrame, images: Sequence[ImageRef]) -> tupl
     low = pc.utf8_lower(as_image_list(images).names_arrow())
     base = pc.replace_substring_regex(low, r"^.*/", "")
     stem = pc.replace_substring_regex(base, r"^(.*[^.])\.[^.]*$", r"\1")  # as os.path.splitext
-    keys = pc.unique(pa.concat_arrays([low, base, stem]))
+    keys = pc.unique(pa.chunked_array([low, base, stem]))  # no concatenated copy of all three
     del low, base, stem
     best, best_n = None, 0
     for col in rows.columns:
@@ -347,7 +347,7 @@ def read_image_folder(
     task.status(f"Looking for copies among {len(images)} images")
     # a JPEG a row names is not set aside as the preview of a sibling another row names
     col, n = suggest_image_column(rows, images)
-    named = text_arrow(rows[col]).drop_null().to_pylist() if col else []
+    named = text_arrow(rows[col]).drop_null() if col else []  # a list only if copies are found
     images, aside = set_aside_copies(images, task, named)
     del named
     suggested: dict = {"fields": {}}

@@ -85,3 +85,36 @@ def test_smaller_jpeg_in_a_previews_folder_is_a_preview(tmp_path):
     kept, aside = set_aside_copies(refs)
     assert [k.name for k in kept] == ["raw/p1.tif", "other/p1.jpg"]
     assert [a.kept for a in aside] == ["raw/p1.tif"]
+
+
+def test_copy_candidates_of_an_image_list_are_those_of_the_same_images_one_by_one():
+    """The folder walk's ImageList finds same-stem candidates in Arrow (no Python string per
+    image); a plain list finds them with ``stem_of``: the groups must be the same."""
+    from aqqua_packer.sources.base import ImageList
+    from aqqua_packer.sources.copies import _same_stem
+
+    names = [
+        "a/B_preview.JPG",
+        "b.tif",
+        "x.ome.tiff",
+        "deep/X.png",
+        "sub\\img_001.png",
+        "img_001-thumb.jpeg",
+        "img_001.png.png",
+        "c.small.gif",
+        "C.BMP",
+        "plain",
+        "plain.txt",
+        "d/e/f/plain",
+        "web_web.web",
+        "q_web.jpg",
+        "Q.TIFF",
+    ]
+    refs = [ImageRef(name=n, path=f"/data/{i}/{n}") for i, n in enumerate(names)]
+    refs.append(ImageRef(name="b.png", path="/data/collage.tif", box=(0, 0, 4, 4)))
+    refs.append(ImageRef(name="q.jpg", path="/data/z.zip", members=("q.jpg",)))
+    expected = _same_stem(list(refs))
+    assert expected == [[0, 1], [2, 3], [4, 5], [7, 8], [9, 11], [13, 14, 16]]
+    assert _same_stem(ImageList(refs)) == expected
+    accented = [*refs, ImageRef(name="É.png", path="/data/É.png")]  # Python's lower() decides
+    assert _same_stem(ImageList(accented)) == _same_stem(accented)
