@@ -634,7 +634,12 @@ def context_of(
     def num(col: str) -> np.ndarray:
         if col not in converted.columns:
             return np.full(n, np.nan)
-        return pd.to_numeric(converted[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        col_ = converted[col]
+        if col_.dtype == np.float64:  # numbers already, NaN where missing: a read-only view, no
+            view = col_.to_numpy().view()  # copy (8 bytes an image each, at the check's peak)
+            view.flags.writeable = False
+            return view
+        return pd.to_numeric(col_, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
     t = converted["image-datetime"] if "image-datetime" in converted.columns else None
     if t is not None and isinstance(t.dtype, pd.DatetimeTZDtype):

@@ -364,7 +364,7 @@ def main() -> int:
         return 0
     if args.check_memory:
         for n in (args.n, args.scale or args.n):
-            m = peak_check(dataset(n, args.workers))
+            m = peak_check(dataset(n, args.workers, args.small))
             print(f"check on {n} images: main RSS peak {m.main_rss / 2**20:.0f} MiB")
         return 0
     work = Path(tempfile.mkdtemp(prefix="aqqua-bench-"))
