@@ -203,6 +203,7 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
                 v[bad] = np.nan
         cols[f.column] = v
     converted = pd.DataFrame(cols)
+    cols.clear()  # the frame holds copies of them (8 bytes an image a column until the end)
     for c in REQUIRED_COLUMNS[1:]:
         if c not in converted.columns:
             converted[c] = np.nan
