@@ -207,6 +207,9 @@ def apply_mapping(scans: list[Scan], given: Mapping, task: Task | None = None) -
     for c in REQUIRED_COLUMNS[1:]:
         if c not in converted.columns:
             converted[c] = np.nan
+    for k, r in merged.items():  # the frame holds the values now; the rules read longitude's own
+        if k != "longitude":  # (values that are not OK included), of the rest statuses and kinds
+            r.values = np.empty(0, r.values.dtype)  # (8 bytes an image a field at check's peak)
     ready = np.ones(n, dtype=bool)
     for k in required:
         ready &= merged[k].status == OK
