@@ -642,7 +642,10 @@ def context_of(
         return pd.to_numeric(col_, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
     t = converted["image-datetime"] if "image-datetime" in converted.columns else None
-    if t is not None and isinstance(t.dtype, pd.DatetimeTZDtype):
+    if t is not None and isinstance(t.dtype, pd.DatetimeTZDtype) and t.dtype.unit == "ns":
+        time_ns = t.array.asi8.view()  # UTC ns as stored (NaT: int64 min): no copy; read-only
+        time_ns.flags.writeable = False
+    elif t is not None and isinstance(t.dtype, pd.DatetimeTZDtype):
         time_ns = t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("M8[ns]").view(np.int64)
     else:
         time_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
