@@ -358,9 +358,10 @@ def _stem_codes(images: ImageList):
     names = images.names_arrow()
     if not len(names):
         return np.zeros(0, np.int64)
-    if not pc.all(pc.string_is_ascii(names)).as_py() or pc.any(
-        pc.match_substring(names, "\n")
-    ).as_py():
+    if (
+        not pc.all(pc.string_is_ascii(names)).as_py()
+        or pc.any(pc.match_substring(names, "\n")).as_py()
+    ):
         return None
     stems = []
     for start in range(0, len(names), _STEM_BATCH):  # the temporaries of one batch at a time
