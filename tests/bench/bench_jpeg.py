@@ -160,6 +160,31 @@ def breakdown(out: Path) -> dict[str, int]:
     return parts
 
 
+def store_parts(out: Path) -> dict[str, int]:
+    """data.mdb split: compressed pixels (blosc2 chunks), the rest of each blosc2 frame (header,
+    metalayers, the image's meta), and what LMDB adds (pages, page headers, free space)."""
+    import blosc2
+    import lmdb
+
+    chunks = frames = mdb = 0
+    for store in out.glob("*-images-*.lmdb"):
+        mdb += (store / "data.mdb").stat().st_size
+        env = lmdb.open(str(store), readonly=True, lock=False, max_dbs=2, subdir=True)
+        try:
+            db = env.open_db(b"image_data", integerkey=True, create=False)
+            with env.begin() as txn:
+                for _, v in txn.cursor(db):
+                    frames += len(v)
+                    chunks += blosc2.ndarray_from_cframe(bytes(v)).schunk.cbytes
+        finally:
+            env.close()
+    return {
+        "  pixels (blosc2 chunks)": chunks,
+        "  frame header + meta": frames - chunks,
+        "  LMDB pages beyond the values": mdb - frames,
+    }
+
+
 def run_set(name: str, crops: list[np.ndarray], quality: int, work: Path, args) -> None:
     slug = name.split()[0].lower()
     folder = work / f"{slug}-q{quality}"
@@ -181,6 +206,9 @@ def run_set(name: str, crops: list[np.ndarray], quality: int, work: Path, args) 
     print("|---|---|---|---|")
     for k, v in parts.items():
         print(f"| {k} | {v:,} | {v / n:,.0f} | {v / total:.1%} |")
+        if k == "data.mdb":
+            for k2, v2 in store_parts(out).items():
+                print(f"| {k2} | {v2:,} | {v2 / n:,.0f} | {v2 / total:.1%} |")
     print(f"| (PNG reference) | {png_total:,} | {png_total / n:,.0f} | |")
 
 
