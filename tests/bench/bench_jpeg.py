@@ -106,13 +106,15 @@ def planktoscope_crops(n: int) -> list[np.ndarray]:
     return out
 
 
-def write_jpegs(folder: Path, crops: list[np.ndarray], quality: int) -> tuple[list[Path], int, int]:
-    """Save the crops as JPEG files and a CSV; return the paths, JPEG bytes and the PNG bytes of
-    the decoded JPEGs (what the package stores)."""
+def write_jpegs(folder: Path, crops: list[np.ndarray], quality: int) -> tuple[list[str], int, int]:
+    """Save the crops as JPEG files and a CSV; return the sha256 of each decoded JPEG, the JPEG
+    bytes and the PNG bytes of the decoded JPEGs (what the package stores)."""
+    import hashlib
+
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
-    paths, jpeg_bytes, png_bytes = [], 0, 0
+    paths, shas, jpeg_bytes, png_bytes = [], [], 0, 0
     for i, a in enumerate(crops):
         p = folder / f"obj_{i:05d}.jpg"
         Image.fromarray(a).save(p, format="JPEG", quality=quality)
@@ -120,9 +122,10 @@ def write_jpegs(folder: Path, crops: list[np.ndarray], quality: int) -> tuple[li
         with Image.open(p) as im:
             dec = np.asarray(im)
         png_bytes += len(_png_bytes(_chw(dec)))
+        shas.append(hashlib.sha256(_chw(dec).tobytes()).hexdigest())
         paths.append(p)
     write_table(folder, paths)
-    return paths, jpeg_bytes, png_bytes
+    return shas, jpeg_bytes, png_bytes
 
 
 def pack(folder: Path, out: Path, compression: str | None, workers: int) -> float:
@@ -185,12 +188,24 @@ def store_parts(out: Path) -> dict[str, int]:
     }
 
 
+def _same_pixels(out: Path, shas: list[str]) -> None:
+    """The PNG reference holds the very pixels the package stores (its image-pixels-sha256)."""
+    import pyarrow.parquet as pq
+
+    stored = []
+    for p in out.glob("*-meta-*.parquet"):
+        stored += pq.read_table(p, columns=["image-pixels-sha256"]).column(0).to_pylist()
+    if sorted(stored) != sorted(shas):
+        raise SystemExit(f"{out}: the package does not hold the decoded JPEG pixels")
+
+
 def run_set(name: str, crops: list[np.ndarray], quality: int, work: Path, args) -> None:
     slug = name.split()[0].lower()
     folder = work / f"{slug}-q{quality}"
-    _, jpeg_total, png_total = write_jpegs(folder, crops, quality)
+    shas, jpeg_total, png_total = write_jpegs(folder, crops, quality)
     out = work / f"{slug}-q{quality}-pkg"
     dt = pack(folder, out, args.compression, args.workers)
+    _same_pixels(out, shas)
     parts = breakdown(out)
     total = sum(parts.values())
     n = len(crops)
