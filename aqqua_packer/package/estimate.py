@@ -25,9 +25,9 @@ from . import frames
 from .worker import encode_one
 
 DEFAULT_SAMPLE = 24
-_SHARD_FIXED = 44 * 1024  # LMDB meta, root and freed pages of one shard (measured)
+_SHARD_FIXED = 8 * 1024  # LMDB meta, root and freed pages of one shard (measured, 256-byte pages)
 _PACKAGE_FIXED = 2 * 1024  # image-set.toml, manifest.sha256
-_PER_IMAGE_LMDB = 160  # index entries that stay in the file's free pages (shard.py, OpenShard.add)
+_PER_IMAGE_LMDB = 80  # index records that stay in the file's free pages (shard.py, OpenShard.add)
 _PARQUET_FIXED = 2 * 16 * 1024  # two Parquet files' schemas and footers, per shard
 _PARQUET_PER_IMAGE = 260  # uuid + sha256 as text, numbers, the raw row (no Mapped to measure)
 
@@ -78,7 +78,7 @@ class Estimate:
 
 
 def _lmdb_bytes(frame_len: int) -> int:
-    # the writer's shard-size rule: a value over ~2 KB takes whole 4 KiB overflow pages
+    # the writer's shard-size rule: a value over ~100 bytes takes whole 256-byte overflow pages
     from .shard import estimate
 
     return estimate(frame_len) + _PER_IMAGE_LMDB
@@ -131,8 +131,6 @@ def estimate_package_bytes(
     chooses others, e.g. every item when packing with "skip incomplete" off is not possible) or a
     list of ``Scan``s (every image they hold).  Within ±25 % of the written package on the
     fixtures and the sample data (tests/package/test_estimate.py)."""
-    from .write import DEFAULT_SHARD_BYTES
-
     task = task or null_task()
     mapped = source if isinstance(source, Mapped) else None
     if mapped is not None:
@@ -161,7 +159,6 @@ def estimate_package_bytes(
             return lists[s][int(j - starts[s])]
 
     n = len(pos)
-    input_bytes = int(sizes[sizes > 0].sum()) if n else 0
     if n == 0:
         return Estimate(0, 0, 0, 0)
     picks = _sample_positions(n, sample)
@@ -177,8 +174,27 @@ def estimate_package_bytes(
             unreadable += 1
         task.advance(1)
     task.finish()
+    return extrapolate(mapped, pos, sizes, encoded, len(picks), unreadable, shard_bytes)
+
+
+def extrapolate(
+    mapped: Mapped | None,
+    pos: np.ndarray,
+    sizes: np.ndarray,
+    encoded: list[tuple],
+    sampled: int,
+    unreadable: int = 0,
+    shard_bytes: int | None = None,
+) -> Estimate:
+    """The package's bytes from images already encoded: ``encoded`` holds (sha256, uuid, frame
+    length, input size, j) for images ``pos[j]`` (the writer passes its first results, so the
+    main process never encodes a sample of its own)."""
+    from .write import DEFAULT_SHARD_BYTES
+
+    n = len(pos)
+    input_bytes = int(sizes[sizes > 0].sum()) if n else 0
     if not encoded:
-        return Estimate(n, 0, input_bytes, len(picks), unreadable)
+        return Estimate(n, 0, input_bytes, sampled, unreadable)
 
     # Images: a ratio to the source's bytes where every sampled image knows its size (sizes
     # vary along a run, and a bigger file is a bigger image), else the sample's mean.
@@ -198,4 +214,4 @@ def estimate_package_bytes(
         per_row, meta_fixed = _PARQUET_PER_IMAGE, _PARQUET_FIXED
     shards = max(1, int(np.ceil(image_bytes / (shard_bytes or DEFAULT_SHARD_BYTES))))
     total = image_bytes + per_row * n + shards * (_SHARD_FIXED + meta_fixed) + _PACKAGE_FIXED
-    return Estimate(n, int(total), input_bytes, len(picks), unreadable)
+    return Estimate(n, int(total), input_bytes, sampled, unreadable)

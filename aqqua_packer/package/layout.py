@@ -177,6 +177,54 @@ def sha256_file(path: Path, bufsize: int = 4 * 2**20) -> str:
     return h.hexdigest()
 
 
+# --- the image store's page size -------------------------------------------------------------
+# LMDB keeps a value larger than about half a page on overflow pages of its own, whole pages only,
+# so each image wastes on average half a page.  LMDB takes an environment's page size from the file
+# (mdb_env_open2: ``me_psize = meta.mm_psize`` when the file exists), not from the machine, so a
+# store created with small pages is read and written with them by every LMDB: the writer creates
+# data.mdb as an empty environment of 256-byte pages (two meta pages, as ``mdb_env_init_meta``
+# writes them) before opening it.  ~180 B an image beyond its value, for values from 1 kB to
+# 60 kB, instead of ~2 KB with 4 KiB pages (~8 KB on a 16 KiB-page Mac); 512-byte pages leave
+# ~300 B.  docs/format.md, "Image store pages"; tests/bench/bench_lmdb.py.
+LMDB_PAGE_SIZE = 256
+_LMDB_MAGIC, _LMDB_VERSION, _P_META, _P_INVALID = 0xBEEFC0DE, 1, 0x08, 2**64 - 1
+
+
+def empty_lmdb(page_size: int = LMDB_PAGE_SIZE) -> bytes:
+    """The bytes of an empty LMDB environment (data.mdb) with pages of ``page_size`` bytes.
+
+    Layout (lmdb/mdb.c, 0.9): two meta pages; each a 16-byte page header (page number, pad,
+    flags P_META, lower, upper) then MDB_meta: magic, version, address, map size, the free and main
+    databases' MDB_db records (the free one's first word is the page size), last page, txnid.
+    Little-endian, as LMDB files are on every machine we ship for."""
+    import struct
+
+    empty_db = struct.pack("<IHHQQQQQ", 0, 0, 0, 0, 0, 0, 0, _P_INVALID)
+    free_db = struct.pack("<IHHQQQQQ", page_size, 0, 0, 0, 0, 0, 0, _P_INVALID)
+    meta = (
+        struct.pack("<IIQQ", _LMDB_MAGIC, _LMDB_VERSION, 0, 2**20)
+        + free_db
+        + empty_db
+        + struct.pack("<QQ", 1, 0)  # last page used: the second meta page; transaction 0
+    )
+    out = bytearray()
+    for pgno in (0, 1):
+        page = bytearray(page_size)
+        struct.pack_into("<QHHHH", page, 0, pgno, 0, _P_META, 0, 0)
+        page[16 : 16 + len(meta)] = meta
+        out += page
+    return bytes(out)
+
+
+def create_lmdb(folder: Path, page_size: int = LMDB_PAGE_SIZE) -> None:
+    """Make ``folder``/data.mdb an empty LMDB environment of ``page_size``-byte pages, unless the
+    file exists (a shard being continued keeps its own pages)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "data.mdb").exists():
+        write_atomic(folder / "data.mdb", empty_lmdb(page_size))
+
+
 # --- manifest -----------------------------------------------------------------------------------
 def manifest_text(entries: dict[str, str]) -> str:
     """sha256sum format, sorted by path: ``<hex>  <relative posix path>``."""

@@ -92,8 +92,8 @@ class Refs:
 
 def encoded(
     refs: list[tuple[int, ImageRef]], workers: int, compression: str, task: Task
-) -> Iterator[tuple[int, tuple]]:
-    """(p, result) for every ref, in order; decoding runs on ``workers`` processes with a bounded
+) -> Iterator[tuple[int, ImageRef, tuple]]:
+    """(p, ref, result) for every ref, in order; decoding runs on ``workers`` processes with a bounded
     number of batches in flight (flat memory), and ``task.check()`` is called while waiting.
 
     A deliberately small pool: one pipe per worker, batches dealt round-robin, so results come
@@ -103,7 +103,7 @@ def encoded(
     if workers <= 1 or len(refs) <= 4:
         for p, ref in refs:
             task.check()
-            yield p, encode_one(ref, compression)
+            yield p, ref, encode_one(ref, compression)
         return
 
     def batches() -> Iterator[list[tuple[int, ImageRef]]]:
@@ -112,7 +112,7 @@ def encoded(
         for pr in refs:
             batch.append(pr)
             size += pr[1].size
-            if len(batch) >= 16 or size >= 8 * 2**20:
+            if len(batch) >= 32 or size >= 8 * 2**20:
                 yield batch
                 batch, size = [], 0
         if batch:
@@ -150,7 +150,7 @@ def encoded(
 
         def fill() -> None:
             nonlocal turn
-            while len(inflight) < 2 * workers:
+            while len(inflight) < 3 * workers:
                 b = next(source, None)
                 if b is None:
                     return
@@ -182,8 +182,8 @@ def encoded(
                 ) from None
             task.check()
             fill()
-            for (p, _), res in zip(b, results, strict=True):
-                yield p, res
+            for (p, ref), res in zip(b, results, strict=True):
+                yield p, ref, res
     finally:
         for c in conns:
             try:

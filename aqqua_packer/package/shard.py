@@ -30,11 +30,16 @@ def _key(k: int) -> bytes:
     return struct.pack("<Q", k)
 
 
+_PAGE = layout.LMDB_PAGE_SIZE
+_NODE_MAX = ((_PAGE - 16) // 2 & -2) - 2  # LMDB's me_nodemax: larger nodes go to overflow pages
+
+
 def estimate(frame_len: int) -> int:
-    """Bytes one image adds to data.mdb: LMDB puts values over ~2 KB on whole 4 KiB overflow pages."""
-    if frame_len + 16 > 2000:
-        return math.ceil((frame_len + 16) / 4096) * 4096 + 64
-    return frame_len + 80
+    """Bytes one image adds to data.mdb: LMDB puts a value that does not fit a node of a page on
+    whole overflow pages (docs/format.md, "Image store pages"), plus its node on a leaf page."""
+    if frame_len + 16 > _NODE_MAX:
+        return math.ceil((frame_len + 16) / _PAGE) * _PAGE + 32
+    return frame_len + 32
 
 
 class ShardIndex:
@@ -60,8 +65,15 @@ class ShardIndex:
     def __len__(self) -> int:
         return self._n_file + len(self._pending) // self.REC
 
+    @staticmethod
+    def record(p: int, uid: str, sha: str) -> bytes:
+        return struct.pack("<q", p) + uuid.UUID(uid).bytes + bytes.fromhex(sha)
+
     def append(self, p: int, uid: str, sha: str) -> None:
-        self._pending += struct.pack("<q", p) + uuid.UUID(uid).bytes + bytes.fromhex(sha)
+        self._pending += self.record(p, uid, sha)
+
+    def append_record(self, rec: bytes) -> None:
+        self._pending += rec
 
     def flush(self) -> None:
         """The pending records are committed: move them to the file."""
@@ -198,7 +210,7 @@ class OpenShard:
     def __init__(self, folder: Path, index: int, sid: int, first: int, map_size: int):
         self.index, self.id, self.first = index, sid, first
         self.path = folder
-        folder.mkdir(exist_ok=True)
+        layout.create_lmdb(folder)
         self.env = lmdb.open(
             str(folder), map_size=map_size, max_dbs=5, lock=False, subdir=True, readahead=False
         )
@@ -219,8 +231,9 @@ class OpenShard:
         txn = self._write_txn()
         k = _key(self.rec.count)
         txn.put(k, frame, db=self.images, append=True)
-        txn.put(k, json.dumps([p, uid, sha]).encode(), db=self.index_db, append=True)
-        self.held.append(p, uid, sha)
+        rec = ShardIndex.record(p, uid, sha)  # 56 bytes: fits a node of a 256-byte page
+        txn.put(k, rec, db=self.index_db, append=True)
+        self.held.append_record(rec)
         self.rec.add(p, estimate(len(frame)) + 160, channels)
         self.pending += 1
         self.pending_bytes += len(frame)
@@ -261,7 +274,10 @@ class OpenShard:
             index = ShardIndex(self.path.parent / layout.STATE_DIR / f"{self.path.name}.index")
             with txn.cursor(db=self.index_db) as cur:
                 for i, (_, v) in enumerate(cur):  # keys 0, 1, 2, ...: the order of the index
-                    index.append(*json.loads(v))
+                    if len(v) == ShardIndex.REC:
+                        index.append_record(bytes(v))
+                    else:  # a shard begun by an earlier version: [p, uuid, sha256] as JSON
+                        index.append(*json.loads(v))
                     if i % 4096 == 4095:
                         index.flush()
             index.flush()

@@ -48,7 +48,7 @@ from ..sources.base import shown
 from ..sources.pixels import describe
 from . import frames, layout, metadata
 from .dataset import DatasetInfo, unapplied
-from .estimate import estimate_package_bytes
+from .estimate import extrapolate
 from .header import image_set_toml
 from .pack_state import BASE_ESTIMATE, FileRecord, PackState, ShardRecord, StateError
 from .pool import Refs, encoded
@@ -65,7 +65,7 @@ class PackOptions:
     shard_bytes: int = DEFAULT_SHARD_BYTES  # a shard closes before its image store passes this
     skip_incomplete: bool = False  # pack the ready images, list the others in skipped.csv
     compression: str = frames.DEFAULT_COMPRESSION  # a level of frames.COMPRESSION
-    commit_every: int = 256  # images per LMDB transaction (at most this much work is redone)
+    commit_every: int = 1024  # images per LMDB transaction (at most this much work is redone)
     commit_bytes: int = 64 * 2**20  # ... or this many bytes of frames
     package_number: int | None = None  # fixes {ID}s (tests); normally random at the first run
 
@@ -328,30 +328,33 @@ class _Writer:
                 done = packed_before + shard.rec.count
                 total = len(self.work)
                 items = self.mapped.items
-                # bytes that will be written (a sample encoded for real), not the source's bytes
+                # bytes that will be written (the first images encoded, extrapolated), not the
+                # source's bytes; the pack phase starts when they are back from the workers
                 bytes_done = sum(s.bytes for s in closed)
                 bytes_done += shard.rec.est - BASE_ESTIMATE  # the estimate counts the shard itself
-                bytes_total = (
-                    bytes_done
-                    + estimate_package_bytes(
-                        self.mapped,
-                        positions=self.work[start:],
-                        sample=8,
-                        compression=opts.compression,
-                    ).package_bytes
-                )
-                task.start(
-                    "pack",
-                    total,
-                    done=start,
-                    bytes_total=bytes_total,
-                    bytes_done=bytes_done,
-                    message=f"continuing after {done} images packed before" if resumed else "",
-                )
+
+                def begin(first_results: list[tuple[int, tuple]]) -> None:
+                    rest = self.work[start:]
+                    sizes = items.sizes()[rest]
+                    sample = [
+                        (r[1], r[2], len(r[3]), int(sizes[p - start]), p - start)
+                        for p, r in first_results
+                        if r[0] == "ok"
+                    ]
+                    est = extrapolate(self.mapped, rest, sizes, sample, len(first_results))
+                    task.start(
+                        "pack",
+                        total,
+                        done=start,
+                        bytes_total=bytes_done + est.package_bytes,
+                        bytes_done=bytes_done,
+                        message=f"continuing after {done} images packed before" if resumed else "",
+                    )
+
                 refs = Refs(items, self.work, start)
                 workers = opts.workers or os.cpu_count() or 1
-                for p, res in encoded(refs, workers, opts.compression, task):
-                    ref = items.ref(self.work[p])
+                stream = encoded(refs, workers, opts.compression, task)
+                for p, ref, res in _started(stream, begin, min(_FIRST_RESULTS, total - start)):
                     if res[0] == "error":
                         if not opts.skip_incomplete:
                             shard.commit()
@@ -461,6 +464,22 @@ class _Writer:
                 rows.append((i, ref.name, describe(ref), reason))
         rows.sort()
         return [r[1:] for r in rows]
+
+
+_FIRST_RESULTS = 16  # images whose frames estimate the package's size for the progress line
+
+
+def _started(stream, begin, first: int):
+    """``stream``'s items; ``begin`` gets the first ``first`` (p, result) pairs before any is
+    passed on (the writer's size estimate comes from them, not from a sample of its own)."""
+    head = []
+    for item in stream:
+        head.append(item)
+        if len(head) >= first:
+            break
+    begin([(p, res) for p, _ref, res in head])
+    yield from head
+    yield from stream
 
 
 def _nothing_packed(rows: list[tuple[str, str, str]], out: Path) -> UserError:

@@ -47,7 +47,8 @@ def _variant(folder: Path, i: int) -> np.ndarray:
     """Image i >= BASE: image i % BASE flipped/rotated/cropped and re-noised: new, still varied."""
     from PIL import Image
 
-    src = np.asarray(Image.open(CACHE / f"plankton-{BASE}" / f"img_{i % BASE:06d}.png"))
+    prefix = "plankton-small-" if folder.name.startswith("plankton-small-") else "plankton-"
+    src = np.asarray(Image.open(CACHE / f"{prefix}{BASE}" / f"img_{i % BASE:06d}.png"))
     k = i // BASE
     a = np.rot90(src, k % 4) if src.ndim == 2 else np.rot90(src, k % 4, axes=(0, 1))
     if k % 2:
