@@ -250,13 +250,17 @@ def _same_stem(images: Sequence[ImageRef]) -> list[list[int]]:
     import numpy as np
     import pandas as pd
 
-    stems = np.array(
-        [
-            None if ref.box is not None or ref.raw is not None else stem_of(ref.name)
-            for ref in images
-        ],
-        dtype=object,
-    )
+    if isinstance(images, ImageList):  # by name, without making an ImageRef each
+        stems = np.array([stem_of(n) for n in images.names()], dtype=object)
+        stems[images.cut_out()] = None
+    else:
+        stems = np.array(
+            [
+                None if ref.box is not None or ref.raw is not None else stem_of(ref.name)
+                for ref in images
+            ],
+            dtype=object,
+        )
     codes, _ = pd.factorize(stems)  # None (never a candidate) is -1
     del stems
     if not len(codes):
