@@ -458,6 +458,8 @@ def unreadable_images(
         images = st.images
         n = len(images)
         step = 1 if decode else 256
+        if not decode and len(images) - st.done >= 4 * step and images.whole_files().all():
+            _look_in_threads(prober, st, task, step)
         while st.done < n:
             task.check()
             stop = min(n, st.done + step)
@@ -474,3 +476,51 @@ def unreadable_images(
     if todo:
         task.finish(f"{len(out):,} unreadable" if out else "every image opens")
     return out
+
+
+def _threads() -> int:
+    """Threads that look at headers together: opening and reading a file waits on the system
+    (and on the disk when the files are not in memory), time another thread's Python uses."""
+    return min(4, max(2, os.cpu_count() or 1))
+
+
+def _look_at(prober: _Prober, images: ImageList, start: int, stop: int) -> dict[int, str]:
+    """Why each of the whole-file images ``start:stop`` cannot be read (those that cannot)."""
+    bad: dict[int, str] = {}
+    for j in range(start, stop):
+        why = prober.plain(images.path(j), images, j)
+        if why is not None:
+            bad[j] = why
+    return bad
+
+
+def _look_in_threads(prober: _Prober, st: _State, task: Task, step: int) -> None:
+    """``unreadable_images``' loop over the images of one scan (every one a whole file), a block
+    of ``step`` images at a time on a few threads; results are taken in the images' order, and a cancel stops it after
+    the blocks under way (``st.done`` says where it stopped)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = len(st.images)
+    blocks = iter(range(st.done, n, step))
+    ahead = 4 * _threads()  # blocks asked for before their results are taken
+    pending: deque = deque()
+    with ThreadPoolExecutor(_threads(), thread_name_prefix="aqqua-probe") as pool:
+        try:
+            while True:
+                while len(pending) < ahead:
+                    start = next(blocks, None)
+                    if start is None:
+                        break
+                    stop = min(n, start + step)
+                    pending.append((stop, pool.submit(_look_at, prober, st.images, start, stop)))
+                if not pending:
+                    break
+                task.check()
+                stop, fut = pending.popleft()
+                st.bad.update(fut.result())
+                task.advance(stop - st.done)
+                st.done = stop
+        finally:
+            for _, fut in pending:
+                fut.cancel()
