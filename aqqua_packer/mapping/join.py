@@ -191,6 +191,8 @@ def by_file_name(vals: list, images, missing: np.ndarray) -> np.ndarray:
 _PRINTABLE = r"^[ -~]*$"  # printable ASCII: Arrow trims and folds case as Python does
 _BASE = r"^.*/"  # a path's folders, as str.rsplit("/", 1)[-1] drops them
 _SUFFIX = r"^(.*[^.].*)\.[^.]*$"  # as os.path.splitext: the last dot, not one a name starts with
+_SHORT = np.int64(1) << 40  # above any row number: a file name or stem loses to a full value
+_NONE = np.iinfo(np.int64).max
 
 
 def by_file_name_arrow(keys: pa.Array, images, missing: np.ndarray) -> np.ndarray | None:
@@ -201,26 +203,31 @@ def by_file_name_arrow(keys: pa.Array, images, missing: np.ndarray) -> np.ndarra
     for text in (keys, names):
         if text.null_count or pc.all(pc.match_substring_regex(text, _PRINTABLE)).as_py() is False:
             return None
-    n_keys = len(keys)
+    # Every key a row gives, with its row: the row's full value first (it wins over any file
+    # name or stem, whatever its row), then its file name and stem; the first row of each wins.
+    # Then what each image asks for: its path, its file name, its stem.  All in one encoding.
     k_base = pc.replace_substring_regex(keys, _BASE, "")
-    k_stem = pc.replace_substring_regex(k_base, _SUFFIX, r"\1")
-    pos = np.arange(n_keys, dtype=np.int64)
-    keep = np.tile(pc.not_equal(keys, "").to_numpy(zero_copy_only=False), 2)
-    cand = pa.table(
-        {"k": pa.concat_arrays([k_base, k_stem]), "p": np.concatenate([pos, pos])}
-    ).filter(pa.array(keep))
-    short = cand.group_by("k").aggregate([("p", "min")])
-    short_k, short_p = short["k"], short["p_min"].to_numpy()
-    del k_base, k_stem, cand, keep
-
-    def first(k: pa.Array) -> np.ndarray:  # the full key's first row, else the short key's
-        full = pc.index_in(k, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
-        at = pc.index_in(k, value_set=short_k).fill_null(-1).to_numpy(zero_copy_only=False)
-        part = np.where(at >= 0, short_p[np.maximum(at, 0)] if len(short_p) else -1, -1)
-        return np.where(full >= 0, full, part).astype(np.int64)
-
     base = pc.replace_substring_regex(names, _BASE, "")
-    out = first(names)
-    for k in (base, pc.replace_substring_regex(base, _SUFFIX, r"\1")):
-        out = np.where(out >= 0, out, first(k))
-    return out
+    text = pa.concat_arrays(
+        [
+            keys,
+            k_base,
+            pc.replace_substring_regex(k_base, _SUFFIX, r"\1"),
+            names,
+            base,
+            pc.replace_substring_regex(base, _SUFFIX, r"\1"),
+        ]
+    )
+    del k_base, base
+    codes = pc.dictionary_encode(text).indices.to_numpy(zero_copy_only=False)
+    n_keys, n_dict = 3 * len(keys), int(codes.max()) + 1 if len(codes) else 0
+    rows = np.arange(len(keys), dtype=np.int64)
+    given = np.concatenate([rows, rows | _SHORT, rows | _SHORT])
+    given[np.tile(pc.equal(keys, "").to_numpy(zero_copy_only=False), 3)] = _NONE  # names nothing
+    best = np.full(n_dict, _NONE, dtype=np.int64)
+    np.minimum.at(best, codes[:n_keys], given)
+    del text, given, rows
+    found = best[codes[n_keys:]]
+    found = np.where(found == _NONE, -1, found & (_SHORT - 1))
+    by_path, by_name, by_stem = found.reshape(3, len(missing))
+    return np.where(by_path >= 0, by_path, np.where(by_name >= 0, by_name, by_stem))

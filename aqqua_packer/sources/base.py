@@ -67,8 +67,15 @@ if os.name == "posix":
             return tail
         return folder + tail if not folder or folder.endswith("/") else folder + "/" + tail
 
+    def _split(path: str) -> tuple[str, str]:
+        """``os.path.split(path)`` for a path with no "//" before its last part."""
+        head, sep, tail = path.rpartition("/")
+        if not sep or (head and not head.endswith("/")):
+            return head, tail
+        return os.path.split(path)
+
 else:
-    _join = os.path.join
+    _join, _split = os.path.join, os.path.split
 
 
 _ref_fields = operator.attrgetter(*ImageRef.__slots__)  # (name, path, members, ..., size)
@@ -134,7 +141,7 @@ class ImageList(Sequence[ImageRef]):
         size: int = 0,
     ) -> None:
         """Append one image without making an ``ImageRef`` (the folder walk's hot path)."""
-        head, tail = os.path.split(path)
+        head, tail = _split(path)
         if tail and tail == name.rpartition("/")[2] and _join(head, tail) == path:
             w = -1 - self._intern(head)
         else:
