@@ -310,7 +310,12 @@ def ship_speed(ctx: Context) -> list[Hit]:
     leg_fast = _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0]
     if not leg_fast.any():
         return []  # the common case, decided without a loop
-    key = pd.MultiIndex.from_frame(df[["scan", "t", "lat", "lon"]])
+    # the items of each sample, ascending: the rows of df that share its (scan, t, lat, lon)
+    group = df.groupby(["scan", "t", "lat", "lon"], sort=False).ngroup().to_numpy()
+    by_group = np.argsort(group, kind="stable")
+    group_end = np.cumsum(np.bincount(group))
+    pts_group = group[pts.index.to_numpy()]
+    items = df["item"].to_numpy()
     hits = []
     good = 0  # each sample is compared with the last one that was not itself a jump
     for j in range(1, len(pts)):
@@ -321,8 +326,8 @@ def ship_speed(ctx: Context) -> list[Hit]:
         if not fast:
             good = j
             continue
-        at = key.get_locs([sc[j], t[j], lat[j], lon[j]])
-        idx = df["item"].to_numpy()[at]
+        g = pts_group[j]
+        idx = items[by_group[(group_end[g - 1] if g else 0) : group_end[g]]]
         speed = "at the same time" if t[j] <= t[good] else f"{float(knots):,.0f} knots"
         hits.append(
             Hit(
