@@ -564,14 +564,24 @@ def run_rules(
             a.covers(rule.kind, rule.field) for a in accepts
         )
         count = 0
+        severity = "warning" if accepted else "error"
         for hit in rule.check(ctx):
-            for i, v in zip(hit.items.tolist(), hit.values, strict=True):
-                if taken[i]:
-                    continue
-                taken[i] = True
-                count += 1
+            items = np.asarray(hit.items, dtype=np.int64)
+            if len(items) != len(hit.values):
+                raise ValueError(f"{rule.kind}: {len(items)} items but {len(hit.values)} values")
+            # each item once: its first place in the hit, unless an earlier rule flagged it
+            keep = np.zeros(len(items), dtype=bool)
+            keep[np.unique(items, return_index=True)[1]] = True
+            keep &= ~taken[items]
+            sel = items[keep]
+            if not len(sel):
+                continue
+            taken[sel] = True
+            count += len(sel)
+            msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
+            values = [v for v, k in zip(hit.values, keep.tolist(), strict=True) if k]
+            for i, v in zip(sel.tolist(), values, strict=True):
                 file, row = where(i)
-                msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
                 out.problems.append(
                     Problem(
                         rule.kind,
@@ -580,16 +590,16 @@ def run_rules(
                         row=row,
                         field=rule.field,
                         value=v,
-                        severity="warning" if accepted else "error",
+                        severity=severity,
                     )
                 )
-                if rule.level == IMPOSSIBLE:
-                    ctx.held[i] = True
-                if not accepted:
-                    out.not_ready[i] = True
-                if rule.level == IMPOSSIBLE:  # a suspicious value may be right: the field keeps it
-                    kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
-                    kinds[i] = rule.kind
+            if rule.level == IMPOSSIBLE:
+                ctx.held[sel] = True
+            if not accepted:
+                out.not_ready[sel] = True
+            if rule.level == IMPOSSIBLE:  # a suspicious value may be right: the field keeps it
+                kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
+                kinds[sel] = rule.kind
         if accepted and count:
             out.accepted.append(Accepted(rule.kind, rule.field, count, rule.words))
     return out
