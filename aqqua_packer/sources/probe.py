@@ -458,7 +458,8 @@ def unreadable_images(
         images = st.images
         n = len(images)
         step = 1 if decode else 256
-        if not decode and len(images) - st.done >= 4 * step and images.whole_files().all():
+        many = len(images) - st.done >= 4 * step
+        if not decode and many and _threads() > 1 and images.whole_files().all():
             _look_in_threads(prober, st, task, step)
         while st.done < n:
             task.check()
@@ -479,9 +480,10 @@ def unreadable_images(
 
 
 def _threads() -> int:
-    """Threads that look at headers together: opening and reading a file waits on the system
-    (and on the disk when the files are not in memory), time another thread's Python uses."""
-    return min(4, max(2, os.cpu_count() or 1))
+    """Threads that look at headers together, one a processor (at most 4: more only contend for
+    Python's lock): opening and reading a file waits on the system (and on the disk when the
+    files are not in memory), time another thread's Python uses."""
+    return min(4, os.cpu_count() or 1)
 
 
 def _look_at(prober: _Prober, images: ImageList, start: int, stop: int) -> dict[int, str]:
