@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -240,6 +241,7 @@ def test_a_look_cancelled_half_way_continues_where_it_stopped(tmp_path):
     assert unreadable_images(mapped.scans, Task()) == bad  # kept: nothing to look at now
 
 
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one thread on one processor")
 def test_many_images_are_looked_at_on_several_threads_with_the_same_findings_in_order(tmp_path):
     import threading
 

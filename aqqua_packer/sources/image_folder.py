@@ -85,10 +85,11 @@ def walk(
             continue
         files.sort()
         folders.sort()
+        prefix = os.path.join(d, "")  # + a file name: os.path.join(d, name), once a folder
         for i, name in enumerate(files):
             if i % 4096 == 4095:
                 task.check()
-            path = os.path.join(d, name)
+            path = prefix + name
             if skip and os.path.normpath(path) in skip:
                 continue
             yield FileEntry(name, path)
