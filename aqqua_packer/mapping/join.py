@@ -68,7 +68,9 @@ def join_scan(
     ]
     del codes, named, first_of, order
     missing = np.flatnonzero(positions < 0)
-    if len(missing):  # by file name or stem (rows that name "img_1" or "img_1.png" for "a/img_1.png")
+    if len(
+        missing
+    ):  # by file name or stem (rows that name "img_1" or "img_1.png" for "a/img_1.png")
         found = by_file_name_arrow(keys, images, missing)
         if found is None:  # names beyond printable ASCII: Python's own case folding and trimming
             found = by_file_name(rows[col].tolist(), images, missing)

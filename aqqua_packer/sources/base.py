@@ -206,9 +206,7 @@ class ImageList(Sequence[ImageRef]):
             raise IndexError("image index out of range")
         name = self.name(i)
         w = self._where[i]
-        path = (
-            self._strs[w] if w >= 0 else _join(self._strs[-1 - w], name.rpartition("/")[2])
-        )
+        path = self._strs[w] if w >= 0 else _join(self._strs[-1 - w], name.rpartition("/")[2])
         members, page, box, raw = self._extra.get(i, _PLAIN)
         row = -1 if self._rows is None else self._rows[i]
         return ImageRef(
