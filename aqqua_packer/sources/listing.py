@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import os
 import posixpath
 import re
@@ -272,33 +273,31 @@ _ENTRIES_LOCK = threading.Lock()
 
 def entries(path: str | Path) -> Iterable[os.DirEntry]:
     """``os.scandir(path)``'s entries (OSError when it cannot list, at once), kept a few seconds
-    (and while the folder is unchanged) for a folder of at most ``MAX_KEPT_ENTRIES`` that was
-    listed to its end: every reader's ``detect`` lists each sub-folder of a source being split,
-    and a folder of 1,000 images listed seven times cost more than the readers' look at the
-    names.  An entry keeps what it learnt (whether it is a folder, a file), so each reader sees
-    what ``os.scandir`` would have told it; a larger folder is listed afresh, as far as read."""
+    (and while the folder is unchanged) for a folder of at most ``MAX_KEPT_ENTRIES``: every
+    reader's ``detect`` lists each sub-folder of a source being split, and a folder of 1,000
+    images listed seven times cost more than the readers' look at the names.  An entry keeps
+    what it learnt (whether it is a folder, a file), so each reader sees what ``os.scandir``
+    would have told it; a larger folder is listed afresh each time, as far as it is read."""
     path = str(path)
     key = (path, os.stat(path).st_mtime_ns, int(time.monotonic() // 5))
     got = _ENTRIES.get(key)
     if got is not None:
         return got
-    return _keeping(os.scandir(path), key)
+    it = os.scandir(path)
+    head = tuple(itertools.islice(it, MAX_KEPT_ENTRIES + 1))
+    if len(head) > MAX_KEPT_ENTRIES:
+        return itertools.chain(head, _rest(it))
+    it.close()
+    with _ENTRIES_LOCK:  # the window's checks run on a thread of their own
+        if len(_ENTRIES) >= 8:
+            _ENTRIES.pop(next(iter(_ENTRIES)))
+        _ENTRIES[key] = head
+    return head
 
 
-def _keeping(it, key: tuple[str, int, int]) -> Iterator[os.DirEntry]:
-    kept: list[os.DirEntry] | None = []
+def _rest(it) -> Iterator[os.DirEntry]:
     with it:
-        for e in it:
-            if kept is not None:
-                kept.append(e)
-                if len(kept) > MAX_KEPT_ENTRIES:
-                    kept = None
-            yield e
-    if kept is not None:
-        with _ENTRIES_LOCK:  # the window's checks run on a thread of their own
-            if len(_ENTRIES) >= 8:
-                _ENTRIES.pop(next(iter(_ENTRIES)))
-            _ENTRIES[key] = tuple(kept)
+        yield from it
 
 
 @functools.lru_cache(maxsize=16)
