@@ -164,8 +164,9 @@ def _joined_by_column(scan: Scan, mapping: Mapping) -> bool:
 
 
 def by_file_name(vals: list, images, missing: np.ndarray) -> np.ndarray:
-    """For each image in ``missing`` (positions), the first row whose value names it by its path
-    (any case), its file name or its file name without the suffix (-1 when none)."""
+    """For each image in ``missing`` (positions of images that no row names by their path), the
+    first row whose value names it by its path (any case), its file name or its file name
+    without the suffix (-1 when none)."""
     full: dict[str, int] = {}
     for pos in range(len(vals) - 1, -1, -1):  # backwards, so the first row of a key wins
         k = ("" if vals[pos] is None else str(vals[pos])).strip().replace("\\", "/").lower()
@@ -207,29 +208,33 @@ def by_file_name_arrow(keys: pa.Array, images, missing: np.ndarray) -> np.ndarra
             return None
     # Every key a row gives, with its row: the row's full value first (it wins over any file
     # name or stem, whatever its row), then its file name and stem; the first row of each wins.
-    # Then what each image asks for: its path, its file name, its stem.  All in one encoding.
+    # An image's path is not a row's full value (``missing``), and file names and stems hold no
+    # "/": so an image in a folder is found by its file name or stem, and one without a folder
+    # is its own file name.  Row keys and image keys are encoded together, once.
     k_base = pc.replace_substring_regex(keys, _BASE, "")
+    k_stem = pc.replace_substring_regex(k_base, _SUFFIX, r"\1")
+    in_folder = pc.match_substring(keys, "/").to_numpy(zero_copy_only=False)
     base = pc.replace_substring_regex(names, _BASE, "")
     text = pa.concat_arrays(
         [
             keys,
-            k_base,
-            pc.replace_substring_regex(k_base, _SUFFIX, r"\1"),
-            names,
+            k_base.filter(pa.array(in_folder)),  # the others' file name is their full value
+            k_stem,
             base,
             pc.replace_substring_regex(base, _SUFFIX, r"\1"),
         ]
     )
-    del k_base, base
-    codes = pc.dictionary_encode(text).indices.to_numpy(zero_copy_only=False)
-    n_keys, n_dict = 3 * len(keys), int(codes.max()) + 1 if len(codes) else 0
+    del k_base, k_stem, base
     rows = np.arange(len(keys), dtype=np.int64)
-    given = np.concatenate([rows, rows | _SHORT, rows | _SHORT])
-    given[np.tile(pc.equal(keys, "").to_numpy(zero_copy_only=False), 3)] = _NONE  # names nothing
+    given = np.concatenate([rows, rows[in_folder] | _SHORT, rows | _SHORT])
+    empty = pc.equal(keys, "").to_numpy(zero_copy_only=False)
+    given[np.concatenate([empty, empty[in_folder], empty])] = _NONE  # an empty value names nothing
+    codes = pc.dictionary_encode(text).indices.to_numpy(zero_copy_only=False)
+    n_given, n_dict = len(given), int(codes.max()) + 1 if len(codes) else 0
     best = np.full(n_dict, _NONE, dtype=np.int64)
-    np.minimum.at(best, codes[:n_keys], given)
+    np.minimum.at(best, codes[:n_given], given)
     del text, given, rows
-    found = best[codes[n_keys:]]
+    found = best[codes[n_given:]]
     found = np.where(found == _NONE, -1, found & (_SHORT - 1))
-    by_path, by_name, by_stem = found.reshape(3, len(missing))
-    return np.where(by_path >= 0, by_path, np.where(by_name >= 0, by_name, by_stem))
+    by_name, by_stem = found.reshape(2, len(missing))
+    return np.where(by_name >= 0, by_name, by_stem)

@@ -22,6 +22,8 @@ NAMES = [
     "x/y/z.tar.png",
     "d1/unnamed.png",
     "d1/v.1.jpg",
+    "root.png",  # no folder: its path is its file name
+    "solo.jpg",
 ]
 VALUES = [
     "img_1",
@@ -37,6 +39,8 @@ VALUES = [
     "v.1",
     "img_1",
     ".hidden.png",
+    "x/ROOT.png",
+    "solo",
 ]
 
 
@@ -53,7 +57,7 @@ def test_the_arrow_join_by_file_name_or_stem_finds_the_rows_python_finds():
     assert fast is not None
     assert fast.tolist() == slow.tolist()
     # and what that is: the first row naming each image by path, file name or stem
-    assert slow.tolist() == [1, 1, 2, 3, 12, 5, 6, 8, 9, -1, 10]
+    assert slow.tolist() == [1, 1, 2, 3, 12, 5, 6, 8, 9, -1, 10, 13, 14]
 
 
 def test_names_beyond_plain_ascii_are_left_to_python():
