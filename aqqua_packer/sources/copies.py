@@ -220,7 +220,8 @@ def set_aside_copies(
     task = task or null_task()
     groups = _same_stem(images)
     drop: dict[int, tuple[int, str]] = {}  # index -> (kept index, reason)
-    cache: dict = {"named": frozenset(str(n).strip().replace("\\", "/").lower() for n in named)}
+    named = (str(n).strip().replace("\\", "/").lower() for n in named) if groups else ()
+    cache: dict = {"named": frozenset(named)}  # asked only about images that share a stem
     for idxs in groups:
         task.check()
         _resolve([images[i] for i in idxs], idxs, drop, cache)

@@ -192,7 +192,7 @@ def suggest_image_column(rows: pd.DataFrame, images: Sequence[ImageRef]) -> tupl
     low = pc.utf8_lower(as_image_list(images).names_arrow())
     base = pc.replace_substring_regex(low, r"^.*/", "")
     stem = pc.replace_substring_regex(base, r"^(.*[^.])\.[^.]*$", r"\1")  # as os.path.splitext
-    keys = pc.unique(pa.concat_arrays([low, base, stem]))
+    keys = pa.concat_arrays([low, base, stem])  # is_in makes a set of them
     del low, base, stem
     # Several columns in one look-up: ``is_in`` builds its hash of ``keys`` (three per image) on
     # each call, which for 1,000,000 images costs a second; batches of ~4 M values bound memory.
