@@ -119,6 +119,19 @@ class _Bytes:
         pass
 
 
+_JPEG_PADDING = b"\x00\r\n \xff"
+
+
+def _sound(data: bytes) -> bool:
+    """A whole PNG or JPEG file in memory that ends as it must (``look``'s answer for the two
+    common formats, when it has no doubt)."""
+    if data.startswith(PNG_SIGNATURE):
+        return data.endswith(PNG_END)
+    if data.startswith(b"\xff\xd8\xff"):
+        return data[-TAIL:].rstrip(_JPEG_PADDING).endswith(JPEG_EOI)
+    return False
+
+
 @dataclass
 class _Look:
     """What the bytes say: a reason the image does not look whole (None: it does), and its width
@@ -152,7 +165,7 @@ def look(src: _File | _Bytes, suffix: str, page: int | None = None) -> _Look:
         if not _ends_with(src, PNG_END):
             out.doubt = "the PNG is cut short (no end chunk IEND)"
     elif fmt == "JPEG":
-        if not _ends_with(src, JPEG_EOI, padding=b"\x00\r\n \xff"):
+        if not _ends_with(src, JPEG_EOI, padding=_JPEG_PADDING):
             out.doubt = "the JPEG is cut short (no end marker)"
     elif fmt == "GIF":
         if not _ends_with(src, b";", padding=b"\x00", search=False):
@@ -372,6 +385,9 @@ class _Prober:
             return _os_reason(exc)
         try:
             data = _read_start(fd, WHOLE)
+            named_tiff = path[-5:].lower().endswith((".tif", ".tiff"))
+            if len(data) < WHOLE and not named_tiff and _sound(data):
+                return None  # what ``look`` would find, without its steps
             src = _Bytes(data) if len(data) < WHOLE else _File(path, fd)
             dot = path.rfind(".")
             suffix = path[dot:].lower() if dot > max(path.rfind("/"), path.rfind(os.sep)) else ""
