@@ -580,19 +580,10 @@ def run_rules(
             count += len(sel)
             msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
             values = [v for v, k in zip(hit.values, keep.tolist(), strict=True) if k]
+            kind, name, add = rule.kind, rule.field, out.problems.append
             for i, v in zip(sel.tolist(), values, strict=True):
                 file, row = where(i)
-                out.problems.append(
-                    Problem(
-                        rule.kind,
-                        msg,
-                        file=file,
-                        row=row,
-                        field=rule.field,
-                        value=v,
-                        severity=severity,
-                    )
-                )
+                add(Problem(kind, msg, file, row, name, v, severity))  # field order: see Problem
             if rule.level == IMPOSSIBLE:
                 ctx.held[sel] = True
             if not accepted:
