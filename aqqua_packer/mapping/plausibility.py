@@ -310,7 +310,12 @@ def ship_speed(ctx: Context) -> list[Hit]:
     leg_fast = _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0]
     if not leg_fast.any():
         return []  # the common case, decided without a loop
-    key = pd.MultiIndex.from_frame(df[["scan", "t", "lat", "lon"]])
+    # the items of each sample, ascending: the rows of df that share its (scan, t, lat, lon)
+    group = df.groupby(["scan", "t", "lat", "lon"], sort=False).ngroup().to_numpy()
+    by_group = np.argsort(group, kind="stable")
+    group_end = np.cumsum(np.bincount(group))
+    pts_group = group[pts.index.to_numpy()]
+    items = df["item"].to_numpy()
     hits = []
     good = 0  # each sample is compared with the last one that was not itself a jump
     for j in range(1, len(pts)):
@@ -321,8 +326,8 @@ def ship_speed(ctx: Context) -> list[Hit]:
         if not fast:
             good = j
             continue
-        at = key.get_locs([sc[j], t[j], lat[j], lon[j]])
-        idx = df["item"].to_numpy()[at]
+        g = pts_group[j]
+        idx = items[by_group[(group_end[g - 1] if g else 0) : group_end[g]]]
         speed = "at the same time" if t[j] <= t[good] else f"{float(knots):,.0f} knots"
         hits.append(
             Hit(
@@ -559,32 +564,33 @@ def run_rules(
             a.covers(rule.kind, rule.field) for a in accepts
         )
         count = 0
+        severity = "warning" if accepted else "error"
         for hit in rule.check(ctx):
-            for i, v in zip(hit.items.tolist(), hit.values, strict=True):
-                if taken[i]:
-                    continue
-                taken[i] = True
-                count += 1
+            items = np.asarray(hit.items, dtype=np.int64)
+            if len(items) != len(hit.values):
+                raise ValueError(f"{rule.kind}: {len(items)} items but {len(hit.values)} values")
+            # each item once: its first place in the hit, unless an earlier rule flagged it
+            keep = np.zeros(len(items), dtype=bool)
+            keep[np.unique(items, return_index=True)[1]] = True
+            keep &= ~taken[items]
+            sel = items[keep]
+            if not len(sel):
+                continue
+            taken[sel] = True
+            count += len(sel)
+            msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
+            values = [v for v, k in zip(hit.values, keep.tolist(), strict=True) if k]
+            kind, name, add = rule.kind, rule.field, out.problems.append
+            for i, v in zip(sel.tolist(), values, strict=True):
                 file, row = where(i)
-                msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
-                out.problems.append(
-                    Problem(
-                        rule.kind,
-                        msg,
-                        file=file,
-                        row=row,
-                        field=rule.field,
-                        value=v,
-                        severity="warning" if accepted else "error",
-                    )
-                )
-                if rule.level == IMPOSSIBLE:
-                    ctx.held[i] = True
-                if not accepted:
-                    out.not_ready[i] = True
-                if rule.level == IMPOSSIBLE:  # a suspicious value may be right: the field keeps it
-                    kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
-                    kinds[i] = rule.kind
+                add(Problem(kind, msg, file, row, name, v, severity))  # field order: see Problem
+            if rule.level == IMPOSSIBLE:
+                ctx.held[sel] = True
+            if not accepted:
+                out.not_ready[sel] = True
+            if rule.level == IMPOSSIBLE:  # a suspicious value may be right: the field keeps it
+                kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
+                kinds[sel] = rule.kind
         if accepted and count:
             out.accepted.append(Accepted(rule.kind, rule.field, count, rule.words))
     return out

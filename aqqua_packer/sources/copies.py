@@ -220,7 +220,8 @@ def set_aside_copies(
     task = task or null_task()
     groups = _same_stem(images)
     drop: dict[int, tuple[int, str]] = {}  # index -> (kept index, reason)
-    cache: dict = {"named": frozenset(str(n).strip().replace("\\", "/").lower() for n in named)}
+    named = (str(n).strip().replace("\\", "/").lower() for n in named) if groups else ()
+    cache: dict = {"named": frozenset(named)}  # asked only about images that share a stem
     for idxs in groups:
         task.check()
         _resolve([images[i] for i in idxs], idxs, drop, cache)
@@ -250,13 +251,17 @@ def _same_stem(images: Sequence[ImageRef]) -> list[list[int]]:
     import numpy as np
     import pandas as pd
 
-    stems = np.array(
-        [
-            None if ref.box is not None or ref.raw is not None else stem_of(ref.name)
-            for ref in images
-        ],
-        dtype=object,
-    )
+    if isinstance(images, ImageList):  # by name, without making an ImageRef each
+        stems = np.array([stem_of(n) for n in images.names()], dtype=object)
+        stems[images.cut_out()] = None
+    else:
+        stems = np.array(
+            [
+                None if ref.box is not None or ref.raw is not None else stem_of(ref.name)
+                for ref in images
+            ],
+            dtype=object,
+        )
     codes, _ = pd.factorize(stems)  # None (never a candidate) is -1
     del stems
     if not len(codes):
