@@ -106,7 +106,7 @@ def _chunk_settings(frame: bytes) -> tuple[int, list[int], int]:
     return chunk[3], [f for f in chunk[16:22] if f], chunk[22]
 
 
-def test_narrow_rows_are_stored_with_row_prediction_and_wide_rows_with_the_levels_filters():
+def test_narrow_8bit_rows_are_stored_with_row_prediction_others_with_the_levels_filters():
     shuffle, bytedelta, delta = 1, 35, 3
     smooth = (np.indices((40, 50)).sum(0) % 256).astype(np.uint8)
     assert _chunk_settings(frames.encode(smooth, UUID)) == (50, [shuffle, bytedelta], 5)
@@ -114,8 +114,8 @@ def test_narrow_rows_are_stored_with_row_prediction_and_wide_rows_with_the_level
     assert _chunk_settings(frames.encode(wide, UUID)) == (1, [delta], 5)
     rgb = np.stack([smooth, smooth // 2, smooth // 3])
     assert _chunk_settings(frames.encode(rgb, UUID, {}, "balanced")) == (50, [shuffle, bytedelta], 5)
-    grey16 = (np.indices((30, 100)).sum(0) * 40).astype(np.uint16)  # 200-byte rows
-    assert _chunk_settings(frames.encode(grey16, UUID))[:2] == (200, [shuffle, bytedelta])
+    grey16 = (np.indices((30, 100)).sum(0) * 40).astype(np.uint16)  # 16-bit: shuffle by item
+    assert _chunk_settings(frames.encode(grey16, UUID))[:2] == (2, [shuffle])
     assert _chunk_settings(frames.encode(smooth, UUID, {}, "fast"))[0] == 1  # fast: never
 
 
