@@ -179,9 +179,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         report.to_csv(args.problems_csv)
     estimate = estimate_package_bytes(mapped, positions=np.arange(len(mapped.items)))
     if args.json:
-        out = json.loads(report.to_json(indent=None))
+        out = report.to_dict()  # as report.to_json writes it, encoded once
         out["estimated_package_bytes"] = estimate.package_bytes
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=str))
     else:
         print(report.to_text())
         if any(p.kind in ("not_mapped", "default_position", "no_join") for p in mapped.problems):

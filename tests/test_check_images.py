@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -238,3 +239,32 @@ def test_a_look_cancelled_half_way_continues_where_it_stopped(tmp_path):
     assert seen[-1] == 600 - 256
     assert list(bad.values()) == ["the file is empty (0 bytes)"]
     assert unreadable_images(mapped.scans, Task()) == bad  # kept: nothing to look at now
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one thread on one processor")
+def test_many_images_are_looked_at_on_several_threads_with_the_same_findings_in_order(tmp_path):
+    import threading
+
+    files = {f"i{k:04d}.png": encoded("PNG", k % 7, 8) for k in range(1500)}
+    files["i0003.png"] = b""
+    files["i0700.png"] = encoded("PNG", 1, 64)[:-200]
+    files["i1499.png"] = b"not an image"
+    src = folder(tmp_path / "d", files)
+    mapped = check(Request([src]), open_images=False)
+    names = mapped.scans[0].images.names()
+    threads: set[str] = set()
+
+    def on_event(ev):
+        threads.update(t.name for t in threading.enumerate())
+        if ev.done >= 512:
+            task.cancel()
+
+    task = Task(on_event=on_event, min_interval=0)
+    with pytest.raises(Cancelled):
+        unreadable_images(mapped.scans, task)
+    assert any(n.startswith("aqqua-probe") for n in threads)
+    bad = unreadable_images(mapped.scans, Task())  # the rest, after the cancel
+    assert [names[j] for _, j in bad] == ["i0003.png", "i0700.png", "i1499.png"]
+    assert list(bad.values())[0] == "the file is empty (0 bytes)"
+    assert list(bad.values())[1].startswith("the PNG is cut short")
+    assert list(bad.values())[2].startswith("not an image file")

@@ -297,24 +297,18 @@ def ship_speed(ctx: Context) -> list[Hit]:
     size = np.bincount(sample)
     pts = np.empty(len(size), dtype=np.int64)  # the first image of each sample, in item order
     pts[sample[::-1]] = np.arange(len(sample) - 1, -1, -1)
-    del sample
     sc, t, lat, lon = (c[pts] for c in cols)
     order = np.lexsort((-size, t, sc))  # stable, as pandas' sort by scan, time, size
     sc, t, lat, lon = sc[order], t[order], lat[order], lon[order]
-    del cols, pts, order, size
+    del cols, pts, size
     leg_fast = _too_fast(lat[:-1], lon[:-1], t[:-1], lat[1:], lon[1:], t[1:])[0]
     if not leg_fast.any():
         return []  # the common case, decided without a loop
-    df = pd.DataFrame(
-        {
-            "scan": ctx.scan[ok],
-            "t": ctx.time_ns[ok],
-            "lat": ctx.lat[ok],
-            "lon": ctx.lon[ok],
-            "item": np.flatnonzero(ok),
-        }
-    )
-    key = pd.MultiIndex.from_frame(df[["scan", "t", "lat", "lon"]])
+    # the items of each sample, ascending: those that share its (scan, t, lat, lon)
+    by_group = np.argsort(sample, kind="stable")
+    group_end = np.cumsum(np.bincount(sample))
+    pts_group = order  # the point at j is sample order[j] (samples are numbered as first seen)
+    items = np.flatnonzero(ok)
     hits = []
     good = 0  # each sample is compared with the last one that was not itself a jump
     for j in range(1, len(sc)):
@@ -325,8 +319,8 @@ def ship_speed(ctx: Context) -> list[Hit]:
         if not fast:
             good = j
             continue
-        at = key.get_locs([sc[j], t[j], lat[j], lon[j]])
-        idx = df["item"].to_numpy()[at]
+        g = pts_group[j]
+        idx = items[by_group[(group_end[g - 1] if g else 0) : group_end[g]]]
         speed = "at the same time" if t[j] <= t[good] else f"{float(knots):,.0f} knots"
         hits.append(
             Hit(
@@ -573,32 +567,33 @@ def run_rules(
             a.covers(rule.kind, rule.field) for a in accepts
         )
         count = 0
+        severity = "warning" if accepted else "error"
         for hit in rule.check(ctx):
-            for i, v in zip(hit.items.tolist(), hit.values, strict=True):
-                if taken[i]:
-                    continue
-                taken[i] = True
-                count += 1
+            items = np.asarray(hit.items, dtype=np.int64)
+            if len(items) != len(hit.values):
+                raise ValueError(f"{rule.kind}: {len(items)} items but {len(hit.values)} values")
+            # each item once: its first place in the hit, unless an earlier rule flagged it
+            keep = np.zeros(len(items), dtype=bool)
+            keep[np.unique(items, return_index=True)[1]] = True
+            keep &= ~taken[items]
+            sel = items[keep]
+            if not len(sel):
+                continue
+            taken[sel] = True
+            count += len(sel)
+            msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
+            values = [v for v, k in zip(hit.values, keep.tolist(), strict=True) if k]
+            kind, name, add = rule.kind, rule.field, out.problems.append
+            for i, v in zip(sel.tolist(), values, strict=True):
                 file, row = where(i)
-                msg = hit.message + (f" (accepted with --accept {rule.kind})" if accepted else "")
-                out.problems.append(
-                    Problem(
-                        rule.kind,
-                        msg,
-                        file=file,
-                        row=row,
-                        field=rule.field,
-                        value=v,
-                        severity="warning" if accepted else "error",
-                    )
-                )
-                if rule.level == IMPOSSIBLE:
-                    ctx.held[i] = True
-                if not accepted:
-                    out.not_ready[i] = True
-                if rule.level == IMPOSSIBLE:  # a suspicious value may be right: the field keeps it
-                    kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
-                    kinds[i] = rule.kind
+                add(Problem(kind, msg, file, row, name, v, severity))  # field order: see Problem
+            if rule.level == IMPOSSIBLE:
+                ctx.held[sel] = True
+            if not accepted:
+                out.not_ready[sel] = True
+            if rule.level == IMPOSSIBLE:  # a suspicious value may be right: the field keeps it
+                kinds = out.invalid.setdefault(rule.field, np.full(ctx.n, None, dtype=object))
+                kinds[sel] = rule.kind
         if accepted and count:
             out.accepted.append(Accepted(rule.kind, rule.field, count, rule.words))
     return out

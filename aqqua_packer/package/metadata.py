@@ -29,6 +29,16 @@ PARQUET_ROWS = 32_768  # metadata rows built and written at a time (one Parquet 
 # Raw-metadata provenance columns.
 RAW_UUID, RAW_TABLE, RAW_ROW = "image-uuid", "source-table", "source-row"
 
+# How both Parquet files are written (measured with tests/bench/bench_jpeg.py and 32,768-row
+# groups, docs/format.md "Benchmarks").  A value that differs on every row (uuid, pixel hash,
+# LMDB key, source row) gains nothing from a dictionary: it is stored plain, a whole number as
+# deltas (the keys and rows count up, so ~0 bytes a row).  Min/max statistics of random text (uuid,
+# sha256) prune nothing and cost ~100 bytes a column and row group.  ZSTD level 1: levels 3-9 are
+# no smaller on this data and 19 is 2 % smaller at 100x the time.
+PARQUET_COMPRESSION, PARQUET_LEVEL = "zstd", 1
+UNIQUE_COLUMNS = frozenset({"image-uuid", PIXELS_SHA256, LMDB_KEY, RAW_ROW})
+NO_STATISTICS = frozenset({"image-uuid", PIXELS_SHA256})
+
 _KIND_TYPE = {
     "datetime": pa.timestamp("us", tz="UTC"),
     "latitude": pa.float64(),
@@ -217,7 +227,7 @@ def write_parquet(path: Path, n: int, part: Callable[[int, int], pa.Table]) -> t
         for a in range(0, max(n, 1), PARQUET_ROWS):
             t = part(a, min(n, a + PARQUET_ROWS))
             if writer is None:
-                writer = pq.ParquetWriter(fh, t.schema, compression="zstd")
+                writer = pq.ParquetWriter(fh, t.schema, **parquet_options(t.schema))
             writer.write_table(t, row_group_size=PARQUET_ROWS)
             del t
         assert writer is not None
@@ -229,7 +239,23 @@ def write_parquet(path: Path, n: int, part: Callable[[int, int], pa.Table]) -> t
     return layout.sha256_file(path), path.stat().st_size
 
 
+def parquet_options(schema: pa.Schema) -> dict:
+    """The ``pq.ParquetWriter`` settings of a metadata table with this schema (see UNIQUE_COLUMNS)."""
+    names = schema.names
+    return {
+        "compression": PARQUET_COMPRESSION,
+        "compression_level": PARQUET_LEVEL,
+        "use_dictionary": [c for c in names if c not in UNIQUE_COLUMNS],
+        "write_statistics": [c for c in names if c not in NO_STATISTICS],
+        "column_encoding": {
+            f.name: "DELTA_BINARY_PACKED"
+            for f in schema
+            if f.name in UNIQUE_COLUMNS and pa.types.is_integer(f.type)
+        },
+    }
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
+    pq.write_table(table, buf, **parquet_options(table.schema))
     return buf.getvalue()

@@ -59,6 +59,25 @@ class ImageRef:
     size: int = 0
 
 
+if os.name == "posix":
+
+    def _join(folder: str, tail: str) -> str:
+        """``os.path.join(folder, tail)`` without its checks (a million calls a scan)."""
+        if tail.startswith("/"):
+            return tail
+        return folder + tail if not folder or folder.endswith("/") else folder + "/" + tail
+
+    def _split(path: str) -> tuple[str, str]:
+        """``os.path.split(path)`` for a path with no "//" before its last part."""
+        head, sep, tail = path.rpartition("/")
+        if not sep or (head and not head.endswith("/")):
+            return head, tail
+        return os.path.split(path)
+
+else:
+    _join, _split = os.path.join, os.path.split
+
+
 _ref_fields = operator.attrgetter(*ImageRef.__slots__)  # (name, path, members, ..., size)
 _PLAIN: tuple = ((), None, None, None)  # members, page, box, raw of an image that is a whole file
 
@@ -122,8 +141,8 @@ class ImageList(Sequence[ImageRef]):
         size: int = 0,
     ) -> None:
         """Append one image without making an ``ImageRef`` (the folder walk's hot path)."""
-        head, tail = os.path.split(path)
-        if tail and tail == name.rpartition("/")[2] and os.path.join(head, tail) == path:
+        head, tail = _split(path)
+        if tail and tail == name.rpartition("/")[2] and _join(head, tail) == path:
             w = -1 - self._intern(head)
         else:
             w = self._intern(path)
@@ -174,7 +193,7 @@ class ImageList(Sequence[ImageRef]):
         w = self._where[i]
         if w >= 0:
             return self._strs[w]
-        return os.path.join(self._strs[-1 - w], self.name(i).rpartition("/")[2])
+        return _join(self._strs[-1 - w], self.name(i).rpartition("/")[2])
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
@@ -187,9 +206,7 @@ class ImageList(Sequence[ImageRef]):
             raise IndexError("image index out of range")
         name = self.name(i)
         w = self._where[i]
-        path = (
-            self._strs[w] if w >= 0 else os.path.join(self._strs[-1 - w], name.rpartition("/")[2])
-        )
+        path = self._strs[w] if w >= 0 else _join(self._strs[-1 - w], name.rpartition("/")[2])
         members, page, box, raw = self._extra.get(i, _PLAIN)
         row = -1 if self._rows is None else self._rows[i]
         return ImageRef(
@@ -212,6 +229,10 @@ class ImageList(Sequence[ImageRef]):
 
     def names(self) -> list[str]:
         return [self.name(i) for i in range(len(self))]
+
+    def cut_out(self) -> list[int]:
+        """Positions of the images cut from a file: a ``box`` (collage) or ``raw`` byte range."""
+        return [i for i, e in self._extra.items() if e[2] is not None or e[3] is not None]
 
     def whole_files(self) -> np.ndarray:
         """True for each image that is a whole file of its own (no zip member, page, box or raw

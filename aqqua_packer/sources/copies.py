@@ -224,7 +224,8 @@ def set_aside_copies(
     if hasattr(named, "to_pylist"):  # an Arrow array of the table's names
         named = named.to_pylist()
     drop: dict[int, tuple[int, str]] = {}  # index -> (kept index, reason)
-    cache: dict = {"named": frozenset(str(n).strip().replace("\\", "/").lower() for n in named)}
+    named = (str(n).strip().replace("\\", "/").lower() for n in named)
+    cache: dict = {"named": frozenset(named)}  # asked only about images that share a stem
     for idxs in groups:
         task.check()
         _resolve([images[i] for i in idxs], idxs, drop, cache)
@@ -257,13 +258,17 @@ def _same_stem(images: Sequence[ImageRef]) -> list[list[int]]:
     codes = _stem_codes(images) if isinstance(images, ImageList) else None
     if codes is not None:
         return _groups(codes)
-    stems = np.array(
-        [
-            None if ref.box is not None or ref.raw is not None else stem_of(ref.name)
-            for ref in images
-        ],
-        dtype=object,
-    )
+    if isinstance(images, ImageList):  # by name, without making an ImageRef each
+        stems = np.array([stem_of(n) for n in images.names()], dtype=object)
+        stems[images.cut_out()] = None
+    else:
+        stems = np.array(
+            [
+                None if ref.box is not None or ref.raw is not None else stem_of(ref.name)
+                for ref in images
+            ],
+            dtype=object,
+        )
     codes, _ = pd.factorize(stems)  # None (never a candidate) is -1
     del stems
     return _groups(codes)
@@ -375,9 +380,5 @@ def _stem_codes(images: ImageList):
     del stems
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     del encoded
-    plain = images.whole_files()
-    for i in np.flatnonzero(~plain).tolist():  # zip members, pages, boxes, byte ranges
-        ref = images[i]
-        if ref.box is not None or ref.raw is not None:
-            codes[i] = -1
+    codes[images.cut_out()] = -1  # a box (collage) or a byte range: never a candidate
     return codes

@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
+from . import listing
 from .base import ROW_COL, Detection, ImageRef, Scan, SetAside
 from .pixels import IMAGE_SUFFIXES
 from .reader import finish_scan
@@ -103,10 +104,10 @@ def _runs(folder: Path) -> tuple[list[Path], list[Path]]:
     """(.lst files, CSV exports) directly in ``folder``."""
     lsts, csvs = [], []
     try:
-        with os.scandir(folder) as it:
-            entries = sorted(
-                (e for e in it if e.name[-4:].lower() in (".lst", ".csv")), key=lambda e: e.name
-            )
+        entries = sorted(
+            (e for e in listing.entries(folder) if e.name[-4:].lower() in (".lst", ".csv")),
+            key=lambda e: e.name,
+        )
     except OSError:
         return [], []
     for e in entries:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
-from . import ifcb_png
+from . import ifcb_png, listing
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
 from .reader import finish_scan, tidy_rows
 from .tables import decode_text, unique_names
@@ -77,16 +77,15 @@ def _bin_files(d: str) -> dict[str, dict[str, str]]:
     """Bins directly in folder ``d``: {bin name: {".adc": path, ...}}."""
     out: dict[str, dict[str, str]] = {}
     try:
-        it = os.scandir(d)
+        it = listing.entries(d)
     except OSError:
         return out
-    with it:
-        for e in it:
-            suffix = e.name[-4:].lower()
-            if suffix in SUFFIXES:
-                stem = e.name[:-4]
-                if bin_time(stem) is not None:
-                    out.setdefault(stem, {})[suffix] = e.path
+    for e in it:
+        suffix = e.name[-4:].lower()
+        if suffix in SUFFIXES:
+            stem = e.name[:-4]
+            if bin_time(stem) is not None:
+                out.setdefault(stem, {})[suffix] = e.path
     return out
 
 
@@ -98,8 +97,8 @@ def _tree_dirs(root: Path, depth: int = 4):
         for d in level:
             yield d
             try:
-                with os.scandir(d) as it:
-                    nxt.extend(e.path for e in it if e.is_dir() and _TREE_DIR.match(e.name))
+                it = listing.entries(d)
+                nxt.extend(e.path for e in it if e.is_dir() and _TREE_DIR.match(e.name))
             except OSError:
                 continue
         level = sorted(nxt)

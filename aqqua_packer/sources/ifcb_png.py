@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
+from . import listing
 from .base import ROW_COL, TABLE_COL, ImageRef, SetAside
 from .tables import decode_text
 
@@ -84,17 +85,16 @@ def has_pngs(path: Path, limit: int = 5000) -> str | None:
         nxt = []
         for d in level:
             try:
-                with os.scandir(d) as it:
-                    for e in it:
-                        seen += 1
-                        if seen > limit:
-                            return None
-                        if e.name.startswith("."):
-                            continue
-                        if PNG_NAME.match(e.name):
-                            return os.path.relpath(e.path, path)
-                        if e.is_dir(follow_symlinks=False):
-                            nxt.append(e.path)
+                for e in listing.entries(d):
+                    seen += 1
+                    if seen > limit:
+                        return None
+                    if e.name.startswith("."):
+                        continue
+                    if PNG_NAME.match(e.name):
+                        return os.path.relpath(e.path, path)
+                    if e.is_dir(follow_symlinks=False):
+                        nxt.append(e.path)
             except OSError:
                 continue
         level = sorted(nxt)

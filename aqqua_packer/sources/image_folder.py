@@ -85,10 +85,11 @@ def walk(
             continue
         files.sort()
         folders.sort()
+        prefix = os.path.join(d, "")  # + a file name: os.path.join(d, name), once a folder
         for i, name in enumerate(files):
             if i % 4096 == 4095:
                 task.check()
-            path = os.path.join(d, name)
+            path = prefix + name
             if skip and os.path.normpath(path) in skip:
                 continue
             yield FileEntry(name, path)
@@ -191,13 +192,20 @@ def suggest_image_column(rows: pd.DataFrame, images: Sequence[ImageRef]) -> tupl
     low = pc.utf8_lower(as_image_list(images).names_arrow())
     base = pc.replace_substring_regex(low, r"^.*/", "")
     stem = pc.replace_substring_regex(base, r"^(.*[^.])\.[^.]*$", r"\1")  # as os.path.splitext
-    keys = pc.unique(pa.chunked_array([low, base, stem]))  # no concatenated copy of all three
+    keys = pa.concat_arrays([low, base, stem])  # is_in makes a set of them
     del low, base, stem
+    # Several columns in one look-up: ``is_in`` builds its hash of ``keys`` (three per image) on
+    # each call, which for 1,000,000 images costs a second; batches of ~4 M values bound memory.
+    cols = [c for c in rows.columns if c not in (TABLE_COL, ROW_COL)]
+    per = max(1, 4_000_000 // len(rows))
+    hits: list[int] = []
+    for k in range(0, len(cols), per):
+        batch = cols[k : k + per]
+        found = pc.is_in(pa.concat_arrays([name_keys(rows[c]) for c in batch]), value_set=keys)
+        counts = found.to_numpy(zero_copy_only=False).reshape(len(batch), len(rows)).sum(axis=1)
+        hits.extend(int(n) for n in counts)
     best, best_n = None, 0
-    for col in rows.columns:
-        if col in (TABLE_COL, ROW_COL):
-            continue
-        n = int(pc.sum(pc.is_in(name_keys(rows[col]), value_set=keys)).as_py() or 0)
+    for col, n in zip(cols, hits, strict=True):
         if n > best_n:
             best, best_n = col, n
     return best, best_n

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import os
 import posixpath
 import re
+import threading
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -260,6 +262,42 @@ def shallow(path: Path, *, max_depth: int = 4, max_deeper: int = 20000) -> list[
 def forget_listings() -> None:
     """Drop the cached listings (the registry calls this when a scan is done)."""
     _shallow.cache_clear()
+    with _ENTRIES_LOCK:
+        _ENTRIES.clear()
+
+
+MAX_KEPT_ENTRIES = 5000  # a larger folder is listed again by each reader, not held
+_ENTRIES: dict[tuple[str, int, int], tuple[os.DirEntry, ...]] = {}
+_ENTRIES_LOCK = threading.Lock()
+
+
+def entries(path: str | Path) -> Iterable[os.DirEntry]:
+    """``os.scandir(path)``'s entries (OSError when it cannot list, at once), kept a few seconds
+    (and while the folder is unchanged) for a folder of at most ``MAX_KEPT_ENTRIES``: every
+    reader's ``detect`` lists each sub-folder of a source being split, and a folder of 1,000
+    images listed seven times cost more than the readers' look at the names.  An entry keeps
+    what it learnt (whether it is a folder, a file), so each reader sees what ``os.scandir``
+    would have told it; a larger folder is listed afresh each time, as far as it is read."""
+    path = str(path)
+    key = (path, os.stat(path).st_mtime_ns, int(time.monotonic() // 5))
+    got = _ENTRIES.get(key)
+    if got is not None:
+        return got
+    it = os.scandir(path)
+    head = tuple(itertools.islice(it, MAX_KEPT_ENTRIES + 1))
+    if len(head) > MAX_KEPT_ENTRIES:
+        return itertools.chain(head, _rest(it))
+    it.close()
+    with _ENTRIES_LOCK:  # the window's checks run on a thread of their own
+        if len(_ENTRIES) >= 8:
+            _ENTRIES.pop(next(iter(_ENTRIES)))
+        _ENTRIES[key] = head
+    return head
+
+
+def _rest(it) -> Iterator[os.DirEntry]:
+    with it:
+        yield from it
 
 
 @functools.lru_cache(maxsize=16)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..problems import Problem
 from ..progress import Task
+from . import listing
 from .base import ROW_COL, TABLE_COL, Detection, ImageRef, Scan
 from .image_folder import read_image_folder
 from .pixels import error_text, read_bytes
@@ -194,16 +195,15 @@ def detect(path: Path) -> Detection:
     elif path.is_dir():
         candidates = []
         try:
-            with os.scandir(path) as it:
-                for e in it:
-                    if (
-                        e.name.lower().endswith(TIFF)
-                        and not e.name.startswith(".")
-                        and e.is_file()  # not a pipe (opening it would wait forever) or a dead link
-                    ):
-                        candidates.append(Path(e.path))
-                        if len(candidates) >= MAX_DETECT:
-                            break
+            for e in listing.entries(path):
+                if (
+                    e.name.lower().endswith(TIFF)
+                    and not e.name.startswith(".")
+                    and e.is_file()  # not a pipe (opening it would wait forever) or a dead link
+                ):
+                    candidates.append(Path(e.path))
+                    if len(candidates) >= MAX_DETECT:
+                        break
         except OSError:
             return Detection(0.0, "cannot list the folder")
     else:

@@ -3,7 +3,8 @@
 ``check`` must stay fast on 100,000 images, so an image is not decoded.  What is looked at, per
 image (about 10 µs for a small file in the page cache):
 
-- a plain file: its size, its first 64 bytes and its last 16 (one ``open``, two reads).  The first
+- a plain file: its size, its first 64 bytes and its last 16 (one ``open``, two reads; a file
+  under 8 KiB is read whole in one read and looked at in memory).  The first
   bytes say the format (PNG, JPEG, TIFF, BMP, GIF by their signatures); the last ones whether it
   ends as that format must end: PNG with its ``IEND`` chunk (PNG specification, section 5.6),
   JPEG with the EOI marker ``FF D9`` (ITU-T T.81, B.2.1), GIF with its trailer ``3B`` (GIF89a,
@@ -45,6 +46,7 @@ from .pixels import TIFF_SUFFIXES, describe, load_image, read_bytes
 HEAD = 64
 TAIL = 16
 TAIL_SEARCH = 4096
+WHOLE = 8192  # a plain file shorter than this is read whole, in one read
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC
@@ -75,8 +77,8 @@ class _File:
     """Reads at offsets of an open file without moving a shared position (``pread`` where the
     system has it)."""
 
-    def __init__(self, path: str):
-        self.fd = os.open(path, os.O_RDONLY | _BINARY)
+    def __init__(self, path: str, fd: int | None = None):
+        self.fd = os.open(path, os.O_RDONLY | _BINARY) if fd is None else fd
         self.size = os.fstat(self.fd).st_size
 
     if hasattr(os, "pread"):
@@ -94,6 +96,17 @@ class _File:
         os.close(self.fd)
 
 
+if hasattr(os, "pread"):
+
+    def _read_start(fd: int, n: int) -> bytes:
+        return os.pread(fd, n, 0)
+
+else:  # Windows: a file just opened reads from its start
+
+    def _read_start(fd: int, n: int) -> bytes:
+        return os.read(fd, n)
+
+
 class _Bytes:
     def __init__(self, data: bytes):
         self.data, self.size = data, len(data)
@@ -104,6 +117,19 @@ class _Bytes:
 
     def close(self) -> None:
         pass
+
+
+_JPEG_PADDING = b"\x00\r\n \xff"
+
+
+def _sound(data: bytes) -> bool:
+    """A whole PNG or JPEG file in memory that ends as it must (``look``'s answer for the two
+    common formats, when it has no doubt)."""
+    if data.startswith(PNG_SIGNATURE):
+        return data.endswith(PNG_END)
+    if data.startswith(b"\xff\xd8\xff"):
+        return data[-TAIL:].rstrip(_JPEG_PADDING).endswith(JPEG_EOI)
+    return False
 
 
 @dataclass
@@ -139,7 +165,7 @@ def look(src: _File | _Bytes, suffix: str, page: int | None = None) -> _Look:
         if not _ends_with(src, PNG_END):
             out.doubt = "the PNG is cut short (no end chunk IEND)"
     elif fmt == "JPEG":
-        if not _ends_with(src, JPEG_EOI, padding=b"\x00\r\n \xff"):
+        if not _ends_with(src, JPEG_EOI, padding=_JPEG_PADDING):
             out.doubt = "the JPEG is cut short (no end marker)"
     elif fmt == "GIF":
         if not _ends_with(src, b";", padding=b"\x00", search=False):
@@ -350,19 +376,26 @@ class _Prober:
         return _confirmed(ref, seen.doubt)
 
     def plain(self, path: str, images: ImageList, j: int) -> str | None:
-        """``problem`` for a whole file, the common case, without making its ImageRef."""
+        """``problem`` for a whole file, the common case, without making its ImageRef.  A file
+        shorter than ``WHOLE`` is read whole in one read (most vignettes): its size is what the
+        read returns, and its first and last bytes are looked at in memory."""
         try:
-            src = _File(path)
+            fd = os.open(path, os.O_RDONLY | _BINARY)
         except OSError as exc:
             return _os_reason(exc)
         try:
+            data = _read_start(fd, WHOLE)
+            named_tiff = path[-5:].lower().endswith((".tif", ".tiff"))
+            if len(data) < WHOLE and not named_tiff and _sound(data):
+                return None  # what ``look`` would find, without its steps
+            src = _Bytes(data) if len(data) < WHOLE else _File(path, fd)
             dot = path.rfind(".")
             suffix = path[dot:].lower() if dot > max(path.rfind("/"), path.rfind(os.sep)) else ""
             seen = look(src, suffix)
         except OSError as exc:
             return _os_reason(exc)
         finally:
-            src.close()
+            os.close(fd)
         if seen.doubt is None:
             return None
         return _confirmed(images[j], seen.doubt)
@@ -441,6 +474,9 @@ def unreadable_images(
         images = st.images
         n = len(images)
         step = 1 if decode else 256
+        many = len(images) - st.done >= 4 * step
+        if not decode and many and _threads() > 1 and images.whole_files().all():
+            _look_in_threads(prober, st, task, step)
         while st.done < n:
             task.check()
             stop = min(n, st.done + step)
@@ -457,3 +493,52 @@ def unreadable_images(
     if todo:
         task.finish(f"{len(out):,} unreadable" if out else "every image opens")
     return out
+
+
+def _threads() -> int:
+    """Threads that look at headers together, one a processor (at most 4: more only contend for
+    Python's lock): opening and reading a file waits on the system (and on the disk when the
+    files are not in memory), time another thread's Python uses."""
+    return min(4, os.cpu_count() or 1)
+
+
+def _look_at(prober: _Prober, images: ImageList, start: int, stop: int) -> dict[int, str]:
+    """Why each of the whole-file images ``start:stop`` cannot be read (those that cannot)."""
+    bad: dict[int, str] = {}
+    for j in range(start, stop):
+        why = prober.plain(images.path(j), images, j)
+        if why is not None:
+            bad[j] = why
+    return bad
+
+
+def _look_in_threads(prober: _Prober, st: _State, task: Task, step: int) -> None:
+    """``unreadable_images``' loop over the images of one scan (every one a whole file), a block
+    of ``step`` images at a time on a few threads; results are taken in the images' order, and a cancel stops it after
+    the blocks under way (``st.done`` says where it stopped)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = len(st.images)
+    blocks = iter(range(st.done, n, step))
+    ahead = 4 * _threads()  # blocks asked for before their results are taken
+    pending: deque = deque()
+    with ThreadPoolExecutor(_threads(), thread_name_prefix="aqqua-probe") as pool:
+        try:
+            while True:
+                while len(pending) < ahead:
+                    start = next(blocks, None)
+                    if start is None:
+                        break
+                    stop = min(n, start + step)
+                    pending.append((stop, pool.submit(_look_at, prober, st.images, start, stop)))
+                if not pending:
+                    break
+                task.check()
+                stop, fut = pending.popleft()
+                st.bad.update(fut.result())
+                task.advance(stop - st.done)
+                st.done = stop
+        finally:
+            for _, fut in pending:
+                fut.cancel()

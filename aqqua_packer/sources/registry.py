@@ -122,12 +122,11 @@ def _children(path: Path) -> list[Path]:
     """Sub-folders and zip files directly in ``path`` (not hidden), by name."""
     out = []
     try:
-        with os.scandir(path) as it:
-            for e in it:
-                if e.name.startswith("."):
-                    continue
-                if e.is_dir(follow_symlinks=False) or e.name.lower().endswith(".zip"):
-                    out.append(Path(e.path))
+        for e in listing.entries(path):
+            if e.name.startswith("."):
+                continue
+            if e.is_dir(follow_symlinks=False) or e.name.lower().endswith(".zip"):
+                out.append(Path(e.path))
     except OSError:
         return []
     return sorted(out)

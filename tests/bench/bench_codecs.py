@@ -132,6 +132,9 @@ def configs(quick: bool) -> list[tuple[str, int, tuple[str, ...], int]]:
     ]
     levels = (1, 5, 9) if quick else (1, 3, 5, 7, 9)
     out = [("ZSTD", lv, f, 0) for f in filt for lv in levels]
+    # "ROWS": how `balanced`/`small` store an image whose rows are at most 255 bytes (SHUFFLE at a
+    # typesize of one row, then BYTEDELTA: PNG's Up filter); wider images as DELTA (package/frames.py)
+    out += [("ZSTD", lv, ("ROWS",), 0) for lv in (1, 3, 5)]
     out += [
         (c, 5, f, 0)
         for c in ("LZ4", "LZ4HC", "BLOSCLZ", "ZLIB")
@@ -145,15 +148,22 @@ def measure(arrs: list[np.ndarray], cfg) -> tuple[int, float, float]:
     import blosc2
 
     codec, clevel, filters, bs = cfg
-    fl = [blosc2.Filter[f] for f in filters]
     total, t_c, t_d = 0, 0.0, 0.0
     for a in arrs:
+        typesize, names = a.itemsize, filters
+        if filters == ("ROWS",):
+            row = a.shape[-1] * a.itemsize
+            if a.itemsize == 1 and 2 <= row <= 255:
+                typesize, names = row, ("SHUFFLE", "BYTEDELTA")
+            else:
+                names = ("DELTA",) if a.itemsize == 1 else ("SHUFFLE",)
+        fl = [blosc2.Filter[f] for f in names]
         kw = dict(
             codec=blosc2.Codec[codec],
             clevel=clevel,
             filters=fl,
             filters_meta=[0] * len(fl),
-            typesize=a.itemsize,
+            typesize=typesize,
             nthreads=1,
             blocksize=bs or a.nbytes,
         )

@@ -88,6 +88,22 @@ def _sources(folder: Path) -> dict[str, np.ndarray]:
         a = rng.integers(0, 65536, (33, 31 + i)).astype(np.uint16)
         tifffile.imwrite(folder / f"deep_{i}.tif", a)
         want[f"deep_{i}.tif"] = a
+    # Compressible pixels (noise is stored as is): narrow rows are row-predicted (frames.py,
+    # ROW_PREDICTION), rows over 255 bytes use the level's own filters.
+    for h, w in ((50, 120), (40, 255), (40, 300)):
+        yy, xx = np.indices((h, w))
+        a = ((yy * 3 + xx * 2 + rng.integers(0, 4, (h, w))) % 256).astype(np.uint8)
+        Image.fromarray(a).save(folder / f"smooth_{w}.png")
+        want[f"smooth_{w}.png"] = a
+    yy, xx = np.indices((40, 80))
+    a = np.stack([(yy + xx) % 256, (2 * yy) % 256, (3 * xx) % 256], -1).astype(np.uint8)
+    Image.fromarray(a).save(folder / "smooth_colour.png")
+    want["smooth_colour.png"] = np.moveaxis(a, -1, 0)
+    for w in (100, 200):
+        yy, xx = np.indices((30, w))
+        a = ((yy * 300 + xx * 7) % 65536).astype(np.uint16)
+        tifffile.imwrite(folder / f"smooth_deep_{w}.tif", a)
+        want[f"smooth_deep_{w}.tif"] = a
     return want
 
 

@@ -1,4 +1,5 @@
-"""The spliced blosc2 frames are byte for byte what blosc2's own API writes, for any image."""
+"""The spliced blosc2 frames are byte for byte what blosc2's own API writes, for any image; the
+row-predicted chunks of narrow images (which that API cannot write) decode pixel-exact."""
 
 from __future__ import annotations
 
@@ -50,11 +51,20 @@ def test_spliced_frame_equals_blosc2_asarray_to_cframe(arr, compression):
         cparams=frames.cparams_for(arr.dtype, compression),
         meta={"image-uuid": UUID, **meta_rest},
     ).to_cframe()
-    got = frames.encode(arr, UUID, meta_rest, compression)
+    got = frames.encode(arr, UUID, meta_rest, compression, rows=False)
     assert got == want
     back = blosc2.ndarray_from_cframe(got, True)
     assert np.array_equal(back[()], arr)
     assert back.schunk.meta["image-uuid"] == UUID
+    # as the packer stores it (row prediction where the rows are narrow): same pixels and meta
+    stored = blosc2.ndarray_from_cframe(frames.encode(arr, UUID, meta_rest, compression), True)
+    assert np.array_equal(stored[()], arr)
+    assert stored.shape == arr.shape and stored.dtype == arr.dtype
+    assert {k: stored.schunk.meta[k] for k in stored.schunk.meta.keys()} == {
+        k: back.schunk.meta[k] for k in back.schunk.meta.keys()
+    }
+    if arr.ndim == 2 and arr.shape[0] > 2 and arr.shape[1] > 2:
+        assert np.array_equal(stored[1:-1, 1:-1], arr[1:-1, 1:-1])  # a part, as a reader slices
 
 
 def test_large_images_use_blosc2s_own_chunking_and_still_round_trip():
@@ -86,6 +96,46 @@ def test_each_compression_level_stores_its_measured_codec_filters_and_level_per_
         assert (cp.codec.value, cp.clevel) == (codec, clevel), (level, dtype)
         assert [f for f in cp.filters if f != blosc2.Filter.NOFILTER] == filters, (level, dtype)
         assert np.array_equal(nd[()], arr)
+
+
+def _chunk_settings(frame: bytes) -> tuple[int, list[int], int]:
+    """(typesize, filters, codec) from the header of the frame's one chunk (c-blosc2's chunk
+    format: typesize at byte 3, the six filters at 16-21, the codec at 22)."""
+    nd = blosc2.ndarray_from_cframe(frame, True)  # kept alive while its chunk is read
+    chunk = bytes(nd.schunk.get_chunk(0))
+    return chunk[3], [f for f in chunk[16:22] if f], chunk[22]
+
+
+def test_narrow_8bit_rows_are_stored_with_row_prediction_others_with_the_levels_filters():
+    shuffle, bytedelta, delta = 1, 35, 3
+    smooth = (np.indices((40, 50)).sum(0) % 256).astype(np.uint8)
+    assert _chunk_settings(frames.encode(smooth, UUID)) == (50, [shuffle, bytedelta], 5)
+    wide = (np.indices((40, 300)).sum(0) % 256).astype(np.uint8)  # 300-byte rows: too wide
+    assert _chunk_settings(frames.encode(wide, UUID)) == (1, [delta], 5)
+    rgb = np.stack([smooth, smooth // 2, smooth // 3])
+    assert _chunk_settings(frames.encode(rgb, UUID, {}, "balanced")) == (50, [shuffle, bytedelta], 5)
+    grey16 = (np.indices((30, 100)).sum(0) * 40).astype(np.uint16)  # 16-bit: shuffle by item
+    assert _chunk_settings(frames.encode(grey16, UUID))[:2] == (2, [shuffle])
+    assert _chunk_settings(frames.encode(smooth, UUID, {}, "fast"))[0] == 1  # fast: never
+
+
+def test_row_prediction_stores_narrow_plankton_vignettes_smaller_than_delta():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from plankton_images import vignette
+
+    rng = np.random.default_rng(5)
+    arrs = []
+    while len(arrs) < 20:
+        a = vignette(rng)
+        a = np.ascontiguousarray(np.moveaxis(a, -1, 0)) if a.ndim == 3 else a
+        if a.shape[-1] <= frames.MAX_ROW_BYTES:
+            arrs.append(a)
+    rows = sum(len(frames.encode(a, UUID)) for a in arrs)
+    plain = sum(len(frames.encode(a, UUID, rows=False)) for a in arrs)
+    assert rows < 0.96 * plain
 
 
 def test_balanced_is_smaller_than_fast_on_plankton_like_vignettes():

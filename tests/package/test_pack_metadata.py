@@ -183,3 +183,38 @@ def test_the_shard_index_on_disk_reads_committed_and_pending_records_alike(tmp_p
     assert idx.sha_keys().tolist() == [int(w[2][:16], 16) for w in want]
     idx.discard()
     assert not (tmp_path / "shard.index").exists()
+
+
+def test_parquet_stores_per_image_values_plain_or_as_deltas_without_statistics(tmp_path):
+    """What each image costs in the two Parquet files (issue 17, tests/bench/bench_jpeg.py): values
+    that differ on every row (uuid, pixel hash, LMDB key, source row) are written without a
+    dictionary, whole numbers among them as deltas, random text (uuid, sha256) without min/max
+    statistics; shared values (dates, labels, positions) keep their dictionary; ZSTD throughout.
+    The columns and their types are those of the contract (image-uuid is text, the join key)."""
+    import pyarrow.parquet as pq
+
+    from aqqua_packer.package.write import PackOptions, write_package
+
+    src = plankton_dataset(tmp_path / "src", 20, seed=8)
+    mapped = check(Request([src], maps=MAPS))
+    write_package(mapped, tmp_path / "pkg", PackOptions(workers=1, package_number=3))
+
+    def chunks(kind: str) -> dict:
+        path = next((tmp_path / "pkg").glob(f"*-{kind}-*.parquet"))
+        md = pq.ParquetFile(path).metadata
+        assert pq.read_schema(path).field("image-uuid").type == pa.string()
+        rg = md.row_group(0)
+        return {rg.column(i).path_in_schema: rg.column(i) for i in range(rg.num_columns)}
+
+    meta, raw = chunks("meta"), chunks("raw")
+    dictionary = {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}
+    for cols, name in [(meta, "image-uuid"), (meta, "image-pixels-sha256"), (raw, "image-uuid")]:
+        assert not dictionary & set(cols[name].encodings), name
+        assert cols[name].statistics is None, name
+    for cols, name in [(meta, "image-lmdb-key"), (raw, "source-row")]:
+        assert "DELTA_BINARY_PACKED" in cols[name].encodings, name
+        assert not dictionary & set(cols[name].encodings), name
+    for cols, name in [(meta, "image-label"), (meta, "image-datetime"), (raw, "label")]:
+        assert dictionary & set(cols[name].encodings), name
+        assert cols[name].statistics is not None, name
+    assert {c.compression for c in [*meta.values(), *raw.values()]} == {"ZSTD"}
