@@ -26,6 +26,7 @@ NOT_ABOUT_FIXTURES = (
     "this is the 200 % run",  # the usability walk's own second run at 200 % scaling
     "no /proc here",  # not Linux
     "the check is for Linux sessions without a screen",
+    "one thread on one processor",  # a one-core machine: the probe uses no threads there
 )
 
 
