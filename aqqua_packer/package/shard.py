@@ -297,6 +297,7 @@ class OpenShard:
         return self.held
 
     def drop_aux(self) -> None:
+        _empty_in_parts(self.env, self.index_db, self.path / "data.mdb")
         with self.env.begin(write=True) as txn:
             for db in (self.index_db, self.state_db, self.skip_db):
                 txn.drop(db, delete=True)
@@ -311,6 +312,28 @@ class OpenShard:
         self.held.discard()  # rebuilt from LMDB if the shard is opened again
 
 
+_DELETE_AT_ONCE = 512  # index records deleted per transaction when a shard closes
+
+
+def _empty_in_parts(env: lmdb.Environment, db, data_file: Path) -> None:
+    """Delete every record of ``db`` a part at a time, giving the map's pages back in between.
+
+    With 256-byte pages the index's leaves (three records each) lie all over the file, between the
+    images written in the same transactions, and each read fault maps the page cache around it
+    (64 KiB on Linux): dropping a 100,000-image index at once made the process ~770 MB larger for
+    the moment of the drop (77 MB for 10,000, measured)."""
+    while True:
+        n = 0
+        with env.begin(write=True) as txn:
+            cur = txn.cursor(db=db)
+            if cur.first():
+                while n < _DELETE_AT_ONCE and cur.delete():
+                    n += 1
+        layout.release_mapped(data_file)
+        if n < _DELETE_AT_ONCE:
+            return
+
+
 def drop_aux_if_left(folder: Path, map_size: int) -> None:
     """Drop the auxiliary sub-databases of a closed shard's LMDB if a crash left them (between
     "closing" and the drop); a shard whose close got that far is not touched."""
@@ -322,6 +345,7 @@ def drop_aux_if_left(folder: Path, map_size: int) -> None:
     finally:
         env.close()
     env = lmdb.open(str(folder), map_size=map_size, max_dbs=5, lock=False, subdir=True)
+    _empty_in_parts(env, env.open_db(INDEX_DB, integerkey=True), folder / "data.mdb")
     with env.begin(write=True) as txn:
         for name in AUX_DBS:
             db = env.open_db(name, txn=txn, integerkey=name != STATE_DB)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import lmdb
+import pytest
 import numpy as np
 from PIL import Image
 
@@ -76,3 +77,44 @@ def test_a_written_package_stores_its_images_on_256_byte_pages(tmp_path):
     assert len(frames) == result.images == 12
     data = (store / "data.mdb").stat().st_size
     assert data - sum(map(len, frames)) < 12 * 400 + 16 * 1024
+
+
+def _rss_file_kb() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("RssFile:"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="no /proc here")
+def test_closing_a_shard_does_not_map_its_whole_file_to_drop_the_resume_index(tmp_path, monkeypatch):
+    """With 256-byte pages the resume index's leaves lie all over data.mdb, between the images of
+    the same transactions; dropping it at once mapped the page cache around every leaf (77 MB for
+    a 10,000-image shard, ~770 MB for a full 2 GiB one). It is emptied a part at a time."""
+    from aqqua_packer.package import shard as shardmod
+
+    (tmp_path / layout.STATE_DIR).mkdir()
+    sh = shardmod.OpenShard(tmp_path / "s.lmdb", 0, 1, 0, map_size=2**31)
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, 20_000, dtype=np.uint8).tobytes()
+    for p in range(6000):
+        sh.add(p, frame, f"00000000-0000-4000-8000-{p:012d}", f"{p:064x}", ["grey"])
+        if p % 500 == 499:
+            sh.commit()
+    sh.commit()
+    layout.release_mapped(tmp_path / "s.lmdb" / "data.mdb")
+    before = _rss_file_kb()
+    seen = []
+    real = layout.release_mapped
+
+    def measured(path):
+        seen.append(_rss_file_kb() - before)  # what the drop mapped since the last release
+        real(path)
+
+    monkeypatch.setattr(shardmod.layout, "release_mapped", measured)
+    sh.drop_aux()
+    sh.close()
+    assert seen and max(seen) < 40 * 1024, f"{max(seen) / 1024:.0f} MB of data.mdb mapped at once"
+    env = _open_as_the_reader_does(tmp_path / "s.lmdb")
+    db = env.open_db(layout.IMAGE_DB, integerkey=True)
+    with env.begin() as txn:
+        assert txn.get(shardmod.INDEX_DB) is None  # the resume index is gone
+        assert txn.stat(db)["entries"] == 6000
