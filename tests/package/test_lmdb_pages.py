@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import lmdb
-import pytest
 import numpy as np
+import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
