@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
 _trim = None
@@ -30,7 +31,7 @@ if sys.platform.startswith("linux"):
     # A fixed threshold of 256 KiB keeps giving them back: 55-70 MiB less at the peak of checking
     # 1,000,000 images.  A user's MALLOC_MMAP_THRESHOLD_ wins.
     _mallopt = getattr(_libc, "mallopt", None) if _trim is not None else None
-    if _mallopt is not None and "MALLOC_MMAP_THRESHOLD_" not in __import__("os").environ:
+    if _mallopt is not None and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         _M_MMAP_THRESHOLD = -3
         _mallopt(_M_MMAP_THRESHOLD, 256 * 1024)
 

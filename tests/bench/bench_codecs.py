@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from plankton_images import vignette  # noqa: E402
 
+from aqqua_packer.package import frames  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "fixtures"
 
 
@@ -151,10 +153,9 @@ def measure(arrs: list[np.ndarray], cfg) -> tuple[int, float, float]:
     total, t_c, t_d = 0, 0.0, 0.0
     for a in arrs:
         typesize, names = a.itemsize, filters
-        if filters == ("ROWS",):
-            row = a.shape[-1] * a.itemsize
-            if a.itemsize == 1 and 2 <= row <= 255:
-                typesize, names = row, ("SHUFFLE", "BYTEDELTA")
+        if filters == ("ROWS",):  # the packer's own rule for which images get rows
+            if frames.row_predicted(a, "balanced"):
+                typesize, names = a.shape[-1], ("SHUFFLE", "BYTEDELTA")
             else:
                 names = ("DELTA",) if a.itemsize == 1 else ("SHUFFLE",)
         fl = [blosc2.Filter[f] for f in names]
